@@ -1,0 +1,110 @@
+"""Running a runbook notebook with papermill, the database URL passed by environment only.
+
+Papermill writes parameters into the executed notebook, so a URL never travels as one;
+the kernel inherits ``RUNBOOK_DB_URL``. The saved copy is checked for the password and
+masked if any cell printed it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+from runbooks.databases import DatabaseUrl, mask_text
+from runbooks.errors import RunbookError, UsageError
+from runbooks.samples import PROJECT_ROOT, runbook_home
+from runbooks.selection import DB_URL_ENV
+
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+CELL_TIMEOUT_S = 900
+
+
+def available_tasks() -> list[str]:
+    return sorted(path.stem for path in NOTEBOOKS_DIR.glob("*.ipynb"))
+
+
+def notebook_path(task: str) -> Path:
+    path = NOTEBOOKS_DIR / f"{task}.ipynb"
+    if not path.is_file():
+        raise UsageError(f"no runbook named {task!r}: choose one of {', '.join(available_tasks())}")
+    return path
+
+
+def check_parameters(parameters: dict[str, str]) -> None:
+    for name, value in parameters.items():
+        if mask_text(str(value)) != str(value) or "url" in name.lower() or "password" in name.lower():
+            raise UsageError(
+                f"parameter {name!r} would be saved in the executed notebook: pass the database URL "
+                f"through ${DB_URL_ENV} or --db instead"
+            )
+
+
+@contextmanager
+def _kernel_env(db: Optional[DatabaseUrl], home: Optional[Path]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in (DB_URL_ENV, "RUNBOOK_HOME")}
+    if db is not None:
+        os.environ[DB_URL_ENV] = db.secret()
+    if home is not None:
+        os.environ["RUNBOOK_HOME"] = str(home)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_notebook(
+    task: str,
+    parameters: Optional[dict] = None,
+    db: Optional[DatabaseUrl] = None,
+    output: Optional[Path] = None,
+    home: Optional[Path] = None,
+) -> Path:
+    """Execute ``notebooks/<task>.ipynb`` into ``output`` (default: a timestamped copy under runs/)."""
+    import papermill
+
+    source = notebook_path(task)
+    parameters = dict(parameters or {})
+    check_parameters(parameters)
+    if output is None:
+        output = runbook_home() / "runs" / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    secret = db.password if db else None
+    try:
+        with _kernel_env(db, home):
+            papermill.execute_notebook(
+                str(source),
+                str(output),
+                parameters=parameters,
+                cwd=str(PROJECT_ROOT),
+                progress_bar=False,
+                execution_timeout=CELL_TIMEOUT_S,
+                kernel_name="python3",
+            )
+    except papermill.PapermillExecutionError as error:
+        _scrub(output, secret)
+        raise NotebookFailed(
+            f"runbook {task} failed in cell {error.exec_count}: {mask_text(error.evalue, secret)} "
+            f"(executed copy: {output})"
+        ) from None
+    _scrub(output, secret)
+    return output
+
+
+class NotebookFailed(RunbookError):
+    exit_code = 1
+
+
+def _scrub(path: Path, secret: Optional[str]) -> None:
+    if not path.exists():
+        return
+    text = path.read_text(encoding="utf-8")
+    masked = mask_text(text, secret)
+    if masked != text:
+        path.write_text(masked, encoding="utf-8")

@@ -1,0 +1,162 @@
+"""Galaxy's own migration commands, driven in-process.
+
+``DbScript`` is what ``manage_db.sh`` and ``scripts/db_dev.sh`` run; Galaxy's
+initialization is ``verify_databases_via_script``. This module hands them a URL,
+captures what they print, and records what Galaxy's ``env.py`` hides: it swallows
+database errors during ``run_migrations()``, so every database error any engine
+raises is recorded here through a SQLAlchemy event.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from argparse import Namespace
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator, Optional
+
+from runbooks.databases import DatabaseUrl, mask_text
+from runbooks.galaxy_env import DB_OVERRIDE_ENV
+
+TSI_OVERRIDE_ENV = "GALAXY_INSTALL_CONFIG_OVERRIDE_INSTALL_DATABASE_CONNECTION"
+MIGRATION_LOGGER = "alembic.runtime.migration"
+
+
+class _MaskingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask_text(record.getMessage())
+        record.args = ()
+        return True
+
+
+def quiet_galaxy_logging() -> None:
+    """Galaxy's base.py sets the root logger to DEBUG on import; put it back to warnings, masked."""
+    root = logging.getLogger()
+    root.setLevel(logging.WARNING)
+    for handler in root.handlers:
+        if not any(isinstance(f, _MaskingFilter) for f in handler.filters):
+            handler.addFilter(_MaskingFilter())
+
+
+@contextmanager
+def database_env(db: DatabaseUrl) -> Iterator[None]:
+    """Point Galaxy's configuration at ``db`` the way an admin would: the override variables."""
+    saved = {name: os.environ.get(name) for name in (DB_OVERRIDE_ENV, TSI_OVERRIDE_ENV)}
+    os.environ[DB_OVERRIDE_ENV] = db.secret()
+    os.environ.pop(TSI_OVERRIDE_ENV, None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@dataclass
+class DatabaseErrorLog:
+    """Database errors raised inside any engine while recording, in order, masked."""
+
+    errors: list[str] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
+    record_sql: bool = False
+    secret: Optional[str] = None
+
+    def on_error(self, context) -> None:
+        original = context.original_exception
+        statement = (context.statement or "").strip()
+        text = f"{original.__class__.__name__}: {str(original).strip()}"
+        if statement:
+            text += f"\n  while running: {statement[:500]}"
+        self.errors.append(mask_text(text, self.secret))
+
+    def on_execute(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if self.record_sql:
+            self.statements.append(statement.strip())
+
+
+@contextmanager
+def recording(db: DatabaseUrl, record_sql: bool = False) -> Iterator[DatabaseErrorLog]:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    log = DatabaseErrorLog(record_sql=record_sql, secret=db.password)
+    event.listen(Engine, "handle_error", log.on_error)
+    event.listen(Engine, "before_cursor_execute", log.on_execute)
+    try:
+        yield log
+    finally:
+        event.remove(Engine, "handle_error", log.on_error)
+        event.remove(Engine, "before_cursor_execute", log.on_execute)
+
+
+@dataclass
+class CommandOutput:
+    stdout: str
+    migration_log: list[str]
+    errors: list[str]
+    statements: list[str]
+
+
+@contextmanager
+def _capture_migration_log() -> Iterator[list[str]]:
+    lines: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(mask_text(record.getMessage()))
+
+    logger = logging.getLogger(MIGRATION_LOGGER)
+    handler = _Collect(level=logging.INFO)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+        logger.propagate = True
+
+
+def dbscript(db: DatabaseUrl):
+    """Galaxy's ``DbScript`` (manage_db.sh / db_dev.sh) configured for ``db``."""
+    from galaxy.model.migrations.dbscript import DbScript
+
+    quiet_galaxy_logging()
+    with database_env(db):
+        return DbScript()
+
+
+def run_dbscript(db: DatabaseUrl, command: str, record_sql: bool = False, **arguments) -> CommandOutput:
+    """Run one DbScript subcommand (``upgrade``, ``downgrade``, ``dbversion``, ...) and capture it.
+
+    Alembic's CommandError propagates, as it does out of DbScript (``manage_db.sh`` prints
+    ``FAILED: ...`` for it); database errors do not, because Galaxy's env swallows them:
+    they are in ``errors``.
+    """
+    defaults = {"revision": None, "sql": False, "repair": False, "verbose": False, "indicate_current": False}
+    script = dbscript(db)
+    stdout = io.StringIO()
+    script.alembic_config.stdout = stdout
+    with database_env(db), recording(db, record_sql) as log, _capture_migration_log() as lines:
+        getattr(script, command)(Namespace(**{**defaults, **arguments}))
+    return CommandOutput(mask_text(stdout.getvalue(), db.password), lines, log.errors, log.statements)
+
+
+def initialize(db: DatabaseUrl) -> None:
+    """Galaxy's own first-start path: create the database if needed, create_all, stamp both heads."""
+    from galaxy.model.migrations import DatabaseConfig, verify_databases_via_script
+
+    quiet_galaxy_logging()
+    config = DatabaseConfig(db.secret(), None, None)
+    verify_databases_via_script(config, config, False)
+
+
+def verify(db: DatabaseUrl) -> None:
+    """Galaxy's startup check, without auto-migrate: raises Galaxy's own exception when unhappy."""
+    initialize(db)

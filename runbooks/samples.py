@@ -1,0 +1,81 @@
+"""Practice databases: made by Galaxy's own initialization, moved with Galaxy's own commands.
+
+The embedded sample lives in a project-local folder and is created at head on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+from runbooks.databases import DatabaseUrl, inspect_database
+from runbooks.errors import RunbookError, UsageError
+from runbooks.galaxy_env import GalaxyEnv
+from runbooks.revisions import RevisionGraph
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+HOME_ENV = "RUNBOOK_HOME"
+
+
+def runbook_home() -> Path:
+    """The project-local folder for the sample database, backups and executed notebooks."""
+    return Path(os.environ.get(HOME_ENV) or PROJECT_ROOT / ".runbooks")
+
+
+def embedded_sample_url() -> DatabaseUrl:
+    return DatabaseUrl.parse(f"sqlite:///{runbook_home() / 'sample.sqlite'}")
+
+
+def ensure_embedded_sample(announce=print) -> DatabaseUrl:
+    db = embedded_sample_url()
+    if not db.sqlite_path.exists():
+        db.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        announce(f"Creating the sample database {db.sqlite_path} at head with Galaxy's own initialization…")
+        make_sample(db)
+    return db
+
+
+def make_sample(db: DatabaseUrl, target: Optional[str] = None, graph: Optional[RevisionGraph] = None) -> tuple:
+    """Initialize ``db`` at head the way Galaxy does on first start, then move it to ``target``.
+
+    Refuses a database that already has tables: a sample never overwrites anything.
+    Returns the alembic_version rows read back.
+    """
+    from runbooks import galaxy_commands, migrate
+    from runbooks.targets import resolve_target
+
+    moving = bool(target) and target.lower() not in ("head", "heads")
+    if moving:
+        graph = graph or RevisionGraph.load(GalaxyEnv.from_package())
+        resolve_target(target, graph, tuple(graph.heads()))  # a bad target fails before anything exists
+    _refuse_existing(db)
+    if db.is_sqlite:
+        db.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    galaxy_commands.initialize(db)
+    if moving:
+        plan = migrate.make_plan(graph, migrate.read_rows(db), target, "downgrade")
+        outcome = migrate.apply(db, plan)
+        if not outcome.reached:
+            detail = outcome.errors[0].splitlines()[0] if outcome.errors else f"it is at {', '.join(outcome.rows)}"
+            raise RunbookError(f"the sample {db} did not reach {target}: {detail}")
+    return migrate.read_rows(db)
+
+
+def _refuse_existing(db: DatabaseUrl) -> None:
+    snapshot = inspect_database(db)
+    if snapshot.exists and snapshot.tables:
+        raise UsageError(f"{db} already holds tables: choose a new path or database name (a sample never overwrites)")
+    if db.is_sqlite and db.sqlite_path.exists() and db.sqlite_path.stat().st_size > 0 and not snapshot.tables:
+        raise UsageError(f"{db.sqlite_path} already exists: choose a new path")
+
+
+def sample_target(release: Optional[str], revision: Optional[str]) -> Optional[str]:
+    if release and revision:
+        raise UsageError("give --release or --revision, not both")
+    return release or revision
+
+
+def announce_to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)

@@ -1,0 +1,60 @@
+"""Which database and which Galaxy code a task works on.
+
+First match wins: ``--db URL``, ``RUNBOOK_DB_URL``, ``--galaxy-root`` (its configured
+``database_connection``), the embedded sample database (created at head on first use).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable, Optional
+
+from runbooks.databases import DatabaseUrl
+from runbooks.galaxy_env import GalaxyEnv
+from runbooks.revisions import RevisionGraph
+from runbooks.samples import embedded_sample_url, ensure_embedded_sample
+
+DB_URL_ENV = "RUNBOOK_DB_URL"
+
+
+@dataclass
+class Selection:
+    db: DatabaseUrl
+    env: GalaxyEnv
+    source: str  # how the database was chosen, for the reader
+
+    @cached_property
+    def graph(self) -> RevisionGraph:
+        return RevisionGraph.load(self.env)
+
+    @property
+    def is_sample(self) -> bool:
+        return self.source == "sample"
+
+    def describe(self) -> str:
+        how = {
+            "argument": "given with --db",
+            "environment": f"from ${DB_URL_ENV}",
+            "galaxy-config": f"configured in {self.env.config_file() or 'Galaxy defaults'}",
+            "sample": "the embedded sample database",
+        }[self.source]
+        return f"{self.db} ({how}); Galaxy code: {self.env.describe()}"
+
+
+def select(
+    db: Optional[str] = None,
+    galaxy_root: Optional[str] = None,
+    create_sample: bool = True,
+    announce: Callable[[str], None] = print,
+) -> Selection:
+    env = GalaxyEnv.locate(galaxy_root)
+    if db:
+        return Selection(DatabaseUrl.parse(db), env, "argument")
+    if os.environ.get(DB_URL_ENV):
+        return Selection(DatabaseUrl.parse(os.environ[DB_URL_ENV]), env, "environment")
+    if env.root is not None:
+        return Selection(DatabaseUrl.parse(env.configured_database_url()), env, "galaxy-config")
+    sample = ensure_embedded_sample(announce) if create_sample else embedded_sample_url()
+    return Selection(sample, env, "sample")

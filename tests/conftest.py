@@ -1,0 +1,137 @@
+"""Shared fixtures: real Galaxy databases made by Galaxy's own code, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from runbooks.databases import DatabaseUrl
+from runbooks.galaxy_env import GalaxyEnv
+from runbooks.revisions import RevisionGraph
+
+PROJECT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("RUNBOOK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def env() -> GalaxyEnv:
+    return GalaxyEnv.from_package()
+
+
+@pytest.fixture(scope="session")
+def graph(env) -> RevisionGraph:
+    return RevisionGraph.load(env)
+
+
+# -- SQLite databases in named states ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_store(tmp_path_factory, graph):
+    """Databases made once per session (Galaxy's init, then Galaxy's downgrade); tests get copies."""
+    from runbooks.samples import make_sample
+
+    folder = tmp_path_factory.mktemp("samples")
+    made: dict[str, Path] = {}
+
+    def path_for(target: str) -> Path:
+        if target not in made:
+            path = folder / f"{target.replace('@', '_')}.sqlite"
+            make_sample(DatabaseUrl.parse(f"sqlite:///{path}"), None if target == "head" else target, graph)
+            made[target] = path
+        return made[target]
+
+    return path_for
+
+
+@pytest.fixture
+def sqlite_db(sqlite_store, tmp_path):
+    """``sqlite_db("25.0")``: a private copy of a database Galaxy made and moved to that target."""
+
+    def copy(target: str = "head") -> DatabaseUrl:
+        path = tmp_path / f"{uuid.uuid4().hex[:8]}.sqlite"
+        shutil.copyfile(sqlite_store(target), path)
+        return DatabaseUrl.parse(f"sqlite:///{path}")
+
+    return copy
+
+
+# -- PostgreSQL -----------------------------------------------------------------
+
+
+def _pg_reachable() -> str | None:
+    from runbooks.databases import connect_postgresql
+    from runbooks.errors import RunbookError
+
+    try:
+        connect_postgresql(DatabaseUrl.parse(PG_ADMIN_URL)).close()
+        return None
+    except RunbookError as error:
+        return str(error)
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> DatabaseUrl:
+    problem = _pg_reachable()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI=true but is not reachable: {problem}")
+        pytest.skip(f"no PostgreSQL server at {PG_ADMIN_URL}: {problem}")
+    return DatabaseUrl.parse(PG_ADMIN_URL)
+
+
+def _admin_sql(admin: DatabaseUrl, sql: str) -> None:
+    from runbooks.databases import connect_postgresql
+
+    conn = connect_postgresql(admin)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def pg_database(pg_admin):
+    """``pg_database()``: the URL of a new, not yet existing database name; dropped afterwards."""
+    names = []
+
+    def new(create: bool = False) -> DatabaseUrl:
+        name = f"runbooks_test_{uuid.uuid4().hex[:10]}"
+        names.append(name)
+        if create:
+            _admin_sql(pg_admin, f'CREATE DATABASE "{name}"')
+        return pg_admin.with_database(name)
+
+    yield new
+    for name in names:
+        _admin_sql(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- running the CLI as a user would ---------------------------------------------
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("RUNBOOK_DB_URL", None) if env is None or "RUNBOOK_DB_URL" not in env else None
+    return subprocess.run(
+        [sys.executable, "-m", "runbooks", *args],
+        cwd=PROJECT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
