@@ -56,13 +56,9 @@ def lint_file(path: PathLike, graph: RevisionGraph | None = None) -> list[Findin
     """
     path = Path(path)
     if path.is_dir():
-        raise UsageError(
-            f"{path} is a directory: pass revision files, or use lint_paths() for a directory"
-        )
+        raise UsageError(f"{path} is a directory: pass revision files, or use lint_paths() for a directory")
     if not path.is_file():
-        raise UsageError(
-            f"{path}: no such file: pass the path of a revision file (.py) or a versions directory"
-        )
+        raise UsageError(f"{path}: no such file: pass the path of a revision file (.py) or a versions directory")
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
@@ -76,18 +72,14 @@ def lint_file(path: PathLike, graph: RevisionGraph | None = None) -> list[Findin
     try:
         tree = ast.parse(text, filename=str(path))
     except SyntaxError as error:
-        return [
-            finding("not-python", error.lineno or 0, f"not valid Python: {error.msg}")
-        ]
+        return [finding("not-python", error.lineno or 0, f"not valid Python: {error.msg}")]
+    except (ValueError, RecursionError, MemoryError) as error:  # null bytes, absurd nesting
+        return [finding("not-python", 0, f"not valid Python: {error}")]
     source = RevisionSource(path, text, tree)
     revision, revision_line = source.literal("revision")
     down_revision, down_line = source.literal("down_revision")
     if not isinstance(revision, str) or not revision or not down_line:
-        missing = (
-            "revision"
-            if not isinstance(revision, str) or not revision
-            else "down_revision"
-        )
+        missing = "revision" if not isinstance(revision, str) or not revision else "down_revision"
         return [
             finding(
                 "not-a-revision",
@@ -97,19 +89,11 @@ def lint_file(path: PathLike, graph: RevisionGraph | None = None) -> list[Findin
         ]
     findings = check_source(source)
     if graph is not None:
-        findings.extend(
-            _graph_findings(
-                path, revision, revision_line, down_revision, down_line, graph
-            )
-        )
-    return sorted(
-        findings, key=lambda f: (f.line, SEVERITY_ORDER.get(f.severity, 9), f.rule)
-    )
+        findings.extend(_graph_findings(path, revision, revision_line, down_revision, down_line, graph))
+    return sorted(findings, key=lambda f: (f.line, SEVERITY_ORDER.get(f.severity, 9), f.rule))
 
 
-def lint_paths(
-    paths: Iterable[PathLike], graph: RevisionGraph | None = None
-) -> dict[Path, list[Finding]]:
+def lint_paths(paths: Iterable[PathLike], graph: RevisionGraph | None = None) -> dict[Path, list[Finding]]:
     """Findings per file; a directory stands for the ``*.py`` files directly in it."""
     results: dict[Path, list[Finding]] = {}
     for path in _expand(paths):
@@ -125,16 +109,12 @@ def _expand(paths: Iterable[PathLike]) -> Iterator[Path]:
         if path.is_dir():
             files = sorted(p for p in path.glob("*.py") if p.is_file())
             if not files:
-                raise UsageError(
-                    f"{path} holds no .py files: pass revision files or a versions directory"
-                )
+                raise UsageError(f"{path} holds no .py files: pass revision files or a versions directory")
             yield from files
         elif path.is_file():
             yield path
         else:
-            raise UsageError(
-                f"{path}: no such file: pass the path of a revision file (.py) or a versions directory"
-            )
+            raise UsageError(f"{path}: no such file: pass the path of a revision file (.py) or a versions directory")
 
 
 def _parents(value) -> tuple[str, ...]:
@@ -173,11 +153,7 @@ def _graph_findings(
         )
     parents = _parents(down_revision)
     known = [p for p in parents if p in graph.revisions]
-    branch = (
-        graph.branch_of(known[0])
-        if known
-        else ("tsi" if "versions_tsi" in path.parts else "gxy")
-    )
+    branch = graph.branch_of(known[0]) if known else ("tsi" if "versions_tsi" in path.parts else "gxy")
     heads = graph.heads(branch)
     head_text = ", ".join(repr(h) for h in heads) or "none"
     fix = (
@@ -206,12 +182,7 @@ def _graph_findings(
 
 def exit_code(results: dict[Path, list[Finding]], strict: bool = False) -> int:
     """1 when a finding of severity error is present (any finding with ``strict``), else 0."""
-    problems = (
-        f
-        for findings in results.values()
-        for f in findings
-        if strict or f.severity == "error"
-    )
+    problems = (f for findings in results.values() for f in findings if strict or f.severity == "error")
     return 1 if any(True for _ in problems) else 0
 
 
@@ -243,10 +214,7 @@ def format_text(results: dict[Path, list[Finding]]) -> str:
 def results_to_json(results: dict[Path, list[Finding]]) -> dict:
     """``{"files": {path: [finding, ...]}, "summary": {...}}`` (JSON-serializable)."""
     return {
-        "files": {
-            str(path): [f.to_dict() for f in findings]
-            for path, findings in results.items()
-        },
+        "files": {str(path): [f.to_dict() for f in findings] for path, findings in results.items()},
         "summary": _summary(results),
     }
 
@@ -260,16 +228,10 @@ class CalibrationReport:
 
     label: str
     files: list[str]
-    findings: dict[
-        str, list[Finding]
-    ]  # file name -> findings (files with findings only)
-    rule_counts: dict[
-        str, int
-    ]  # rule -> findings, every rule of RULES (zeros included)
+    findings: dict[str, list[Finding]]  # file name -> findings (files with findings only)
+    rule_counts: dict[str, int]  # rule -> findings, every rule of RULES (zeros included)
     files_per_rule: dict[str, list[str]]  # rule -> file names, every rule of RULES
-    worst_files: list[tuple[str, int]] = field(
-        default_factory=list
-    )  # most findings first
+    worst_files: list[tuple[str, int]] = field(default_factory=list)  # most findings first
 
     def to_dict(self) -> dict:
         return {
@@ -278,15 +240,11 @@ class CalibrationReport:
             "rule_counts": self.rule_counts,
             "files_per_rule": self.files_per_rule,
             "worst_files": [list(item) for item in self.worst_files],
-            "findings": {
-                name: [f.to_dict() for f in fs] for name, fs in self.findings.items()
-            },
+            "findings": {name: [f.to_dict() for f in fs] for name, fs in self.findings.items()},
         }
 
 
-def calibrate(
-    versions_dir: PathLike, label: str | None = None, worst: int = 10
-) -> CalibrationReport:
+def calibrate(versions_dir: PathLike, label: str | None = None, worst: int = 10) -> CalibrationReport:
     """Lint every revision in ``versions_dir`` (no graph rules: these revisions are the graph)."""
     versions_dir = Path(versions_dir)
     results = lint_paths([versions_dir])
@@ -313,9 +271,7 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_calibration_markdown(
-    report: CalibrationReport, title: str = "Revision lint rules"
-) -> str:
+def render_calibration_markdown(report: CalibrationReport, title: str = "Revision lint rules") -> str:
     """A Markdown page: the rule table with Galaxy's counts, the worst files, each rule explained.
 
     A pure function of ``report`` (no I/O, no clock, no absolute paths), so the docs can
@@ -347,9 +303,7 @@ def render_calibration_markdown(
                 str(report.rule_counts.get(rule_id, 0)),
                 str(len(report.files_per_rule.get(rule_id, []))),
             )
-        out.append(
-            f"| [`{rule_id}`](#{rule_id}) | {rule.severity} | {counts[0]} | {counts[1]} | {_md(rule.title)} |"
-        )
+        out.append(f"| [`{rule_id}`](#{rule_id}) | {rule.severity} | {counts[0]} | {counts[1]} | {_md(rule.title)} |")
     out += [
         "",
         (
@@ -383,9 +337,7 @@ def render_calibration_markdown(
         ):
             out.append(
                 "Large tables: "
-                + ", ".join(
-                    f"`{table}` ({reason})" for table, reason in BIG_TABLES.items()
-                )
+                + ", ".join(f"`{table}` ({reason})" for table, reason in BIG_TABLES.items())
                 + ". A table created by the same revision is new and empty, so it is never large."
             )
             out.append("")

@@ -109,8 +109,9 @@ RULES: dict[str, Rule] = {
             "missing-downgrade",
             "error",
             "No `downgrade()` function",
-            "`manage_db.sh downgrade` calls `downgrade()` of every revision it crosses; without one "
-            "the downgrade stops with an AttributeError halfway down the chain.",
+            "Alembic looks up `module.downgrade` of every revision a downgrade crosses before it "
+            "runs any of them: without the function, every downgrade across this revision fails "
+            "with an AttributeError.",
             "Add `def downgrade():` that undoes `upgrade()`; if the change cannot be undone, let it "
             "`pass` with a comment saying the revision is one-way and why.",
         ),
@@ -119,7 +120,7 @@ RULES: dict[str, Rule] = {
             "warning",
             "`downgrade()` only passes, without saying why",
             "A downgrade that silently does nothing moves `alembic_version` down while the schema "
-            "stays at the newer state: the next upgrade then fails on objects that already exist.",
+            "stays at the newer state, so the next upgrade can fail on objects that already exist.",
             "Undo the upgrade, or keep `pass` and say so in a comment or docstring, as Galaxy does: "
             '`# No need to downgrade, this is a one-way migration.` (e93c5d0b47a9) or `"""This '
             'revision is a fix for the previous migration, so no downgrade is necessary."""` '
@@ -129,11 +130,12 @@ RULES: dict[str, Rule] = {
             "no-transaction",
             "warning",
             "Several schema statements outside `with transaction():`",
-            "pysqlite does not run DDL inside a transaction, so on SQLite each statement commits on "
-            "its own: when the third statement fails, the first two stay applied while "
-            "`alembic_version` still names the previous revision, and the next attempt fails on "
-            "objects that already exist. `transaction()` from `galaxy.model.migrations.util` issues "
-            "an explicit BEGIN/END on SQLite (on PostgreSQL, Alembic already wraps each migration).",
+            "pysqlite does not open a transaction for DDL, so on SQLite a rollback does not undo "
+            "the statements that already ran: when a later statement fails, the earlier ones stay "
+            "applied while `alembic_version` is not moved, and the next attempt fails on objects "
+            "that already exist. `transaction()` from `galaxy.model.migrations.util` issues an "
+            "explicit BEGIN/END on SQLite (on PostgreSQL it does nothing: Alembic's transaction "
+            "already covers DDL).",
             "Wrap the body of `upgrade()`/`downgrade()` in `with transaction():` "
             "(`from galaxy.model.migrations.util import transaction`).",
         ),
@@ -141,10 +143,12 @@ RULES: dict[str, Rule] = {
             "raw-op-call",
             "warning",
             "`op.<operation>` where a Galaxy helper exists",
-            "The helpers in `galaxy.model.migrations.util` wrap the Alembic operations: on SQLite "
-            "they use batch mode (table rebuild) for ALTER-type changes, in offline `--sql` mode they "
-            "skip what needs a live database, and under `--repair` they skip objects that already "
-            "exist (or are already gone). A raw `op.add_column` gets none of that.",
+            "The helpers in `galaxy.model.migrations.util` wrap the Alembic operations: under "
+            "`--repair` each one skips an object that already exists (or is already gone), and the "
+            "ALTER-type ones (drop_column, alter_column, create_foreign_key, "
+            "create_unique_constraint, drop_constraint) use batch mode on SQLite (with "
+            "`legacy_alter_table`) and emit nothing in offline `--sql` mode. A raw `op.*` call "
+            "gets none of that.",
             "Import the helper of the same name from `galaxy.model.migrations.util` and call it "
             "instead; `op.execute` and `op.get_bind` have no helper and are fine.",
         ),
@@ -153,8 +157,9 @@ RULES: dict[str, Rule] = {
             "error",
             "`down_revision` is not the current head",
             "A new revision must sit on top of the branch's only head. Based on an older revision, "
-            "it creates a second head and every Galaxy command stops with 'Multiple heads are "
-            "present' (galaxyproject/galaxy#15768, #22370).",
+            "it creates a second head, and commands that target `gxy@head` (Galaxy's upgrade, "
+            "`manage_db.sh upgrade`) fail with 'Multiple heads are present ...' "
+            "(galaxyproject/galaxy#15768, #22370).",
             "Set `down_revision` (and `Revises:` in the docstring) to the current head, or create the "
             "revision again on an up-to-date checkout; if two heads already exist, add a merge "
             "revision or re-parent one of them.",
@@ -171,10 +176,12 @@ RULES: dict[str, Rule] = {
             "index-locks-table",
             "warning",
             "An index built on a large Galaxy table while writes are blocked",
-            "A plain CREATE INDEX (also `index=True`/`unique=True` on an added column, and a unique "
-            "constraint, which builds a unique index) holds a SHARE lock for the whole build: on a "
-            "table such as `job` or `history_dataset_association` that blocks every job update for "
-            "minutes on a big server.",
+            "A plain CREATE INDEX (Alembic also emits one for `index=True`/`unique=True` on an "
+            "added column) holds a SHARE lock for the whole build, which blocks every write: on "
+            "`job` or `history_dataset_association` no job can change state until the build ends "
+            "(minutes on a big server). A unique constraint is worse: ALTER TABLE ... ADD "
+            "CONSTRAINT ... UNIQUE builds its index under an ACCESS EXCLUSIVE lock, blocking reads "
+            "too.",
             "Build the index concurrently, outside the migration's transaction: "
             "`with op.get_context().autocommit_block(): create_index(name, table, columns, "
             "postgresql_concurrently=True)` (the helper passes extra keywords to Alembic; SQLite "
@@ -220,9 +227,7 @@ RULES: dict[str, Rule] = {
 }
 
 # The rules of the catalogue that say something about a revision's content (not the file).
-CONTENT_RULES = tuple(
-    rule for rule in RULES if rule not in ("not-python", "not-a-revision")
-)
+CONTENT_RULES = tuple(rule for rule in RULES if rule not in ("not-python", "not-a-revision"))
 
 
 def finding(rule: str, line: int, message: str, fix: str | None = None) -> Finding:
@@ -312,9 +317,7 @@ class Context:
     function: ast.FunctionDef  # the function whose body holds the statement (for names)
     top: str  # "upgrade" or "downgrade"
     wrapped: bool = False
-    dialect: str | None = (
-        None  # None: every dialect; "sqlite" / "postgresql": only that one
-    )
+    dialect: str | None = None  # None: every dialect; "sqlite" / "postgresql": only that one
     repeated: bool = False
     batch_tables: dict[str, str | None] = field(default_factory=dict)
     stack: tuple[str, ...] = ()
@@ -343,9 +346,7 @@ class RevisionSource:
         self.text = text
         self.tree = tree
         self.functions: dict[str, ast.FunctionDef] = {
-            node.name: node
-            for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         }
         self.module_names = _assignments(tree.body)
         self.helpers: dict[str, str] = {}  # local name -> util function name
@@ -355,17 +356,10 @@ class RevisionSource:
             if isinstance(node, ast.ImportFrom) and node.module == UTIL_MODULE:
                 for alias in node.names:
                     self.helpers[alias.asname or alias.name] = alias.name
-            elif (
-                isinstance(node, ast.ImportFrom)
-                and node.module == "galaxy.model.migrations"
-            ):
-                self.util_modules.update(
-                    a.asname or a.name for a in node.names if a.name == "util"
-                )
+            elif isinstance(node, ast.ImportFrom) and node.module == "galaxy.model.migrations":
+                self.util_modules.update(a.asname or a.name for a in node.names if a.name == "util")
             elif isinstance(node, ast.ImportFrom) and node.module == "alembic":
-                self.op_names.update(
-                    a.asname or a.name for a in node.names if a.name == "op"
-                )
+                self.op_names.update(a.asname or a.name for a in node.names if a.name == "op")
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name == UTIL_MODULE and alias.asname:
@@ -385,13 +379,10 @@ class RevisionSource:
                 if isinstance(node, ast.AnnAssign)
                 else []
             )
-            if (
-                any(isinstance(t, ast.Name) and t.id == name for t in targets)
-                and node.value is not None
-            ):
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets) and node.value is not None:
                 try:
                     return ast.literal_eval(node.value), node.lineno
-                except ValueError:
+                except (ValueError, TypeError, SyntaxError, RecursionError):
                     return None, node.lineno
         return None, 0
 
@@ -415,11 +406,7 @@ class RevisionSource:
         key = id(function)
         if key not in self._function_names:
             names = _assignments(function.body)
-            for arg in (
-                function.args.args
-                + function.args.kwonlyargs
-                + function.args.posonlyargs
-            ):
+            for arg in function.args.args + function.args.kwonlyargs + function.args.posonlyargs:
                 names.setdefault(arg.arg, None)  # a parameter: value unknown
             self._function_names[key] = names
         return self._function_names[key]
@@ -467,9 +454,7 @@ class RevisionSource:
                     parts.append(str(value.value))
                 else:
                     text = (
-                        self.string(value.value, function, depth + 1)
-                        if isinstance(value, ast.FormattedValue)
-                        else None
+                        self.string(value.value, function, depth + 1) if isinstance(value, ast.FormattedValue) else None
                     )
                     parts.append(text if text is not None else "{?}")
             return "".join(parts)
@@ -481,9 +466,7 @@ class RevisionSource:
             return self.string(node.args[0], function, depth + 1)
         return None
 
-    def call_arguments(
-        self, call: ast.Call, function: ast.FunctionDef | None
-    ) -> list[ast.AST]:
+    def call_arguments(self, call: ast.Call, function: ast.FunctionDef | None) -> list[ast.AST]:
         """Positional arguments, with ``*args`` expanded when it names a tuple or list."""
         arguments: list[ast.AST] = []
         for arg in call.args:
@@ -498,9 +481,7 @@ class RevisionSource:
         return arguments
 
     def argument(self, statement: Statement, parameter: str) -> ast.AST | None:
-        signature = (BATCH_SIGNATURES if statement.kind == "batch" else SIGNATURES).get(
-            statement.name, ()
-        )
+        signature = (BATCH_SIGNATURES if statement.kind == "batch" else SIGNATURES).get(statement.name, ())
         names = (parameter, *KEYWORD_ALIASES.get(parameter, ()))
         for keyword in statement.call.keywords:
             if keyword.arg in names:
@@ -518,9 +499,7 @@ class RevisionSource:
     def table_of(self, statement: Statement) -> str | None:
         if statement.kind == "batch":
             return statement.table
-        return self.string(
-            self.argument(statement, "table_name"), statement.ctx.function
-        )
+        return self.string(self.argument(statement, "table_name"), statement.ctx.function)
 
     # -- calls -------------------------------------------------------------------
 
@@ -531,11 +510,7 @@ class RevisionSource:
         func = call.func
         if isinstance(func, ast.Name):
             return self.helpers.get(func.id)
-        if (
-            isinstance(func, ast.Attribute)
-            and isinstance(func.value, ast.Name)
-            and func.value.id in self.util_modules
-        ):
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in self.util_modules:
             return func.attr
         return None
 
@@ -553,9 +528,7 @@ def _assignments(body: list[ast.stmt]) -> dict[str, ast.AST]:
     ordered: list[ast.stmt] = []
     while stack:
         node = stack.pop(0)
-        if isinstance(
-            node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
-        ):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
         ordered.append(node)
         for child in ast.iter_child_nodes(node):
@@ -566,11 +539,7 @@ def _assignments(body: list[ast.stmt]) -> dict[str, ast.AST]:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     names[target.id] = node.value
-        elif (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and node.value is not None
-        ):
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
             names[node.target.id] = node.value
     return names
 
@@ -587,8 +556,7 @@ def _callee_name(call: ast.Call) -> str | None:
 def _is_only_pass(body: list[ast.stmt]) -> bool:
     """A body that does nothing: ``pass``, ``...`` and string literals only."""
     return all(
-        isinstance(node, ast.Pass)
-        or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+        isinstance(node, ast.Pass) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
         for node in body
     )
 
@@ -613,18 +581,11 @@ class _Walker:
         for index, node in enumerate(body):
             self.statement(node, ctx)
             # `if _is_sqlite(): return` -> the rest of the block only runs on PostgreSQL.
-            if (
-                isinstance(node, ast.If)
-                and not node.orelse
-                and node.body
-                and isinstance(node.body[-1], ast.Return)
-            ):
+            if isinstance(node, ast.If) and not node.orelse and node.body and isinstance(node.body[-1], ast.Return):
                 only = self.dialect_of(node.test)
                 if only:
                     rest = "postgresql" if only == "sqlite" else "sqlite"
-                    self.block(
-                        body[index + 1 :], replace(ctx, dialect=ctx.dialect or rest)
-                    )
+                    self.block(body[index + 1 :], replace(ctx, dialect=ctx.dialect or rest))
                     return
 
     def statement(self, node: ast.stmt, ctx: Context) -> None:
@@ -643,11 +604,7 @@ class _Walker:
                     and expr.func.attr == "batch_alter_table"
                     and isinstance(item.optional_vars, ast.Name)
                 ):
-                    table = (
-                        self.source.string(expr.args[0], ctx.function)
-                        if expr.args
-                        else None
-                    )
+                    table = self.source.string(expr.args[0], ctx.function) if expr.args else None
                     inner.batch_tables[item.optional_vars.id] = table
             self.block(node.body, inner)
         elif isinstance(node, ast.If):
@@ -657,9 +614,7 @@ class _Walker:
             self.block(node.body, replace(ctx, dialect=ctx.dialect or only))
             self.block(node.orelse, replace(ctx, dialect=ctx.dialect or other))
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
-            self.expression(
-                node.iter if not isinstance(node, ast.While) else node.test, ctx
-            )
+            self.expression(node.iter if not isinstance(node, ast.While) else node.test, ctx)
             self.block(node.body, replace(ctx, repeated=True))
             self.block(node.orelse, ctx)
         elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
@@ -689,31 +644,17 @@ class _Walker:
                 self.statements.append(Statement(call, "execute", "execute", ctx))
             elif func.attr not in OP_NON_STATEMENTS:
                 self.statements.append(Statement(call, "op", func.attr, ctx))
-        elif (
-            isinstance(func, ast.Attribute)
-            and isinstance(func.value, ast.Name)
-            and func.value.id in ctx.batch_tables
-        ):
-            self.statements.append(
-                Statement(
-                    call, "batch", func.attr, ctx, table=ctx.batch_tables[func.value.id]
-                )
-            )
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ctx.batch_tables:
+            self.statements.append(Statement(call, "batch", func.attr, ctx, table=ctx.batch_tables[func.value.id]))
         elif (
             isinstance(func, ast.Attribute)
             and func.attr == "execute"
             and source.is_connection(func.value, ctx.function)
         ):
             self.statements.append(Statement(call, "execute", "execute", ctx))
-        elif (
-            isinstance(func, ast.Name)
-            and func.id in source.functions
-            and func.id not in ctx.stack
-        ):
+        elif isinstance(func, ast.Name) and func.id in source.functions and func.id not in ctx.stack:
             callee = source.functions[func.id]
-            self.block(
-                callee.body, replace(ctx, function=callee, stack=(*ctx.stack, func.id))
-            )
+            self.block(callee.body, replace(ctx, function=callee, stack=(*ctx.stack, func.id)))
 
     def dialect_of(self, test: ast.AST) -> str | None:
         """ "sqlite" / "postgresql" when the test is true only on that dialect."""
@@ -726,11 +667,7 @@ class _Walker:
             "is_sqlite",
         ):
             only = "sqlite"
-        elif (
-            isinstance(test, ast.Compare)
-            and len(test.ops) == 1
-            and isinstance(test.ops[0], (ast.Eq, ast.NotEq))
-        ):
+        elif isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq)):
             for side in (test.left, test.comparators[0]):
                 if isinstance(side, ast.Constant) and side.value in (
                     "sqlite",
@@ -751,9 +688,7 @@ def _walk_no_defs(node: ast.AST) -> Iterator[ast.AST]:
         current = stack.pop()
         yield current
         for child in ast.iter_child_nodes(current):
-            if not isinstance(
-                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-            ):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
                 stack.append(child)
 
 
@@ -763,9 +698,7 @@ def _walk_no_defs(node: ast.AST) -> Iterator[ast.AST]:
 class Checker:
     def __init__(self, source: RevisionSource) -> None:
         self.source = source
-        self.statements = {
-            top: _Walker(source).run(top) for top in ("upgrade", "downgrade")
-        }
+        self.statements = {top: _Walker(source).run(top) for top in ("upgrade", "downgrade")}
         self.created_tables = {
             table
             for statements in self.statements.values()
@@ -793,16 +726,10 @@ class Checker:
         functions = self.source.functions
         downgrade = functions.get("downgrade")
         if downgrade is None:
-            yield finding(
-                "missing-downgrade", 1, "the revision has no downgrade() function"
-            )
+            yield finding("missing-downgrade", 1, "the revision has no downgrade() function")
             return
         upgrade = functions.get("upgrade")
-        if (
-            not _is_only_pass(downgrade.body)
-            or upgrade is None
-            or _is_only_pass(upgrade.body)
-        ):
+        if not _is_only_pass(downgrade.body) or upgrade is None or _is_only_pass(upgrade.body):
             return  # a merge or base revision does nothing either way
         said = [
             ast.get_docstring(downgrade) or "",
@@ -810,11 +737,7 @@ class Checker:
         ]
         comments = self.source.comments
         first = min([downgrade.lineno, *(d.lineno for d in downgrade.decorator_list)])
-        said.extend(
-            text
-            for line, text in comments.items()
-            if first <= line <= (downgrade.end_lineno or first)
-        )
+        said.extend(text for line, text in comments.items() if first <= line <= (downgrade.end_lineno or first))
         line = first - 1
         while line in comments:  # the comment block right above `def downgrade`
             said.append(comments[line])
@@ -829,19 +752,11 @@ class Checker:
 
     def check_transaction(self) -> Iterator[Finding]:
         for top, statements in self.statements.items():
-            loose = [
-                s
-                for s in statements
-                if not s.ctx.wrapped
-                and s.ctx.dialect != "postgresql"
-                and self.counts(s)
-            ]
+            loose = [s for s in statements if not s.ctx.wrapped and s.ctx.dialect != "postgresql" and self.counts(s)]
             weight = sum(2 if s.ctx.repeated else 1 for s in loose)
             if weight >= 2:
                 numbers = sorted({s.line for s in loose})
-                lines = ", ".join(map(str, numbers[:5])) + (
-                    ", ..." if len(numbers) > 5 else ""
-                )
+                lines = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
                 yield finding(
                     "no-transaction",
                     self.source.functions[top].lineno,
@@ -862,9 +777,7 @@ class Checker:
                 re.IGNORECASE,
             )
         expression = (
-            self.source.resolve(statement.call.args[0], statement.ctx.function)
-            if statement.call.args
-            else None
+            self.source.resolve(statement.call.args[0], statement.ctx.function) if statement.call.args else None
         )
         return "select" not in _chain_names(expression)
 
@@ -907,13 +820,8 @@ class Checker:
             if statement.kind == "execute":
                 yield from self.check_sql_locks(statement)
             elif name == "create_index" and self.big_table(table):
-                concurrently = source.resolve(
-                    source.keyword(call, "postgresql_concurrently"), function
-                )
-                if not (
-                    isinstance(concurrently, ast.Constant)
-                    and concurrently.value is True
-                ):
+                concurrently = source.resolve(source.keyword(call, "postgresql_concurrently"), function)
+                if not (isinstance(concurrently, ast.Constant) and concurrently.value is True):
                     yield finding(
                         "index-locks-table",
                         statement.line,
@@ -924,22 +832,13 @@ class Checker:
                 yield finding(
                     "index-locks-table",
                     statement.line,
-                    f"create_unique_constraint on `{table}` ({BIG_TABLES[table]}) builds a unique index "
-                    "while writes to the table are blocked",
+                    f"create_unique_constraint on `{table}` ({BIG_TABLES[table]}) builds a unique "
+                    "index under an ACCESS EXCLUSIVE lock (reads and writes blocked)",
                 )
             elif name == "create_foreign_key" and self.big_table(table):
-                not_valid = source.resolve(
-                    source.keyword(call, "postgresql_not_valid"), function
-                )
-                if not (
-                    isinstance(not_valid, ast.Constant) and not_valid.value is True
-                ):
-                    referent = (
-                        source.string(
-                            source.argument(statement, "referent_table"), function
-                        )
-                        or "?"
-                    )
+                not_valid = source.resolve(source.keyword(call, "postgresql_not_valid"), function)
+                if not (isinstance(not_valid, ast.Constant) and not_valid.value is True):
+                    referent = source.string(source.argument(statement, "referent_table"), function) or "?"
                     yield finding(
                         "foreign-key-locks-table",
                         statement.line,
@@ -950,9 +849,7 @@ class Checker:
                 column = source.resolve(source.argument(statement, "column"), function)
                 if isinstance(column, ast.Call):
                     for keyword in ("index", "unique"):
-                        value = source.resolve(
-                            source.keyword(column, keyword), function
-                        )
+                        value = source.resolve(source.keyword(column, keyword), function)
                         if isinstance(value, ast.Constant) and value.value is True:
                             yield finding(
                                 "index-locks-table",
@@ -964,10 +861,7 @@ class Checker:
                                 "`with op.get_context().autocommit_block():`",
                             )
                             break
-                    if any(
-                        isinstance(a, ast.Call) and _callee_name(a) == "ForeignKey"
-                        for a in column.args
-                    ):
+                    if any(isinstance(a, ast.Call) and _callee_name(a) == "ForeignKey" for a in column.args):
                         yield finding(
                             "foreign-key-locks-table",
                             statement.line,
@@ -995,9 +889,7 @@ class Checker:
                 )
         for match in SQL_FOREIGN_KEY.finditer(sql):
             table = match.group("table")
-            if self.big_table(table) and not re.search(
-                r"\bNOT\s+VALID\b", match.group("rest"), re.IGNORECASE
-            ):
+            if self.big_table(table) and not re.search(r"\bNOT\s+VALID\b", match.group("rest"), re.IGNORECASE):
                 yield finding(
                     "foreign-key-locks-table",
                     statement.line,
@@ -1043,21 +935,13 @@ class Checker:
             if sql is not None:
                 for match in SQL_DATA_CHANGE.finditer(sql):
                     table = match.group("table")
-                    if self.big_table(table) and not re.search(
-                        r"\bWHERE\b", match.group("rest"), re.IGNORECASE
-                    ):
+                    if self.big_table(table) and not re.search(r"\bWHERE\b", match.group("rest"), re.IGNORECASE):
                         verb = match.group("verb").split()[0].upper()
                         yield self.data_change(statement, verb, table)
                 continue
             expression = source.resolve(statement.call.args[0], statement.ctx.function)
             names = _chain_names(expression)
-            verb = (
-                "UPDATE"
-                if "update" in names
-                else "DELETE"
-                if "delete" in names
-                else None
-            )
+            verb = "UPDATE" if "update" in names else "DELETE" if "delete" in names else None
             if verb and "where" not in names and "filter" not in names:
                 table = self.expression_table(expression, statement.ctx.function)
                 if self.big_table(table):
@@ -1070,40 +954,26 @@ class Checker:
             f"{verb} on `{table}` ({BIG_TABLES[table]}) without WHERE changes every row in one transaction",
         )
 
-    def expression_table(
-        self, expression: ast.AST | None, function: ast.FunctionDef | None
-    ) -> str | None:
+    def expression_table(self, expression: ast.AST | None, function: ast.FunctionDef | None) -> str | None:
         """The table of ``table.update()`` / ``sa.update(table)`` when it is ``sa.table("name", ...)``."""
         node = expression
         while isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in ("update", "delete"):
                 target = func.value if not node.args else node.args[0]
-                if (
-                    isinstance(func.value, ast.Name)
-                    and func.value.id in ("sa", "sqlalchemy", "sql")
-                    and node.args
-                ):
+                if isinstance(func.value, ast.Name) and func.value.id in ("sa", "sqlalchemy", "sql") and node.args:
                     target = node.args[0]
                 elif not node.args:
                     target = func.value
                 return self.table_name(target, function)
-            if (
-                isinstance(func, ast.Name)
-                and func.id in ("update", "delete")
-                and node.args
-            ):
+            if isinstance(func, ast.Name) and func.id in ("update", "delete") and node.args:
                 return self.table_name(node.args[0], function)
             node = func.value if isinstance(func, ast.Attribute) else None
         return None
 
     def table_name(self, node: ast.AST, function: ast.FunctionDef | None) -> str | None:
         value = self.source.resolve(node, function)
-        if (
-            isinstance(value, ast.Call)
-            and _callee_name(value) in ("table", "Table")
-            and value.args
-        ):
+        if isinstance(value, ast.Call) and _callee_name(value) in ("table", "Table") and value.args:
             return self.source.string(value.args[0], function)
         return None
 

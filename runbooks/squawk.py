@@ -18,7 +18,9 @@ from pathlib import Path
 from runbooks.errors import UsageError
 from runbooks.lint_rules import Finding
 
-INSTALL_HINT = "squawk is not installed: run `pip install squawk-cli` (it is in requirements.txt), or put `squawk` on PATH"
+INSTALL_HINT = (
+    "squawk is not installed: run `pip install squawk-cli` (it is in requirements.txt), or put `squawk` on PATH"
+)
 
 # Rules that matter for a live Galaxy: locks that stall job handlers and web workers,
 # changes that fail on tables with rows, and changes that break running (older) code.
@@ -121,17 +123,13 @@ def squawk_sql(
     except FileNotFoundError:
         raise UsageError(INSTALL_HINT) from None
     except subprocess.TimeoutExpired:
-        raise UsageError(
-            "squawk did not answer within 120 s: lint a smaller piece of SQL"
-        ) from None
+        raise UsageError("squawk did not answer within 120 s: lint a smaller piece of SQL") from None
     try:
         reports = json.loads(completed.stdout) if completed.stdout.strip() else None
     except json.JSONDecodeError:
         reports = None
     if completed.returncode not in (0, 1) or not isinstance(reports, list):
-        detail = (
-            completed.stderr.strip() or completed.stdout.strip() or "no output"
-        ).splitlines()[0]
+        detail = (completed.stderr.strip() or completed.stdout.strip() or "no output").splitlines()[0]
         raise UsageError(f"squawk failed (exit {completed.returncode}): {detail}")
     wanted = None if rules is None else set(rules)
     findings = []
@@ -145,9 +143,7 @@ def squawk_sql(
                 line=int(report.get("line") or 0) + 1,
                 message=report.get("message") or "",
                 fix=report.get("help") or f"see https://squawkhq.com/docs/{rule}",
-                severity=SEVERITIES.get(
-                    str(report.get("level", "")).lower(), "warning"
-                ),
+                severity=SEVERITIES.get(str(report.get("level", "")).lower(), "warning"),
             )
         )
     return findings

@@ -57,9 +57,7 @@ depends_on = None
 '''
 
 
-def write_revision(
-    folder: Path, body: str, rev: str = "c0ffee000001", down="fedcba987654", message="m"
-) -> Path:
+def write_revision(folder: Path, body: str, rev: str = "c0ffee000001", down="fedcba987654", message="m") -> Path:
     path = folder / f"{rev}_sample.py"
     path.write_text(HEADER.format(message=message, rev=rev, down=down) + body)
     return path
@@ -74,9 +72,7 @@ def fake_graph(*revisions: tuple[str, tuple[str, ...]], path_of=None) -> Revisio
     path_of = path_of or {}
     return RevisionGraph(
         {
-            rev: Revision(
-                rev, parents, "gxy", "", Path(path_of.get(rev, f"/nowhere/{rev}_.py"))
-            )
+            rev: Revision(rev, parents, "gxy", "", Path(path_of.get(rev, f"/nowhere/{rev}_.py")))
             for rev, parents in revisions
         }
     )
@@ -118,9 +114,7 @@ def test_bad_sample_fires_only_its_rule(sample, rule, count):
         assert f.line >= 0
 
 
-@pytest.mark.parametrize(
-    "sample", ["good_revision.py", "good_one_way.py", "good_merge.py"]
-)
+@pytest.mark.parametrize("sample", ["good_revision.py", "good_one_way.py", "good_merge.py"])
 def test_good_samples_are_quiet(sample):
     assert lint_file(SAMPLES / sample) == []
 
@@ -143,9 +137,7 @@ def test_rule_ids_are_stable_kebab_case():
 
 
 def test_one_way_wording_galaxy_uses(tmp_path):
-    upgrade = (
-        "\n\ndef upgrade():\n    add_column('workflow', sa.Column('x', sa.Text))\n\n\n"
-    )
+    upgrade = "\n\ndef upgrade():\n    add_column('workflow', sa.Column('x', sa.Text))\n\n\n"
     variants = {
         "comment": "def downgrade():\n    # No need to downgrade, this is a one-way migration.\n    pass\n",
         "docstring": 'def downgrade():\n    """This revision is a fix, so no downgrade is necessary."""\n',
@@ -154,9 +146,7 @@ def test_one_way_wording_galaxy_uses(tmp_path):
     for name, downgrade in variants.items():
         path = write_revision(tmp_path, upgrade + downgrade)
         assert "downgrade-only-passes" not in rules_of(lint_file(path)), name
-    path = write_revision(
-        tmp_path, upgrade + "def downgrade():\n    # TODO\n    pass\n"
-    )
+    path = write_revision(tmp_path, upgrade + "def downgrade():\n    # TODO\n    pass\n")
     assert rules_of(lint_file(path)) == {"downgrade-only-passes"}
 
 
@@ -222,9 +212,7 @@ def downgrade():
 
 
 def test_not_current_head_with_a_graph():
-    good = (
-        SAMPLES / "good_revision.py"
-    )  # revision 1a2b3c4d5e6f, down_revision fedcba987654
+    good = SAMPLES / "good_revision.py"  # revision 1a2b3c4d5e6f, down_revision fedcba987654
     on_head = fake_graph(("0123456789ab", ()), ("fedcba987654", ("0123456789ab",)))
     assert lint_file(good, on_head) == []
 
@@ -235,14 +223,10 @@ def test_not_current_head_with_a_graph():
     )
     findings = lint_file(good, moved_on)
     assert rules_of(findings) == {"not-current-head"}
-    down_line = (
-        good.read_text().splitlines().index('down_revision = "fedcba987654"') + 1
-    )
+    down_line = good.read_text().splitlines().index('down_revision = "fedcba987654"') + 1
     assert "abcdefabcdef" in findings[0].fix and findings[0].line == down_line
 
-    unknown = lint_file(
-        SAMPLES / "good_one_way.py", on_head
-    )  # down_revision 1a2b3c4d5e6f: not in the graph
+    unknown = lint_file(SAMPLES / "good_one_way.py", on_head)  # down_revision 1a2b3c4d5e6f: not in the graph
     assert rules_of(unknown) == {"not-current-head"}
     assert "not a revision of this Galaxy code" in unknown[0].message
 
@@ -275,9 +259,7 @@ def test_revision_already_in_the_graph(tmp_path):
         path_of={"1a2b3c4d5e6f": good},
     )
     findings = lint_file(good, split)
-    assert (
-        rules_of(findings) == {"not-current-head"} and "2 heads" in findings[0].message
-    )
+    assert rules_of(findings) == {"not-current-head"} and "2 heads" in findings[0].message
 
 
 def test_not_current_head_against_galaxys_graph(tmp_path, galaxy_versions):
@@ -286,16 +268,10 @@ def test_not_current_head_against_galaxys_graph(tmp_path, galaxy_versions):
     body = "\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
     assert lint_file(write_revision(tmp_path, body, down=head), graph) == []
     older = graph.revisions[head].parents[0]
-    assert rules_of(lint_file(write_revision(tmp_path, body, down=older), graph)) == {
-        "not-current-head"
-    }
+    assert rules_of(lint_file(write_revision(tmp_path, body, down=older), graph)) == {"not-current-head"}
     # Galaxy's own revisions are part of the graph: no graph finding.
     results = lint_paths([galaxy_versions], graph)
-    assert not any(
-        f.rule in ("not-current-head", "duplicate-revision-id")
-        for fs in results.values()
-        for f in fs
-    )
+    assert not any(f.rule in ("not-current-head", "duplicate-revision-id") for fs in results.values() for f in fs)
 
 
 # -- files that are not revisions: one finding or one UsageError, never a traceback ----
@@ -310,6 +286,9 @@ def test_not_python_and_bad_paths(tmp_path):
     binary = tmp_path / "image.py"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
     assert rules_of(lint_file(binary)) == {"not-python"}
+    nul = tmp_path / "nul.py"
+    nul.write_bytes(b"revision = 'abc'\x00\n")
+    assert rules_of(lint_file(nul)) == {"not-python"}
 
     with pytest.raises(UsageError, match="no such file"):
         lint_file(tmp_path / "missing.py")
@@ -326,25 +305,16 @@ def test_not_python_and_bad_paths(tmp_path):
 
 
 def test_output_helpers():
-    results = lint_paths(
-        [SAMPLES / "bad_missing_downgrade.py", SAMPLES / "bad_no_transaction.py"]
-    )
+    results = lint_paths([SAMPLES / "bad_missing_downgrade.py", SAMPLES / "bad_no_transaction.py"])
     text = format_text(results)
-    assert (
-        f"{SAMPLES / 'bad_missing_downgrade.py'}:1: error [missing-downgrade]" in text
-    )
-    assert "fix:" in text and text.endswith(
-        "2 file(s) checked: 1 error(s), 1 warning(s)"
-    )
+    assert f"{SAMPLES / 'bad_missing_downgrade.py'}:1: error [missing-downgrade]" in text
+    assert "fix:" in text and text.endswith("2 file(s) checked: 1 error(s), 1 warning(s)")
     assert exit_code(results) == 1
     warnings_only = lint_paths([SAMPLES / "bad_no_transaction.py"])
     assert exit_code(warnings_only) == 0 and exit_code(warnings_only, strict=True) == 1
     document = json.loads(json.dumps(results_to_json(results)))
     assert document["summary"] == {"files": 2, "errors": 1, "warnings": 1, "info": 0}
-    assert (
-        document["files"][str(SAMPLES / "bad_no_transaction.py")][0]["rule"]
-        == "no-transaction"
-    )
+    assert document["files"][str(SAMPLES / "bad_no_transaction.py")][0]["rule"] == "no-transaction"
 
 
 # -- calibration on Galaxy's own revisions ------------------------------------------------
@@ -374,26 +344,16 @@ def test_calibration_counts_are_plausible(report):
     assert per_rule["not-current-head"] == 0 and per_rule["duplicate-revision-id"] == 0
 
 
-def test_calibration_respects_galaxys_one_way_wording_and_transactions(
-    report, galaxy_versions
-):
+def test_calibration_respects_galaxys_one_way_wording_and_transactions(report, galaxy_versions):
     flagged = {name for names in report.files_per_rule.values() for name in names}
     for one_way in ("e93c5d0b47a9", "c716ee82337b"):  # comment / docstring say one-way
         if list(galaxy_versions.glob(f"{one_way}_*.py")):
-            assert not any(
-                name.startswith(one_way)
-                for name in report.files_per_rule["downgrade-only-passes"]
-            )
+            assert not any(name.startswith(one_way) for name in report.files_per_rule["downgrade-only-passes"])
     # Files whose every statement is inside `with transaction():` never get no-transaction.
     for path in galaxy_versions.glob("*.py"):
         text = path.read_text()
-        if (
-            text.count("with transaction():") >= 2
-            and path.name in report.files_per_rule["no-transaction"]
-        ):
-            pytest.fail(
-                f"no-transaction on {path.name}, which uses transaction() in both functions"
-            )
+        if text.count("with transaction():") >= 2 and path.name in report.files_per_rule["no-transaction"]:
+            pytest.fail(f"no-transaction on {path.name}, which uses transaction() in both functions")
     assert report.worst_files and report.worst_files[0][1] >= report.worst_files[-1][1]
     assert all(name in flagged for name, _ in report.worst_files)
 
@@ -404,19 +364,9 @@ def test_calibration_markdown_is_pure_and_complete(report, galaxy_versions):
     assert markdown.startswith("# Revision lint rules")
     for rule in RULES:
         assert f"`{rule}`" in markdown
-    row = next(
-        line
-        for line in markdown.splitlines()
-        if line.startswith("| [`no-transaction`]")
-    )
-    assert (
-        f"| {report.rule_counts['no-transaction']} | {len(report.files_per_rule['no-transaction'])} |"
-        in row
-    )
-    assert (
-        "## Files with the most findings" in markdown
-        and report.worst_files[0][0] in markdown
-    )
+    row = next(line for line in markdown.splitlines() if line.startswith("| [`no-transaction`]"))
+    assert f"| {report.rule_counts['no-transaction']} | {len(report.files_per_rule['no-transaction'])} |" in row
+    assert "## Files with the most findings" in markdown and report.worst_files[0][0] in markdown
     assert str(galaxy_versions) not in markdown  # no machine-specific paths in the docs
     assert json.dumps(report.to_dict())
 
@@ -438,9 +388,7 @@ def test_squawk_flags_a_blocking_index_and_not_a_concurrent_one():
     assert "require-concurrent-index-creation" in rules_of(plain)
     (index,) = [f for f in plain if f.rule == "require-concurrent-index-creation"]
     assert index.line == 1 and index.fix and index.severity == "warning"
-    concurrent = squawk_sql(
-        "CREATE INDEX CONCURRENTLY ix_job_tool_id ON job (tool_id);"
-    )
+    concurrent = squawk_sql("CREATE INDEX CONCURRENTLY ix_job_tool_id ON job (tool_id);")
     assert "require-concurrent-index-creation" not in rules_of(concurrent)
 
 
@@ -448,7 +396,8 @@ def test_squawk_keeps_galaxy_rules_and_drops_style_rules():
     sql = (
         "SET lock_timeout = '2s';\n"
         "ALTER TABLE job ADD COLUMN attempt integer;\n"
-        "ALTER TABLE job ADD CONSTRAINT job_tool_request_id_fkey FOREIGN KEY (tool_request_id) REFERENCES tool_request (id);\n"
+        "ALTER TABLE job ADD CONSTRAINT job_tool_request_id_fkey\n"
+        "    FOREIGN KEY (tool_request_id) REFERENCES tool_request (id);\n"
         "CREATE TABLE job_note (id serial PRIMARY KEY, note varchar(255), created timestamp);\n"
     )
     findings = squawk_sql(sql)
@@ -460,9 +409,7 @@ def test_squawk_keeps_galaxy_rules_and_drops_style_rules():
         "prefer-timestamp-tz",
         "prefer-robust-stmts",
     }
-    assert {f.line for f in findings if f.rule == "adding-foreign-key-constraint"} == {
-        3
-    }
+    assert {f.line for f in findings if f.rule == "adding-foreign-key-constraint"} == {3}
     assert "prefer-bigint-over-int" in rules_of(squawk_sql(sql, rules=None, exclude=()))
     assert squawk_sql("   \n") == []
 

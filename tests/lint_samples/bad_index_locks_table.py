@@ -29,9 +29,7 @@ index_name = "ix_job_handler"
 def upgrade():
     with transaction():
         create_index(index_name, job_table, ["handler"])
-        add_column(
-            "history", sa.Column("pinned", sa.Boolean, index=True, nullable=True)
-        )
+        add_column("history", sa.Column("pinned", sa.Boolean, index=True, nullable=True))
         op.execute("CREATE INDEX ix_hda_name ON history_dataset_association (name)")
 
 

@@ -59,9 +59,7 @@ def upgrade():
         stmt = sa.text("SELECT count(*) FROM job")
         op.get_bind().execute(stmt)
     with op.get_context().autocommit_block():
-        create_index(
-            index_name, table_name, [column_name], postgresql_concurrently=True
-        )
+        create_index(index_name, table_name, [column_name], postgresql_concurrently=True)
     if not _is_sqlite():
         op.execute("ALTER TABLE job VALIDATE CONSTRAINT fk_job_tool_state_hash")
         op.execute("ANALYZE job")
