@@ -47,6 +47,8 @@ def _kernel_env(db: Optional[DatabaseUrl], home: Optional[Path]) -> Iterator[Non
     saved = {name: os.environ.get(name) for name in (DB_URL_ENV, "RUNBOOK_HOME")}
     if db is not None:
         os.environ[DB_URL_ENV] = db.secret()
+    else:
+        os.environ.pop(DB_URL_ENV, None)  # no database given: the kernel uses the sample
     if home is not None:
         os.environ["RUNBOOK_HOME"] = str(home)
     try:

@@ -17,11 +17,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 from runbooks.databases import DatabaseUrl, mask_text
-from runbooks.galaxy_env import DB_OVERRIDE_ENV
+from runbooks.errors import RunbookError
+from runbooks.galaxy_env import DB_OVERRIDE_ENV, GalaxyEnv
 
 TSI_OVERRIDE_ENV = "GALAXY_INSTALL_CONFIG_OVERRIDE_INSTALL_DATABASE_CONNECTION"
 MIGRATION_LOGGER = "alembic.runtime.migration"
+WORKER_URL_ENV = "RUNBOOK_WORKER_DB_URL"
+REPLY_PREFIX = "RUNBOOK-REPLY "
 
 
 class _MaskingFilter(logging.Filter):
@@ -132,8 +140,8 @@ def dbscript(db: DatabaseUrl):
         return DbScript()
 
 
-def run_dbscript(db: DatabaseUrl, command: str, record_sql: bool = False, **arguments) -> CommandOutput:
-    """Run one DbScript subcommand (``upgrade``, ``downgrade``, ``dbversion``, ...) and capture it.
+def run_dbscript_here(db: DatabaseUrl, command: str, record_sql: bool = False, **arguments) -> CommandOutput:
+    """Run one DbScript subcommand in this process and capture it (the worker calls this).
 
     Alembic's CommandError propagates, as it does out of DbScript (``manage_db.sh`` prints
     ``FAILED: ...`` for it); database errors do not, because Galaxy's env swallows them:
@@ -148,7 +156,7 @@ def run_dbscript(db: DatabaseUrl, command: str, record_sql: bool = False, **argu
     return CommandOutput(mask_text(stdout.getvalue(), db.password), lines, log.errors, log.statements)
 
 
-def initialize(db: DatabaseUrl) -> None:
+def initialize_here(db: DatabaseUrl) -> None:
     """Galaxy's own first-start path: create the database if needed, create_all, stamp both heads."""
     from galaxy.model.migrations import DatabaseConfig, verify_databases_via_script
 
@@ -157,6 +165,74 @@ def initialize(db: DatabaseUrl) -> None:
     verify_databases_via_script(config, config, False)
 
 
-def verify(db: DatabaseUrl) -> None:
-    """Galaxy's startup check, without auto-migrate: raises Galaxy's own exception when unhappy."""
-    initialize(db)
+
+# -- one fresh process per Galaxy command ------------------------------------------
+#
+# Galaxy's model and revision modules keep state between runs in one process (running a
+# PostgreSQL migration then a SQLite downgrade in the same interpreter fails with
+# "No such constraint"), so each command runs in its own interpreter, as manage_db.sh
+# does. That also makes a command killable and its cost comparable with Galaxy's own.
+
+
+class GalaxyCommandFailed(RunbookError):
+    """Galaxy's code raised: its exception type and message, masked."""
+
+    exit_code = 1
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.galaxy_message = message
+
+
+def _worker(request: dict, db: DatabaseUrl, env: Optional[GalaxyEnv] = None, timeout: Optional[float] = None) -> dict:
+    child_env = dict(os.environ)
+    child_env[WORKER_URL_ENV] = db.secret()
+    paths = [str(Path(__file__).resolve().parent.parent)]
+    if env is not None and env.root is not None:
+        paths.insert(0, str(env.lib_dir))
+    child_env["PYTHONPATH"] = os.pathsep.join(paths + [child_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "runbooks.galaxy_worker", json.dumps(request)],
+            env=child_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise RunbookError(f"Galaxy's {request['command']} did not finish within {timeout:.0f}s") from None
+    reply_line = next((ln for ln in reversed(completed.stdout.splitlines()) if ln.startswith(REPLY_PREFIX)), None)
+    if reply_line is None:
+        tail = mask_text(completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "", db.password)
+        raise RunbookError(
+            f"Galaxy's {request['command']} ended without an answer (exit {completed.returncode}): {tail}"
+        )
+    reply = json.loads(reply_line[len(REPLY_PREFIX) :])
+    if reply.get("exception"):
+        raise GalaxyCommandFailed(reply["exception"]["type"], reply["exception"]["message"])
+    return reply
+
+
+def run_dbscript(
+    db: DatabaseUrl, command: str, record_sql: bool = False, env: Optional[GalaxyEnv] = None, **arguments
+) -> CommandOutput:
+    """Run one DbScript subcommand (``upgrade``, ``downgrade``, ``dbversion``, ...) in a fresh process.
+
+    Alembic's CommandError comes back as GalaxyCommandFailed (``manage_db.sh`` prints
+    ``FAILED: ...`` for it); database errors do not raise, because Galaxy's env swallows
+    them: they are in ``errors``.
+    """
+    request = {"command": command, "record_sql": record_sql, "arguments": arguments}
+    reply = _worker(request, db, env)
+    return CommandOutput(reply["stdout"], reply["migration_log"], reply["errors"], reply["statements"])
+
+
+def initialize(db: DatabaseUrl, env: Optional[GalaxyEnv] = None) -> None:
+    """Galaxy's own first-start path (``verify_databases_via_script``), in a fresh process."""
+    _worker({"command": "initialize"}, db, env)
+
+
+def verify(db: DatabaseUrl, env: Optional[GalaxyEnv] = None) -> None:
+    """Galaxy's startup check without auto-migrate; raises GalaxyCommandFailed with Galaxy's message."""
+    _worker({"command": "initialize"}, db, env)

@@ -135,16 +135,14 @@ def read_rows(db: DatabaseUrl) -> tuple[str, ...]:
 
 def apply(db: DatabaseUrl, plan: Plan, record_sql: bool = False) -> Outcome:
     """Run the plan's Galaxy calls one by one; stop at the first one that leaves an error behind."""
-    from alembic.util.exc import CommandError
-
-    from runbooks.galaxy_commands import run_dbscript
+    from runbooks.galaxy_commands import GalaxyCommandFailed, run_dbscript
 
     log, errors, statements = [], [], []
     for call in plan.calls:
         try:
             output = run_dbscript(db, call.command, record_sql=record_sql, revision=call.revision)
-        except CommandError as error:
-            errors.append(f"FAILED: {error}")
+        except GalaxyCommandFailed as error:
+            errors.append(f"FAILED: {error.galaxy_message}" if error.kind == "CommandError" else str(error))
             return _outcome(db, plan, log, errors, statements, call)
         log += output.migration_log
         statements += output.statements

@@ -94,9 +94,9 @@ def test_unknown_revision(sqlite_db, graph):
     assert report["unknown_revisions"] == ["abcdef123456"]
     assert report["branches"]["gxy"]["release"] is None
     # Galaxy's own dbversion cannot even print it: Alembic gives up on the unknown id.
-    from alembic.util.exc import CommandError
+    from runbooks.galaxy_commands import GalaxyCommandFailed
 
-    with pytest.raises(CommandError, match="abcdef123456"):
+    with pytest.raises(GalaxyCommandFailed, match="CommandError: Can't locate revision identified by 'abcdef123456'"):
         galaxy_lines(db, "dbversion")
 
 
