@@ -10,16 +10,15 @@ raises is recorded here through a SQLAlchemy event.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
-from argparse import Namespace
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Iterator, Optional
-
-import json
 import subprocess
 import sys
+from argparse import Namespace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runbooks.databases import DatabaseUrl, mask_text
@@ -71,7 +70,7 @@ class DatabaseErrorLog:
     errors: list[str] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
     record_sql: bool = False
-    secret: Optional[str] = None
+    secret: str | None = None
 
     def on_error(self, context) -> None:
         original = context.original_exception
@@ -165,7 +164,6 @@ def initialize_here(db: DatabaseUrl) -> None:
     verify_databases_via_script(config, config, False)
 
 
-
 # -- one fresh process per Galaxy command ------------------------------------------
 #
 # Galaxy's model and revision modules keep state between runs in one process (running a
@@ -185,12 +183,14 @@ class GalaxyCommandFailed(RunbookError):
         self.galaxy_message = message
 
 
-def _worker(request: dict, db: DatabaseUrl, env: Optional[GalaxyEnv] = None, timeout: Optional[float] = None) -> dict:
+def _worker(request: dict, db: DatabaseUrl, env: GalaxyEnv | None = None, timeout: float | None = None) -> dict:
     child_env = dict(os.environ)
     child_env[WORKER_URL_ENV] = db.secret()
     paths = [str(Path(__file__).resolve().parent.parent)]
     if env is not None and env.root is not None:
         paths.insert(0, str(env.lib_dir))
+    if env is not None and env.root is None and env != GalaxyEnv.from_package():
+        child_env["ALEMBIC_CONFIG"] = str(env.alembic_ini)  # a workspace copy of the environment
     child_env["PYTHONPATH"] = os.pathsep.join(paths + [child_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     try:
         completed = subprocess.run(
@@ -215,7 +215,7 @@ def _worker(request: dict, db: DatabaseUrl, env: Optional[GalaxyEnv] = None, tim
 
 
 def run_dbscript(
-    db: DatabaseUrl, command: str, record_sql: bool = False, env: Optional[GalaxyEnv] = None, **arguments
+    db: DatabaseUrl, command: str, record_sql: bool = False, env: GalaxyEnv | None = None, **arguments
 ) -> CommandOutput:
     """Run one DbScript subcommand (``upgrade``, ``downgrade``, ``dbversion``, ...) in a fresh process.
 
@@ -228,11 +228,11 @@ def run_dbscript(
     return CommandOutput(reply["stdout"], reply["migration_log"], reply["errors"], reply["statements"])
 
 
-def initialize(db: DatabaseUrl, env: Optional[GalaxyEnv] = None) -> None:
+def initialize(db: DatabaseUrl, env: GalaxyEnv | None = None) -> None:
     """Galaxy's own first-start path (``verify_databases_via_script``), in a fresh process."""
     _worker({"command": "initialize"}, db, env)
 
 
-def verify(db: DatabaseUrl, env: Optional[GalaxyEnv] = None) -> None:
+def verify(db: DatabaseUrl, env: GalaxyEnv | None = None) -> None:
     """Galaxy's startup check without auto-migrate; raises GalaxyCommandFailed with Galaxy's message."""
     _worker({"command": "initialize"}, db, env)

@@ -9,7 +9,6 @@ command; the plan adds ``REV@-1`` steps for each so one row per branch remains.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from runbooks.databases import DatabaseUrl, inspect_database
 from runbooks.errors import UsageError
@@ -22,7 +21,7 @@ class GalaxyCall:
     """One DbScript command: ``upgrade``/``downgrade`` with the revision argument Galaxy gets."""
 
     command: str
-    revision: Optional[str]
+    revision: str | None
     why: str
 
     def shell(self) -> str:
@@ -122,25 +121,25 @@ class Outcome:
     reached: bool
     rows: tuple[str, ...]
     expected: set[str]
-    stopped_at: Optional[str] = None
+    stopped_at: str | None = None
     errors: list[str] = field(default_factory=list)
     migration_log: list[str] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
-    failed_call: Optional[GalaxyCall] = None
+    failed_call: GalaxyCall | None = None
 
 
 def read_rows(db: DatabaseUrl) -> tuple[str, ...]:
     return inspect_database(db).alembic_rows or ()
 
 
-def apply(db: DatabaseUrl, plan: Plan, record_sql: bool = False) -> Outcome:
+def apply(db: DatabaseUrl, plan: Plan, record_sql: bool = False, env=None) -> Outcome:
     """Run the plan's Galaxy calls one by one; stop at the first one that leaves an error behind."""
     from runbooks.galaxy_commands import GalaxyCommandFailed, run_dbscript
 
     log, errors, statements = [], [], []
     for call in plan.calls:
         try:
-            output = run_dbscript(db, call.command, record_sql=record_sql, revision=call.revision)
+            output = run_dbscript(db, call.command, record_sql=record_sql, env=env, revision=call.revision)
         except GalaxyCommandFailed as error:
             errors.append(f"FAILED: {error.galaxy_message}" if error.kind == "CommandError" else str(error))
             return _outcome(db, plan, log, errors, statements, call)
@@ -159,7 +158,7 @@ def _outcome(db, plan, log, errors, statements, failed_call) -> Outcome:
     return Outcome(reached, rows, plan.expected, stopped_at, errors, log, statements, failed_call)
 
 
-def _last_running(log: list[str]) -> Optional[str]:
+def _last_running(log: list[str]) -> str | None:
     """The revision Alembic was running when it stopped (from 'Running upgrade A -> B, ...')."""
     for line in reversed(log):
         if line.startswith("Running upgrade") or line.startswith("Running downgrade"):
