@@ -11,7 +11,6 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -69,7 +68,7 @@ class DatabaseUrl:
         return self.url.database
 
     @property
-    def password(self) -> Optional[str]:
+    def password(self) -> str | None:
         return self.url.password
 
     def masked(self) -> str:
@@ -92,7 +91,7 @@ class DatabaseUrl:
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]+)(?=@)")
 
 
-def mask_text(text: str, *secrets: Optional[str]) -> str:
+def mask_text(text: str, *secrets: str | None) -> str:
     """Hide passwords in free text: inside any URL, and any known secret anywhere."""
     text = _URL_PASSWORD.sub(lambda m: m.group("head") + PASSWORD_MASK, text)
     for secret in secrets:
@@ -110,8 +109,8 @@ class DatabaseSnapshot:
 
     exists: bool
     tables: frozenset[str] = frozenset()
-    alembic_rows: Optional[tuple[str, ...]] = None  # None: no alembic_version table
-    migrate_version: Optional[int] = None  # SQLAlchemy Migrate's version, when its table exists
+    alembic_rows: tuple[str, ...] | None = None  # None: no alembic_version table
+    migrate_version: int | None = None  # SQLAlchemy Migrate's version, when its table exists
 
     @property
     def is_empty(self) -> bool:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
 
 from runbooks.databases import DatabaseUrl, mask_text
 from runbooks.errors import RunbookError, UsageError
@@ -43,7 +43,7 @@ def check_parameters(parameters: dict[str, str]) -> None:
 
 
 @contextmanager
-def _kernel_env(db: Optional[DatabaseUrl], home: Optional[Path]) -> Iterator[None]:
+def _kernel_env(db: DatabaseUrl | None, home: Path | None) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in (DB_URL_ENV, "RUNBOOK_HOME")}
     if db is not None:
         os.environ[DB_URL_ENV] = db.secret()
@@ -63,10 +63,10 @@ def _kernel_env(db: Optional[DatabaseUrl], home: Optional[Path]) -> Iterator[Non
 
 def run_notebook(
     task: str,
-    parameters: Optional[dict] = None,
-    db: Optional[DatabaseUrl] = None,
-    output: Optional[Path] = None,
-    home: Optional[Path] = None,
+    parameters: dict | None = None,
+    db: DatabaseUrl | None = None,
+    output: Path | None = None,
+    home: Path | None = None,
 ) -> Path:
     """Execute ``notebooks/<task>.ipynb`` into ``output`` (default: a timestamped copy under runs/)."""
     import papermill
@@ -103,7 +103,7 @@ class NotebookFailed(RunbookError):
     exit_code = 1
 
 
-def _scrub(path: Path, secret: Optional[str]) -> None:
+def _scrub(path: Path, secret: str | None) -> None:
     if not path.exists():
         return
     text = path.read_text(encoding="utf-8")

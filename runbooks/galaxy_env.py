@@ -9,7 +9,6 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import yaml
 
@@ -26,7 +25,7 @@ class GalaxyEnv:
     """Galaxy's migrations directory, and the checkout it belongs to (None for the package)."""
 
     migrations_dir: Path
-    root: Optional[Path] = None
+    root: Path | None = None
 
     @classmethod
     def from_package(cls) -> GalaxyEnv:
@@ -50,7 +49,7 @@ class GalaxyEnv:
         return cls(migrations, root)
 
     @classmethod
-    def locate(cls, galaxy_root: Optional[str] = None) -> GalaxyEnv:
+    def locate(cls, galaxy_root: str | None = None) -> GalaxyEnv:
         """A checkout from the argument or GALAXY_ROOT, else the installed package."""
         root = galaxy_root or os.environ.get("GALAXY_ROOT")
         return cls.from_checkout(root) if root else cls.from_package()
@@ -80,7 +79,7 @@ class GalaxyEnv:
 
     # -- the database a checkout is configured for --------------------------------
 
-    def config_file(self) -> Optional[Path]:
+    def config_file(self) -> Path | None:
         if self.root is None:
             return None
         for folder in (self.root, self.root / "config"):

@@ -8,11 +8,11 @@ messages, which are plain literals in each file, so ``ast`` reads them directly.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from graphlib import TopologicalSorter
 from pathlib import Path
-from typing import Iterable, Optional
 
 from runbooks.errors import UsageError
 from runbooks.galaxy_env import BRANCHES, GalaxyEnv
@@ -51,7 +51,7 @@ def _as_tuple(value) -> tuple[str, ...]:
     return tuple(value)
 
 
-def read_revision(path: Path, branch: str) -> Optional[Revision]:
+def read_revision(path: Path, branch: str) -> Revision | None:
     """One revision file, or None when the file is not a revision (no ``revision = ...``)."""
     module = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     revision_id = _literal(module, "revision")
@@ -109,20 +109,20 @@ class RevisionGraph:
                 children.setdefault(parent, []).append(revision.id)
         return children
 
-    def heads(self, branch: Optional[str] = None) -> list[str]:
+    def heads(self, branch: str | None = None) -> list[str]:
         return sorted(
             rev.id
             for rev in self.revisions.values()
             if not self.children.get(rev.id) and (branch is None or rev.branch == branch)
         )
 
-    def bases(self, branch: Optional[str] = None) -> list[str]:
+    def bases(self, branch: str | None = None) -> list[str]:
         return sorted(rev.id for rev in self.revisions.values() if rev.is_base and branch in (None, rev.branch))
 
-    def merges(self, branch: Optional[str] = None) -> list[str]:
+    def merges(self, branch: str | None = None) -> list[str]:
         return [rev_id for rev_id in self.in_order(branch) if self.revisions[rev_id].is_merge]
 
-    def branch_of(self, rev_id: str) -> Optional[str]:
+    def branch_of(self, rev_id: str) -> str | None:
         revision = self.revisions.get(rev_id)
         return revision.branch if revision else None
 
@@ -154,7 +154,7 @@ class RevisionGraph:
         sorter = TopologicalSorter({rid: [p for p in r.parents] for rid, r in sorted(self.revisions.items())})
         return list(sorter.static_order())
 
-    def in_order(self, branch: Optional[str] = None, among: Optional[set[str]] = None) -> list[str]:
+    def in_order(self, branch: str | None = None, among: set[str] | None = None) -> list[str]:
         """Revisions oldest first (an order an upgrade may apply them in)."""
         return [
             rid
@@ -181,19 +181,17 @@ class RevisionGraph:
             raise UsageError(f"revision prefix {prefix!r} is ambiguous: it matches {shown}; type more characters")
         raise UsageError(f"no revision {prefix!r} in this Galaxy code: see `python -m runbooks status` for ids")
 
-    def tag_revision(self, tag: str) -> Optional[str]:
+    def tag_revision(self, tag: str) -> str | None:
         """The revision a release tag (``25.0`` or ``release_25.0``) names; ``base`` for 22.01."""
         return self.release_tags.get(tag.removeprefix("release_"))
 
-    def release_label(self, current: Iterable[str]) -> Optional[str]:
+    def release_label(self, current: Iterable[str]) -> str | None:
         """Newest release tag at or below ``current``, plus ``+N`` for N revisions past it."""
         current = [rid for rid in current if self.branch_of(rid) == "gxy"]
         if not current:
             return None
         below = self.ancestors(current)
-        candidates = [
-            tag for tag, rev_id in self.release_tags.items() if rev_id == "base" or rev_id in below
-        ]
+        candidates = [tag for tag, rev_id in self.release_tags.items() if rev_id == "base" or rev_id in below]
         if not candidates:
             return None
         tag = max(candidates, key=release_key)

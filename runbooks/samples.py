@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 from runbooks.databases import DatabaseUrl, inspect_database
 from runbooks.errors import RunbookError, UsageError
@@ -37,7 +36,7 @@ def ensure_embedded_sample(announce=print) -> DatabaseUrl:
     return db
 
 
-def make_sample(db: DatabaseUrl, target: Optional[str] = None, graph: Optional[RevisionGraph] = None) -> tuple:
+def make_sample(db: DatabaseUrl, target: str | None = None, graph: RevisionGraph | None = None) -> tuple:
     """Initialize ``db`` at head the way Galaxy does on first start, then move it to ``target``.
 
     Refuses a database that already has tables: a sample never overwrites anything.
@@ -71,7 +70,7 @@ def _refuse_existing(db: DatabaseUrl) -> None:
         raise UsageError(f"{db.sqlite_path} already exists: choose a new path")
 
 
-def sample_target(release: Optional[str], revision: Optional[str]) -> Optional[str]:
+def sample_target(release: str | None, revision: str | None) -> str | None:
     if release and revision:
         raise UsageError("give --release or --revision, not both")
     return release or revision

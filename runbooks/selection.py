@@ -7,9 +7,9 @@ First match wins: ``--db URL``, ``RUNBOOK_DB_URL``, ``--galaxy-root`` (its confi
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Optional
 
 from runbooks.databases import DatabaseUrl
 from runbooks.galaxy_env import GalaxyEnv
@@ -44,8 +44,8 @@ class Selection:
 
 
 def select(
-    db: Optional[str] = None,
-    galaxy_root: Optional[str] = None,
+    db: str | None = None,
+    galaxy_root: str | None = None,
     create_sample: bool = True,
     announce: Callable[[str], None] = print,
 ) -> Selection:

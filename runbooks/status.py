@@ -7,7 +7,6 @@ Reads ``alembic_version`` and the table list (read-only) and the revision files
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from runbooks.databases import DatabaseSnapshot, DatabaseUrl, inspect_database
 from runbooks.galaxy_env import BRANCHES, GalaxyEnv
@@ -31,7 +30,7 @@ STATES = (
 class BranchStatus:
     current: list[str]
     heads: list[str]
-    release: Optional[str]
+    release: str | None
     pending: list[str]
 
     @property
@@ -55,7 +54,7 @@ class Status:
     branches: dict[str, BranchStatus]
     rows: tuple[str, ...]
     unknown: list[str]
-    legacy_migrate_version: Optional[int]
+    legacy_migrate_version: int | None
     galaxy: str
 
     @property
@@ -76,7 +75,7 @@ class Status:
         }
 
 
-def get_status(db: DatabaseUrl, graph: RevisionGraph, env: Optional[GalaxyEnv] = None) -> Status:
+def get_status(db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv | None = None) -> Status:
     snapshot = inspect_database(db)
     rows = tuple(snapshot.alembic_rows or ())
     branches = {name: _branch_status(graph, rows, name) for name in BRANCHES}
@@ -170,7 +169,7 @@ def history_line(graph: RevisionGraph, rev_id: str, current: set[str]) -> str:
     return f"{text}, {revision.message}"
 
 
-def history_lines(graph: RevisionGraph, current: tuple[str, ...], limit: Optional[int] = None) -> list[str]:
+def history_lines(graph: RevisionGraph, current: tuple[str, ...], limit: int | None = None) -> list[str]:
     """Newest first, as Alembic lists them; with ``limit``, the newest entries and the current one.
 
     A gap is shown as a line ``⋮ N more``.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 from runbooks.errors import UsageError
 from runbooks.revisions import RevisionGraph
@@ -27,7 +26,7 @@ class Target:
     """A resolved destination: the gxy revision (None = base) and whether tsi goes to its head."""
 
     text: str
-    gxy: Optional[str]  # None means base: no gxy revision at all
+    gxy: str | None  # None means base: no gxy revision at all
     include_tsi_head: bool = False
     touches_gxy: bool = True
     tsi_base: bool = False
@@ -92,8 +91,8 @@ def _relative(raw: str, match: re.Match, graph: RevisionGraph, current: tuple[st
     return Target(raw, _walk(graph, start, step, raw))
 
 
-def _walk(graph: RevisionGraph, start: str, step: int, raw: str) -> Optional[str]:
-    position: Optional[str] = start
+def _walk(graph: RevisionGraph, start: str, step: int, raw: str) -> str | None:
+    position: str | None = start
     for _ in range(abs(step)):
         if position is None:
             raise UsageError(f"{raw!r} goes below base: use base")

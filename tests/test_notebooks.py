@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import PROJECT, run_cli
-from runbooks.samples import make_sample
 from test_postgresql import PASSWORD, with_password
+
+from runbooks.samples import make_sample
 
 
 def outputs(path) -> str:

@@ -6,8 +6,8 @@ import json
 import sqlite3
 
 import pytest
-
 from conftest import file_digest, run_cli
+
 from runbooks import galaxy_commands
 from runbooks.databases import DatabaseUrl
 from runbooks.status import dbversion_lines, get_status, history_lines, version_lines
@@ -88,7 +88,9 @@ def test_galaxy_plain_downgrade_across_a_merge_is_multiple_current(sqlite_db, gr
 def test_unknown_revision(sqlite_db, graph):
     db = sqlite_db("head")
     with sqlite3.connect(db.sqlite_path) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = 'abcdef123456' WHERE version_num = ?", graph.heads("gxy"))
+        conn.execute(
+            "UPDATE alembic_version SET version_num = 'abcdef123456' WHERE version_num = ?", graph.heads("gxy")
+        )
     report = status_json(db)
     assert report["state"] == "unknown-revision"
     assert report["unknown_revisions"] == ["abcdef123456"]
