@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from typing import Optional
 
 from runbooks.databases import mask_text
 from runbooks.errors import RunbookError, UsageError
@@ -68,6 +67,26 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--revision", metavar="REV", help="a revision id or prefix")
     sample.add_argument("out", metavar="OUT", help="a SQLite file path or a postgresql:// URL")
 
+    for direction in ("upgrade", "downgrade"):
+        change = commands.add_parser(direction, parents=[database], help=f"{direction} the database, verified")
+        change.add_argument(
+            "target",
+            nargs="?" if direction == "upgrade" else None,
+            default="head" if direction == "upgrade" else None,
+            metavar="TARGET",
+            help="head, a release tag (25.0), a revision or prefix, gxy@head, gxy@+1, gxy@-1, REV-1, base",
+        )
+        change.add_argument("--rehearse", action="store_true", help="run on a throwaway copy only; show the SQL")
+        change.add_argument("--no-backup", action="store_true", help="skip the backup (not recommended)")
+        change.add_argument("--yes", action="store_true", help="answer yes to the confirmation (scripts, CI)")
+        change.add_argument("--json", action="store_true", help="a JSON report instead of text")
+        change.add_argument("--ignore-sessions", action="store_true", help="go ahead despite blocking sessions")
+        change.add_argument("--show-sql", type=int, default=20, metavar="N", help="rehearsed statements to print")
+
+    restore = commands.add_parser("restore", parents=[database], help="put a backup back, in one command")
+    restore.add_argument("backup", metavar="BACKUP", help="a backup file printed by upgrade/downgrade")
+    restore.add_argument("--yes", action="store_true", help="answer yes to the confirmation")
+
     run = commands.add_parser("run", parents=[database], help="execute a task's notebook with papermill")
     run.add_argument("notebook", metavar="TASK")
     run.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), dest="parameters")
@@ -75,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = build_parser().parse_args(argv)
@@ -144,4 +163,72 @@ def cmd_run(args) -> int:
     return 0
 
 
-HANDLERS = {"status": cmd_status, "sample": cmd_sample, "run": cmd_run}
+def _ask(question: str) -> bool:
+    return input(question).strip().lower() in ("y", "yes")
+
+
+def _asker():
+    return _ask if sys.stdin.isatty() else None
+
+
+def cmd_change(args) -> int:
+    from runbooks import change as steps
+    from runbooks.report import activity_text, outcome_text, plan_text, rehearsal_text
+    from runbooks.selection import select
+
+    say = (lambda text: print(text, file=sys.stderr)) if args.json else print
+    selection = select(args.db, args.galaxy_root, announce=_stderr)
+    change = steps.plan_change(selection, args.target, args.task)
+    say(f"Database: {selection.describe()}")
+    say(plan_text(change.plan, selection.graph, selection.db.dialect))
+    if change.plan.is_noop:
+        return _finish(args, change, 0)
+    if args.rehearse:
+        say(rehearsal_text(steps.run_rehearsal(change), args.show_sql))
+        if not change.rehearsal.succeeded and change.diagnosis:
+            say(f"Cause: {change.diagnosis.cause}\nWay out: {change.diagnosis.fix}")
+        return _finish(args, change, 0 if change.rehearsal.succeeded else 1)
+    say(activity_text(steps.check_sessions(change, args.ignore_sessions)))
+    steps.confirm_or_refuse(change, args.yes, _asker())
+    if not args.no_backup:
+        backup = steps.take_backup(change)
+        say(f"Backup: {backup.path} ({backup.seconds:.1f}s); restore with: {backup.restore_command()}")
+    steps.apply_change(change)
+    say(outcome_text(change))
+    return _finish(args, change, 0 if change.succeeded else 1)
+
+
+def _finish(args, change, code: int) -> int:
+    if args.json:
+        from runbooks.report import change_json
+
+        print(json.dumps(change_json(change), indent=2))
+    return code
+
+
+def cmd_restore(args) -> int:
+    from pathlib import Path
+
+    from runbooks.backup import restore
+    from runbooks.selection import select
+
+    selection = select(args.db, args.galaxy_root, create_sample=False, announce=_stderr)
+    if not args.yes and not selection.is_sample:
+        ask = _asker()
+        if ask is None:
+            raise UsageError(f"{selection.db} would be replaced by {args.backup}: confirm in a terminal or pass --yes")
+        if not ask(f"Replace {selection.db} with {args.backup}? [y/N] "):
+            raise UsageError("not confirmed: nothing was changed")
+    restore(Path(args.backup), selection.db)
+    print(f"Restored {selection.db} from {args.backup}")
+    return 0
+
+
+HANDLERS = {
+    "status": cmd_status,
+    "sample": cmd_sample,
+    "run": cmd_run,
+    "upgrade": cmd_change,
+    "downgrade": cmd_change,
+    "restore": cmd_restore,
+}

@@ -1,0 +1,124 @@
+"""Changing a database safely: plan, pre-flight, rehearse or back up, apply, verify.
+
+The upgrade and downgrade tasks (CLI and notebooks) are this one sequence; each step
+returns what it found so the caller can print it and decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from runbooks.backup import Backup, make_backup
+from runbooks.errors import RunbookError, UsageError
+from runbooks.failures import Diagnosis, diagnose
+from runbooks.migrate import Outcome, Plan, apply, make_plan
+from runbooks.rehearsal import Rehearsal, rehearse
+from runbooks.selection import Selection
+from runbooks.sessions import Activity, activity
+from runbooks.status import Status, get_status
+
+MOVABLE_STATES = ("up-to-date", "behind", "multiple-current", "legacy-sqlalchemy-migrate")
+
+
+class Refused(RunbookError):
+    """The database is in a state or a situation where changing it now would be wrong: exit 1."""
+
+    exit_code = 1
+
+
+@dataclass
+class Change:
+    """Everything one upgrade or downgrade found and did, in order."""
+
+    selection: Selection
+    direction: str
+    before: Status
+    plan: Plan
+    activity: Optional[Activity] = None
+    rehearsal: Optional[Rehearsal] = None
+    backup: Optional[Backup] = None
+    outcome: Optional[Outcome] = None
+    after: Optional[Status] = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        if self.outcome is None:
+            return bool(self.rehearsal and self.rehearsal.succeeded)
+        return self.outcome.reached
+
+    @property
+    def diagnosis(self) -> Optional[Diagnosis]:
+        result = self.outcome or (self.rehearsal.outcome if self.rehearsal else None)
+        if result is None or result.reached:
+            return None
+        return diagnose(result.errors, self.selection.db.dialect)
+
+
+def plan_change(selection: Selection, target: str, direction: str) -> Change:
+    """Read the database and plan the move; refuse states no migration should touch."""
+    before = get_status(selection.db, selection.graph, selection.env)
+    _refuse_unmovable(before)
+    plan = make_plan(selection.graph, before.rows, target, direction)
+    return Change(selection, direction, before, plan)
+
+
+def _refuse_unmovable(status: Status) -> None:
+    if status.state in MOVABLE_STATES:
+        if status.state == "legacy-sqlalchemy-migrate" and status.legacy_migrate_version != 180:
+            raise Refused(
+                f"the database is under SQLAlchemy Migrate at version {status.legacy_migrate_version}, not 180: "
+                "upgrade it to 180 with a release_22.01 Galaxy checkout first (`python -m runbooks troubleshoot`)"
+            )
+        return
+    hints = {
+        "missing": "there is no database at that URL: check it (Galaxy creates a new one on first start)",
+        "empty": "the database is empty: Galaxy initializes it on first start (create_db.sh), there is nothing to migrate",
+        "no-version-table": "the database has no version table (not a Galaxy database?): see `troubleshoot`",
+        "unknown-revision": f"the database is at {', '.join(status.unknown)}, unknown to this code: see `troubleshoot`",
+        "revision-missing": "alembic_version has no gxy row: see `troubleshoot` before migrating",
+    }
+    raise Refused(hints[status.state])
+
+
+def check_sessions(change: Change, ignore_sessions: bool = False) -> Activity:
+    """Name everyone else on the database; refuse if they would block the change."""
+    change.activity = activity(change.selection.db)
+    if change.activity.blockers and not ignore_sessions:
+        raise Refused(
+            "other sessions would block this change: "
+            + "; ".join(change.activity.blockers)
+            + ". Stop Galaxy (web, job handlers, schedulers) or pass --ignore-sessions to wait for them"
+        )
+    return change.activity
+
+
+def run_rehearsal(change: Change) -> Rehearsal:
+    change.rehearsal = rehearse(change.selection.db, change.plan, change.selection.env)
+    return change.rehearsal
+
+
+def take_backup(change: Change) -> Backup:
+    change.backup = make_backup(change.selection.db)
+    return change.backup
+
+
+def apply_change(change: Change) -> Outcome:
+    change.outcome = apply(change.selection.db, change.plan, env=change.selection.env)
+    change.after = get_status(change.selection.db, change.selection.graph, change.selection.env)
+    return change.outcome
+
+
+def confirm_or_refuse(change: Change, assume_yes: bool, ask: Optional[Callable[[str], bool]]) -> None:
+    """A database the user named is changed only after a yes (``--yes`` in scripts)."""
+    if assume_yes or change.selection.is_sample:
+        return
+    question = (
+        f"{change.direction.capitalize()} {change.selection.db} to {change.plan.target.text} "
+        f"({len(change.plan.revisions)} revisions)? [y/N] "
+    )
+    if ask is None:
+        raise UsageError(f"{change.selection.db} would be changed: run in a terminal to confirm, or pass --yes")
+    if not ask(question):
+        raise UsageError("not confirmed: nothing was changed")
