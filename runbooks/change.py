@@ -6,8 +6,8 @@ returns what it found so the caller can print it and decide.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 from runbooks.backup import Backup, make_backup
 from runbooks.errors import RunbookError, UsageError
@@ -35,11 +35,11 @@ class Change:
     direction: str
     before: Status
     plan: Plan
-    activity: Optional[Activity] = None
-    rehearsal: Optional[Rehearsal] = None
-    backup: Optional[Backup] = None
-    outcome: Optional[Outcome] = None
-    after: Optional[Status] = None
+    activity: Activity | None = None
+    rehearsal: Rehearsal | None = None
+    backup: Backup | None = None
+    outcome: Outcome | None = None
+    after: Status | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -49,7 +49,7 @@ class Change:
         return self.outcome.reached
 
     @property
-    def diagnosis(self) -> Optional[Diagnosis]:
+    def diagnosis(self) -> Diagnosis | None:
         result = self.outcome or (self.rehearsal.outcome if self.rehearsal else None)
         if result is None or result.reached:
             return None
@@ -74,7 +74,7 @@ def _refuse_unmovable(status: Status) -> None:
         return
     hints = {
         "missing": "there is no database at that URL: check it (Galaxy creates a new one on first start)",
-        "empty": "the database is empty: Galaxy initializes it on first start (create_db.sh), there is nothing to migrate",
+        "empty": "the database is empty: Galaxy initializes it on first start (create_db.sh); nothing to migrate",
         "no-version-table": "the database has no version table (not a Galaxy database?): see `troubleshoot`",
         "unknown-revision": f"the database is at {', '.join(status.unknown)}, unknown to this code: see `troubleshoot`",
         "revision-missing": "alembic_version has no gxy row: see `troubleshoot` before migrating",
@@ -110,7 +110,7 @@ def apply_change(change: Change) -> Outcome:
     return change.outcome
 
 
-def confirm_or_refuse(change: Change, assume_yes: bool, ask: Optional[Callable[[str], bool]]) -> None:
+def confirm_or_refuse(change: Change, assume_yes: bool, ask: Callable[[str], bool] | None) -> None:
     """A database the user named is changed only after a yes (``--yes`` in scripts)."""
     if assume_yes or change.selection.is_sample:
         return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -13,7 +12,7 @@ class Diagnosis:
     fix: str
 
 
-def _index_on_dropped_column(error: str, dialect: str) -> Optional[Diagnosis]:
+def _index_on_dropped_column(error: str, dialect: str) -> Diagnosis | None:
     match = re.search(r"no such column: (\w+).*?CREATE (?:UNIQUE )?INDEX (\w+) ON (\w+)", error, re.S)
     if not match:
         return None
@@ -25,7 +24,7 @@ def _index_on_dropped_column(error: str, dialect: str) -> Optional[Diagnosis]:
     )
 
 
-def _leftover_batch_table(error: str, dialect: str) -> Optional[Diagnosis]:
+def _leftover_batch_table(error: str, dialect: str) -> Diagnosis | None:
     match = re.search(r"table (_alembic_tmp_\w+) already exists", error)
     if not match:
         return None
@@ -35,7 +34,7 @@ def _leftover_batch_table(error: str, dialect: str) -> Optional[Diagnosis]:
     )
 
 
-def _already_exists(error: str, dialect: str) -> Optional[Diagnosis]:
+def _already_exists(error: str, dialect: str) -> Diagnosis | None:
     match = re.search(
         r'(?:relation|table|index|column|constraint) "?(\w+)"? (?:of relation "(\w+)" )?already exists', error
     ) or re.search(r"duplicate column name: (\w+)", error)
@@ -50,7 +49,7 @@ def _already_exists(error: str, dialect: str) -> Optional[Diagnosis]:
     )
 
 
-def _locked(error: str, dialect: str) -> Optional[Diagnosis]:
+def _locked(error: str, dialect: str) -> Diagnosis | None:
     if "database is locked" in error:
         return Diagnosis(
             "another process holds a lock on the SQLite file (a running Galaxy?)",
@@ -65,7 +64,7 @@ def _locked(error: str, dialect: str) -> Optional[Diagnosis]:
     return None
 
 
-def _not_null_on_existing_rows(error: str, dialect: str) -> Optional[Diagnosis]:
+def _not_null_on_existing_rows(error: str, dialect: str) -> Diagnosis | None:
     match = re.search(r'column "(\w+)" of relation "(\w+)" contains null values', error) or re.search(
         r"NOT NULL constraint failed: (\w+)\.(\w+)", error
     )
@@ -78,7 +77,7 @@ def _not_null_on_existing_rows(error: str, dialect: str) -> Optional[Diagnosis]:
     )
 
 
-def _unique_violation(error: str, dialect: str) -> Optional[Diagnosis]:
+def _unique_violation(error: str, dialect: str) -> Diagnosis | None:
     if "could not create unique index" in error or "UNIQUE constraint failed" in error:
         return Diagnosis(
             "duplicate values where the revision adds a unique constraint (Galaxy issue #18487: duplicate "
@@ -88,7 +87,7 @@ def _unique_violation(error: str, dialect: str) -> Optional[Diagnosis]:
     return None
 
 
-def _foreign_key(error: str, dialect: str) -> Optional[Diagnosis]:
+def _foreign_key(error: str, dialect: str) -> Diagnosis | None:
     if "violates foreign key constraint" in error or "FOREIGN KEY constraint failed" in error:
         return Diagnosis(
             "rows whose foreign-key values point to rows that do not exist",
@@ -108,7 +107,7 @@ RECOGNISERS = (
 )
 
 
-def diagnose(errors: list[str], dialect: str) -> Optional[Diagnosis]:
+def diagnose(errors: list[str], dialect: str) -> Diagnosis | None:
     """The first recognisable cause among the errors, with its way out."""
     for error in errors:
         for recognise in RECOGNISERS:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Optional
 
 from runbooks.revisions import Revision
 
@@ -19,7 +18,7 @@ DATA_WORDS = ("UPDATE ", "DELETE FROM", "INSERT INTO")
 DROPPERS = {"drop_table": "table", "drop_column": "column"}
 
 
-def _function(module: ast.Module, name: str) -> Optional[ast.FunctionDef]:
+def _function(module: ast.Module, name: str) -> ast.FunctionDef | None:
     return next((n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
 
 
@@ -35,7 +34,7 @@ def _is_pass(body: list[ast.stmt]) -> bool:
     return all(isinstance(stmt, ast.Pass) for stmt in body)
 
 
-def _calls_is_sqlite(test: ast.expr) -> Optional[bool]:
+def _calls_is_sqlite(test: ast.expr) -> bool | None:
     """True for ``_is_sqlite()``, False for ``not _is_sqlite()``, None for anything else."""
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         inner = _calls_is_sqlite(test.operand)
@@ -45,7 +44,7 @@ def _calls_is_sqlite(test: ast.expr) -> Optional[bool]:
     return None
 
 
-def _runs_on(body: list[ast.stmt]) -> Optional[str]:
+def _runs_on(body: list[ast.stmt]) -> str | None:
     """'postgresql' or 'sqlite' when the whole body is guarded for one dialect, else None."""
     if len(body) == 1 and isinstance(body[0], ast.If) and not body[0].orelse:
         sqlite_guard = _calls_is_sqlite(body[0].test)
@@ -89,8 +88,8 @@ def _dropped(function: ast.FunctionDef, constants: dict[str, str]) -> list[str]:
 @dataclass(frozen=True)
 class Effects:
     merge: bool
-    upgrade_runs_on: Optional[str]
-    downgrade_runs_on: Optional[str]
+    upgrade_runs_on: str | None
+    downgrade_runs_on: str | None
     one_way: bool
     data_fix: bool
     dialect_specific: bool
@@ -118,7 +117,7 @@ class Effects:
         return notes
 
 
-@lru_cache(maxsize=None)
+@cache
 def _effects(path: Path, is_merge: bool) -> Effects:
     source = path.read_text(encoding="utf-8")
     module = ast.parse(source)
