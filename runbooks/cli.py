@@ -87,6 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("backup", metavar="BACKUP", help="a backup file printed by upgrade/downgrade")
     restore.add_argument("--yes", action="store_true", help="answer yes to the confirmation")
 
+    create = commands.add_parser("create", help="a new gxy revision from Galaxy's template (checkout or workspace)")
+    create.add_argument("-m", "--message", required=True, metavar="MESSAGE", help="what the revision does")
+    create.add_argument("--workspace", metavar="DIR", help="a workspace folder (default .runbooks/workspace)")
+    create.add_argument("--galaxy-root", metavar="DIR", help="a Galaxy checkout: write into its versions_gxy")
+
+    lint = commands.add_parser("lint", help="check revision files (rules, graph, squawk on the executed SQL)")
+    lint.add_argument("paths", nargs="+", metavar="PATH", help="revision files or a versions directory")
+    lint.add_argument("--json", action="store_true", help="findings as JSON")
+    lint.add_argument("--galaxy-root", metavar="DIR", help="the Galaxy checkout the files belong to")
+    lint.add_argument("--workspace", metavar="DIR", help="the workspace the files belong to")
+    lint.add_argument("--pg", metavar="URL", help="PostgreSQL server to rehearse new revisions on, for squawk")
+
     run = commands.add_parser("run", parents=[database], help="execute a task's notebook with papermill")
     run.add_argument("notebook", metavar="TASK")
     run.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), dest="parameters")
@@ -224,6 +236,23 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def cmd_create(args) -> int:
+    from runbooks.create import check_message, create_revision, target_env
+
+    message = check_message(args.message)  # before a workspace is made
+    env, in_workspace = target_env(args.galaxy_root, args.workspace)
+    print(create_revision(message, env, in_workspace).summary())
+    return 0
+
+
+def cmd_lint(args) -> int:
+    from runbooks.create import lint_revisions
+
+    run = lint_revisions(args.paths, args.galaxy_root, args.workspace, args.pg)
+    print(json.dumps(run.to_json(), indent=2) if args.json else run.text())
+    return run.exit_code
+
+
 HANDLERS = {
     "status": cmd_status,
     "sample": cmd_sample,
@@ -231,4 +260,6 @@ HANDLERS = {
     "upgrade": cmd_change,
     "downgrade": cmd_change,
     "restore": cmd_restore,
+    "create": cmd_create,
+    "lint": cmd_lint,
 }
