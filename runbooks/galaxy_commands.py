@@ -10,16 +10,12 @@ raises is recorded here through a SQLAlchemy event.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
-import subprocess
-import sys
 from argparse import Namespace
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from runbooks.databases import DatabaseUrl, mask_text
 from runbooks.errors import RunbookError
@@ -27,8 +23,6 @@ from runbooks.galaxy_env import DB_OVERRIDE_ENV, GalaxyEnv
 
 TSI_OVERRIDE_ENV = "GALAXY_INSTALL_CONFIG_OVERRIDE_INSTALL_DATABASE_CONNECTION"
 MIGRATION_LOGGER = "alembic.runtime.migration"
-WORKER_URL_ENV = "RUNBOOK_WORKER_DB_URL"
-REPLY_PREFIX = "RUNBOOK-REPLY "
 
 
 class _MaskingFilter(logging.Filter):
@@ -164,12 +158,13 @@ def initialize_here(db: DatabaseUrl) -> None:
     verify_databases_via_script(config, config, False)
 
 
-# -- one fresh process per Galaxy command ------------------------------------------
+# -- each Galaxy command in a fresh process -----------------------------------------
 #
 # Galaxy's model and revision modules keep state between runs in one process (running a
 # PostgreSQL migration then a SQLite downgrade in the same interpreter fails with
-# "No such constraint"), so each command runs in its own interpreter, as manage_db.sh
-# does. That also makes a command killable and its cost comparable with Galaxy's own.
+# "No such constraint"), so each command runs in a process of its own. The processes are
+# forked from a server that has imported galaxy.model once (runbooks.galaxy_worker), so
+# a command costs what it does, not a 4-second import each time.
 
 
 class GalaxyCommandFailed(RunbookError):
@@ -183,32 +178,14 @@ class GalaxyCommandFailed(RunbookError):
         self.galaxy_message = message
 
 
-def _worker(request: dict, db: DatabaseUrl, env: GalaxyEnv | None = None, timeout: float | None = None) -> dict:
-    child_env = dict(os.environ)
-    child_env[WORKER_URL_ENV] = db.secret()
-    paths = [str(Path(__file__).resolve().parent.parent)]
-    if env is not None and env.root is not None:
-        paths.insert(0, str(env.lib_dir))
+def _worker(request: dict, db: DatabaseUrl, env: GalaxyEnv | None = None) -> dict:
+    from runbooks.galaxy_process import ask
+
+    alembic_config = None
     if env is not None and env.root is None and env != GalaxyEnv.from_package():
-        child_env["ALEMBIC_CONFIG"] = str(env.alembic_ini)  # a workspace copy of the environment
-    child_env["PYTHONPATH"] = os.pathsep.join(paths + [child_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    try:
-        completed = subprocess.run(
-            [sys.executable, "-m", "runbooks.galaxy_worker", json.dumps(request)],
-            env=child_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        raise RunbookError(f"Galaxy's {request['command']} did not finish within {timeout:.0f}s") from None
-    reply_line = next((ln for ln in reversed(completed.stdout.splitlines()) if ln.startswith(REPLY_PREFIX)), None)
-    if reply_line is None:
-        tail = mask_text(completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "", db.password)
-        raise RunbookError(
-            f"Galaxy's {request['command']} ended without an answer (exit {completed.returncode}): {tail}"
-        )
-    reply = json.loads(reply_line[len(REPLY_PREFIX) :])
+        alembic_config = str(env.alembic_ini)  # a workspace copy of the environment
+    lib_dir = str(env.lib_dir) if env is not None and env.root is not None else None
+    reply = ask(request, db, lib_dir=lib_dir, alembic_config=alembic_config)
     if reply.get("exception"):
         raise GalaxyCommandFailed(reply["exception"]["type"], reply["exception"]["message"])
     return reply

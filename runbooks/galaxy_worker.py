@@ -1,6 +1,7 @@
-"""Runs one Galaxy command in this (fresh) process and prints a one-line JSON reply.
+"""The Galaxy worker server: imports galaxy.model once, runs each request in a forked child.
 
-Started by ``galaxy_commands``; the database URL arrives in the environment, never in argv.
+Started by ``runbooks.galaxy_process``. A child runs exactly one Galaxy command with a
+clean copy of the imported modules, so no state leaks from one command to the next.
 """
 
 from __future__ import annotations
@@ -8,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 
 from runbooks.databases import DatabaseUrl, mask_text
-from runbooks.galaxy_commands import REPLY_PREFIX, WORKER_URL_ENV, initialize_here, run_dbscript_here
+from runbooks.galaxy_commands import initialize_here, quiet_galaxy_logging, run_dbscript_here
+from runbooks.galaxy_process import REPLY_PREFIX
 
 
 def handle(request: dict, db: DatabaseUrl) -> dict:
@@ -26,16 +29,52 @@ def handle(request: dict, db: DatabaseUrl) -> dict:
     }
 
 
-def main() -> int:
-    request = json.loads(sys.argv[1])
-    db = DatabaseUrl.parse(os.environ.pop(WORKER_URL_ENV))
+def _child(message: dict, write_fd: int) -> None:
+    os.dup2(2, 1)  # whatever Galaxy prints must not mix with the replies
+    db = DatabaseUrl.parse(message["url"])
+    if message.get("alembic_config"):
+        os.environ["ALEMBIC_CONFIG"] = message["alembic_config"]
+    else:
+        os.environ.pop("ALEMBIC_CONFIG", None)
     try:
-        reply = handle(request, db)
+        reply = handle(message["request"], db)
     except Exception as error:  # Galaxy's exception is the answer: its type and exact message
         reply = {"exception": {"type": error.__class__.__name__, "message": mask_text(str(error), db.password)}}
-    print(REPLY_PREFIX + json.dumps(reply), flush=True)
+    with os.fdopen(write_fd, "w") as pipe:
+        pipe.write(json.dumps(reply))
+
+
+def _run_in_child(message: dict) -> dict:
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        try:
+            _child(message, write_fd)
+        except BaseException:
+            traceback.print_exc()
+            os._exit(1)
+        os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if not data:
+        return {"crashed": f"wait status {status}"}
+    return json.loads(data)
+
+
+def serve() -> int:
+    import galaxy.model.migrations.dbscript  # noqa: F401  (the import every child shares)
+
+    quiet_galaxy_logging()
+    for line in sys.stdin:
+        if line.strip():
+            reply = _run_in_child(json.loads(line))
+            sys.stdout.write(REPLY_PREFIX + json.dumps(reply) + "\n")
+            sys.stdout.flush()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(serve())

@@ -135,3 +135,33 @@ def run_cli(*args: str, env: dict | None = None, timeout: int = 600) -> subproce
 
 def file_digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def sqlite_writer():
+    """``sqlite_writer(path)``: a second process holding a write (RESERVED) lock until the test ends."""
+    started = []
+
+    def hold(path):
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sqlite3, sys, time\n"
+                "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                "conn.execute('BEGIN IMMEDIATE')\n"
+                "print('locked', flush=True)\n"
+                "time.sleep(600)\n",
+                str(path),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout.readline().strip() == "locked"
+        started.append(process)
+        return process
+
+    yield hold
+    for process in started:
+        process.kill()
+        process.wait()

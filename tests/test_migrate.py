@@ -1,0 +1,157 @@
+"""Upgrade and downgrade through Galaxy's own code, verified by reading alembic_version back."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from conftest import run_cli
+
+from runbooks.change import Refused, apply_change, check_sessions, plan_change, run_rehearsal
+from runbooks.errors import UsageError
+from runbooks.migrate import make_plan, read_rows
+from runbooks.selection import Selection
+
+TSI = "d4a650f47a3c"
+
+UPGRADE_FORMS = [
+    ("head", {"fac9c76612f9", TSI}),
+    ("26.0", {"9930b68c85af", TSI}),
+    ("release_26.0", {"9930b68c85af", TSI}),
+    ("9930b68c85af", {"9930b68c85af", TSI}),
+    ("9930b6", {"9930b68c85af", TSI}),
+    ("gxy@head", {"fac9c76612f9", TSI}),
+    ("gxy@+1", {"566b691307a5", TSI}),
+    ("+1", {"566b691307a5", TSI}),
+    ("9930b68c85af+2", {"f5e9e4bca542", TSI}),
+]
+DOWNGRADE_FORMS = [
+    ("25.1", {"63dc6cca023f", TSI}),
+    ("release_25.1", {"63dc6cca023f", TSI}),
+    ("312602e3191d", {"312602e3191d", TSI}),
+    ("312602", {"312602e3191d", TSI}),
+    ("gxy@-1", {"312602e3191d", TSI}),
+    ("-1", {"312602e3191d", TSI}),
+    ("9930b68c85af-1", {"312602e3191d", TSI}),
+    ("base", set()),
+    ("22.01", set()),
+]
+
+
+def change(db, env, target, direction):
+    selection = Selection(db, env, "argument")
+    planned = plan_change(selection, target, direction)
+    apply_change(planned)
+    return planned
+
+
+@pytest.mark.parametrize("target, expected", UPGRADE_FORMS, ids=[t for t, _ in UPGRADE_FORMS])
+def test_upgrade_target_forms_sqlite(sqlite_db, env, target, expected):
+    done = change(sqlite_db("26.0"), env, target, "upgrade")
+    assert done.succeeded and set(read_rows(done.selection.db)) == expected
+
+
+@pytest.mark.parametrize("target, expected", DOWNGRADE_FORMS, ids=[t for t, _ in DOWNGRADE_FORMS])
+def test_downgrade_target_forms_sqlite(sqlite_db, env, target, expected):
+    done = change(sqlite_db("26.0"), env, target, "downgrade")
+    assert done.succeeded and set(read_rows(done.selection.db)) == expected
+
+
+@pytest.mark.parametrize("target", ["25.0", "25.1"])
+def test_downgrade_across_merges_leaves_one_row_per_branch(sqlite_db, env, graph, target):
+    db = sqlite_db("head")
+    plan = make_plan(graph, read_rows(db), target, "downgrade")
+    assert plan.notes and "would leave" in plan.notes[0]  # the plan says so
+    assert any(call.revision.endswith("@-1") for call in plan.calls)
+    done = change(db, env, target, "downgrade")
+    assert done.succeeded
+    assert set(read_rows(db)) == {graph.tag_revision(target), TSI}
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ("99.9", "is not a target"),
+        ("zzz", "is not a target"),
+        ("e", "is ambiguous"),
+        ("abcdef0123", "no revision 'abcdef0123'"),
+        ("fac9c76612f9+1", "goes past the head"),
+        ("tsi@+1", "only supported on the gxy branch"),
+    ],
+)
+def test_bad_targets_are_clear(sqlite_db, env, target, message):
+    db = sqlite_db("26.0")
+    with pytest.raises(UsageError, match=message):
+        plan_change(Selection(db, env, "argument"), target, "upgrade")
+    result = run_cli("upgrade", target, "--db", db.secret(), "--yes")
+    assert result.returncode == 2 and message.split("'")[0] in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_wrong_direction_is_refused(sqlite_db, env):
+    with pytest.raises(UsageError, match="use downgrade"):
+        plan_change(Selection(sqlite_db("26.0"), env, "argument"), "25.0", "upgrade")
+    with pytest.raises(UsageError, match="use upgrade"):
+        plan_change(Selection(sqlite_db("25.0"), env, "argument"), "26.0", "downgrade")
+
+
+def test_plan_names_dialect_effects(sqlite_db, env):
+    result = run_cli("upgrade", "--db", sqlite_db("25.0").secret(), "--rehearse")
+    assert result.returncode == 0, result.stderr
+    assert "b8d5e2f9a1c7 (gxy) Add pg_notify to history audit triggers" in result.stdout
+    assert "no-op on sqlite (only does something on postgresql)" in result.stdout
+    assert "merge revision: no schema change" in result.stdout
+    assert "data fix: changes rows that a downgrade does not restore" in result.stdout
+    assert "Rehearsal passed on a copy of the SQLite file" in result.stdout
+
+
+def test_rehearsal_records_sql_and_leaves_the_database_alone(sqlite_db, env):
+    db = sqlite_db("25.0")
+    before = db.sqlite_path.read_bytes()
+    planned = plan_change(Selection(db, env, "argument"), "head", "upgrade")
+    rehearsal = run_rehearsal(planned)
+    assert rehearsal.succeeded
+    assert "ALTER TABLE dataset_source ADD COLUMN requested_transform BLOB" in rehearsal.changes
+    assert db.sqlite_path.read_bytes() == before
+
+
+def test_cli_needs_a_yes_outside_a_terminal(sqlite_db):
+    db = sqlite_db("25.0")
+    result = run_cli("upgrade", "--db", db.secret())
+    assert result.returncode == 2 and "pass --yes" in result.stderr
+    assert read_rows(db) == ("d4a650f47a3c", "c716ee82337b") or set(read_rows(db)) == {TSI, "c716ee82337b"}
+
+
+def test_cli_upgrade_json_report_and_backup(sqlite_db):
+    db = sqlite_db("26.0")
+    result = run_cli("upgrade", "--db", db.secret(), "--yes", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["succeeded"] and report["outcome"]["reached"]
+    assert set(report["outcome"]["alembic_version"]) == {"fac9c76612f9", TSI}
+    assert report["after"]["state"] == "up-to-date"
+    backup = report["backup"]["path"]
+    with sqlite3.connect(f"file:{backup}?mode=ro", uri=True) as conn:
+        assert {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")} == {"9930b68c85af", TSI}
+
+
+def test_sqlite_lock_held_by_another_process_is_refused(sqlite_db, env, sqlite_writer):
+    db = sqlite_db("26.0")
+    holder = sqlite_writer(db.sqlite_path)
+    planned = plan_change(Selection(db, env, "argument"), "head", "upgrade")
+    with pytest.raises(Refused, match=f"pid {holder.pid} holds a reserved lock"):
+        check_sessions(planned)
+    result = run_cli("upgrade", "--db", db.secret(), "--yes", timeout=60)
+    assert result.returncode == 1 and f"pid {holder.pid}" in result.stderr
+
+
+def test_states_that_must_not_be_migrated_are_refused(tmp_path, sqlite_db, env):
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER)")
+    result = run_cli("upgrade", "--db", f"sqlite:///{other}", "--yes")
+    assert result.returncode == 1 and "no version table" in result.stderr
+    missing = tmp_path / "missing.sqlite"
+    assert run_cli("upgrade", "--db", f"sqlite:///{missing}", "--yes").returncode == 1
+    assert not missing.exists()
