@@ -99,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--workspace", metavar="DIR", help="the workspace the files belong to")
     lint.add_argument("--pg", metavar="URL", help="PostgreSQL server to rehearse new revisions on, for squawk")
 
+    troubleshoot = commands.add_parser("troubleshoot", parents=[database], help="diagnose migration problems")
+    troubleshoot.add_argument("--json", action="store_true", help='{"findings": [...]} instead of text')
+    troubleshoot.add_argument("--drift", action="store_true", help="also compare the schema with Galaxy's models")
+    rehearsal = troubleshoot.add_mutually_exclusive_group()
+    rehearsal.add_argument("--rehearse", action="store_true", default=None, help="rehearse the upgrade at any size")
+    rehearsal.add_argument("--no-rehearse", action="store_false", dest="rehearse", help="never rehearse")
+    troubleshoot.add_argument("--every-foreign-key", action="store_true", help="PostgreSQL: check enforced keys too")
+    troubleshoot.add_argument("-v", "--verbose", action="store_true", help="show each finding's details")
+
     run = commands.add_parser("run", parents=[database], help="execute a task's notebook with papermill")
     run.add_argument("notebook", metavar="TASK")
     run.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), dest="parameters")
@@ -253,6 +262,23 @@ def cmd_lint(args) -> int:
     return run.exit_code
 
 
+def cmd_troubleshoot(args) -> int:
+    from runbooks.doctor import diagnose
+    from runbooks.selection import select
+
+    selection = select(args.db, args.galaxy_root, announce=_stderr)
+    report = diagnose(
+        selection.db,
+        selection.graph,
+        selection.env,
+        rehearse=args.rehearse,
+        drift=args.drift,
+        every_foreign_key=args.every_foreign_key,
+    )
+    print(json.dumps(report.to_json(), indent=2) if args.json else report.text(verbose=args.verbose))
+    return 1 if report.has_errors else 0
+
+
 HANDLERS = {
     "status": cmd_status,
     "sample": cmd_sample,
@@ -262,4 +288,5 @@ HANDLERS = {
     "restore": cmd_restore,
     "create": cmd_create,
     "lint": cmd_lint,
+    "troubleshoot": cmd_troubleshoot,
 }
