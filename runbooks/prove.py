@@ -186,7 +186,7 @@ class RoundTrip:
     def ok(self) -> bool:
         return self.error is None and len(self.steps) == 3 and all(s.reached for s in self.steps)
 
-    def text(self) -> str:
+    def text(self, drift: bool = True) -> str:
         lines = [
             f"{self.dialect}: {'PROVED' if self.ok else 'NOT PROVED'} ({self.seconds:.0f}s, scratch {self.database})"
         ]
@@ -201,7 +201,7 @@ class RoundTrip:
                 lines += [f"    line {f.line}: {f.severity} [{f.rule}] {f.message}" for f in self.squawk]
             else:
                 lines.append("  squawk: no findings")
-        if self.drift is not None:
+        if drift and self.drift is not None:
             lines += ["  " + line for line in self.drift.text().splitlines()]
         return "\n".join(lines)
 
@@ -216,9 +216,9 @@ class Proof:
     def ok(self) -> bool:
         return bool(self.trips) and all(trip.ok for trip in self.trips)
 
-    def text(self) -> str:
+    def text(self, drift: bool = True) -> str:
         head = f"Revision {self.revision} (parent {self.parent}): upgrade, downgrade, upgrade on scratch databases"
-        return "\n\n".join([head] + [trip.text() for trip in self.trips])
+        return "\n\n".join([head] + [trip.text(drift) for trip in self.trips])
 
 
 def revision_id(revision, graph: RevisionGraph) -> str:
