@@ -165,3 +165,35 @@ def sqlite_writer():
     for process in started:
         process.kill()
         process.wait()
+
+
+# -- databases as older Galaxy releases left them (tests/fixtures/releases) ---------
+
+RELEASE_FIXTURES = PROJECT / "tests" / "fixtures" / "releases"
+OLD_RELEASES = {"25.0.4": "25.0", "25.1.3": "25.1", "26.0.2": "26.0"}
+
+
+def sqlite_from_release(release: str, folder: Path) -> DatabaseUrl:
+    import gzip
+
+    path = folder / f"galaxy-{release}.sqlite"
+    with gzip.open(RELEASE_FIXTURES / f"galaxy-data-{release}.sqlite.gz") as source:
+        path.write_bytes(source.read())
+    return DatabaseUrl.parse(f"sqlite:///{path}")
+
+
+def postgresql_from_release(release: str, db: DatabaseUrl) -> DatabaseUrl:
+    """Load the release's pg_dump into the (new) database ``db`` with psql."""
+    import gzip
+
+    _admin_sql(db.with_database("postgres"), f'CREATE DATABASE "{db.database_name}"')
+    sql = gzip.open(RELEASE_FIXTURES / f"galaxy-data-{release}.postgresql.sql.gz").read()
+    url = db.url
+    subprocess.run(
+        ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", url.host, "-p", str(url.port or 5432), "-U", url.username]
+        + ["-d", db.database_name],
+        input=sql,
+        check=True,
+        capture_output=True,
+    )
+    return db
