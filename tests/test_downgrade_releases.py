@@ -14,9 +14,10 @@ import subprocess
 
 import pytest
 
+from runbooks import galaxy_commands
+
 from conftest import OLD_RELEASES, PROJECT, run_cli
 from fixtures.make_release_fixtures import ensure_venv, venv_python
-from runbooks import galaxy_commands
 
 VENVS = PROJECT / ".runbooks" / "release-venvs"
 OLD_CODE_CHECK = """

@@ -6,12 +6,13 @@ import json
 import sqlite3
 
 import pytest
-from conftest import run_cli
 
 from runbooks.change import Refused, apply_change, check_sessions, plan_change, run_rehearsal
 from runbooks.errors import UsageError
 from runbooks.migrate import make_plan, read_rows
 from runbooks.selection import Selection
+
+from conftest import run_cli
 
 TSI = "d4a650f47a3c"
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import PROJECT, run_cli
-from test_postgresql import PASSWORD, with_password
 
 from runbooks.samples import make_sample
+
+from conftest import PROJECT, run_cli
+from test_postgresql import PASSWORD, with_password
 
 
 def outputs(path) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_cli
-from test_status import assert_agrees_with_galaxy
-
 from runbooks.samples import make_sample
 from runbooks.status import get_status
+
+from conftest import run_cli
+from test_status import assert_agrees_with_galaxy
 
 PASSWORD = "Sup3r-Secret-pw"
 

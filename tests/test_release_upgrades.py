@@ -13,8 +13,9 @@ import sqlite3
 
 import pytest
 
-from conftest import OLD_RELEASES, postgresql_from_release, run_cli, sqlite_from_release
 from runbooks.migrate import read_rows
+
+from conftest import OLD_RELEASES, postgresql_from_release, run_cli, sqlite_from_release
 
 HEAD_ROWS = {"fac9c76612f9", "d4a650f47a3c"}
 

@@ -6,11 +6,12 @@ import json
 import sqlite3
 
 import pytest
-from conftest import file_digest, run_cli
 
 from runbooks import galaxy_commands
 from runbooks.databases import DatabaseUrl
 from runbooks.status import dbversion_lines, get_status, history_lines, version_lines
+
+from conftest import file_digest, run_cli
 
 RELEASES = ["24.2", "25.0", "25.1", "26.0", "26.1"]
 
