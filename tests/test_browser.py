@@ -1,0 +1,187 @@
+"""The built site in headless Chromium (Debian's chromium driven by Playwright), served on 127.0.0.1.
+
+Screenshots of every page visited are saved under test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+from docs_site import ARTIFACTS, PROJECT, built_site
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = ARTIFACTS / "screenshots"
+TASKS = ("create", "upgrade", "downgrade", "status", "troubleshoot")
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    site = built_site()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("/usr/bin/chromium is required under CI=true (apt-get install -y chromium)")
+        pytest.skip("no /usr/bin/chromium: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, base_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.errors = []  # console errors and uncaught exceptions from this site
+
+    def on_console(message):
+        # A resource from another host (Mermaid's CDN) is not reachable offline: not the site's fault.
+        url = (message.location or {}).get("url", "")
+        if message.type == "error" and (not url or url.startswith(base_url)):
+            page.errors.append(f"console: {message.text} ({url})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: page.errors.append(f"pageerror: {error}"))
+    yield page
+    context.close()
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def existing_tasks() -> list[str]:
+    return [task for task in TASKS if (PROJECT / "docs" / "tasks" / f"{task}.md").exists()]
+
+
+def runbooks() -> list[str]:
+    return sorted(path.stem for path in (PROJECT / "notebooks").glob("*.ipynb"))
+
+
+def test_home_and_task_pages_load_without_console_errors(page, base_url):
+    page.goto(base_url)
+    page.wait_for_load_state("networkidle")
+    assert "Galaxy database migrations" in page.title()
+    assert page.locator("table").first.inner_text().count("python -m runbooks") == len(TASKS)
+    _shot(page, "home")
+    for task in existing_tasks():
+        page.goto(f"{base_url}tasks/{task}/")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("article h1").count() >= 1
+        _shot(page, f"task-{task}")
+    assert not page.errors, page.errors
+
+
+def test_palette_toggle_switches_to_dark(page, base_url):
+    page.goto(base_url)
+    before = page.locator("body").get_attribute("data-md-color-scheme")
+    page.locator("form[data-md-component=palette] label:visible").first.click()
+    after = page.locator("body").get_attribute("data-md-color-scheme")
+    assert {before, after} == {"default", "slate"}
+    _shot(page, "home-toggled-palette")
+
+
+def test_navigation_reaches_every_runbook(page, base_url):
+    for name in runbooks():
+        page.goto(base_url)
+        link = page.locator(f"nav.md-nav--primary a.md-nav__link[href$='runbooks/{name}/']").first
+        assert link.count() == 1, f"no navigation link to runbook {name}"
+        link.click()  # works for a link inside a collapsed section too: Material keeps it in the DOM
+        page.wait_for_url(f"{base_url}runbooks/{name}/")
+        assert page.locator(".jp-Notebook, .jupyter-wrapper").count() > 0, name
+        _shot(page, f"runbook-{name}")
+    assert not page.errors, page.errors
+
+
+def test_runbook_page_shows_executed_outputs(page, base_url):
+    page.goto(f"{base_url}runbooks/status/")
+    outputs = page.locator(".jp-OutputArea-output")
+    assert outputs.count() > 0
+    text = "\n".join(outputs.all_inner_texts())
+    assert "gxy" in text and "fac9c76612f9" in text  # the sample database, at Galaxy's head
+    prompts = page.locator(".jp-InputPrompt").all_inner_texts()
+    assert any("[1]" in p for p in prompts), "cells carry execution counts"
+    _shot(page, "runbook-status-outputs")
+
+
+def test_runbook_download_is_the_executed_notebook(page, base_url, tmp_path):
+    for name in runbooks():
+        page.goto(f"{base_url}runbooks/{name}/")
+        button = page.locator("a.jp-DownloadNB")
+        assert button.count() == 1, f"no download button on runbook {name}"
+        with page.expect_download() as info:
+            button.click()
+        path = tmp_path / f"{name}.ipynb"
+        info.value.save_as(path)
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        assert notebook["nbformat"] == 4
+        code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+        assert any(c.get("outputs") for c in code), f"{name}: downloaded notebook has no outputs"
+
+
+def _search(page, base_url, query: str) -> list[str]:
+    page.goto(base_url)
+    page.locator("label.md-search__icon, .md-search__input").first.click()
+    # Material loads the index in a worker; a query typed before it is ready finds nothing.
+    page.wait_for_function(
+        "() => !/Initializing/i.test(document.querySelector('.md-search-result__meta')?.textContent || 'x')",
+        timeout=30000,
+    )
+    box = page.locator("input.md-search__input")
+    box.fill(query)
+    box.press("End")
+    page.locator("li.md-search-result__item").first.wait_for(timeout=15000)
+    _shot(page, f"search-{query}")
+    return [a.get_attribute("href") for a in page.locator("li.md-search-result__item a").all()]
+
+
+def _pages(hrefs: list[str], base_url: str) -> set[str]:
+    """Result links as page paths: ``explanation/merges`` (query and anchor dropped)."""
+    return {urlparse(urljoin(base_url, href)).path.strip("/") for href in hrefs}
+
+
+def test_search_finds_the_right_pages(page, base_url):
+    found = _pages(_search(page, base_url, "IncorrectVersionError"), base_url)
+    assert "explanation/sqlalchemy-migrate" in found, found
+    if "troubleshoot" in existing_tasks():
+        assert "tasks/troubleshoot" in found, found
+
+    found = _pages(_search(page, base_url, "downgrade"), base_url)
+    assert "tasks/downgrade" in found if "downgrade" in existing_tasks() else "explanation/merges" in found, found
+
+    found = _pages(_search(page, base_url, "c44ae5f3dcf1"), base_url)
+    assert {"reference/revision-graph", "explanation/merges"} <= found, found
+    assert not page.errors, page.errors

@@ -1,0 +1,410 @@
+"""The documentation site: strict build, links and anchors, generated pages against Galaxy's code,
+and every fact the explanation pages state, checked against the installed code."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import html
+import inspect
+import re
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from docs_site import PROJECT, built_site, page_path
+from html_links import broken_links
+
+from runbooks.galaxy_env import GalaxyEnv
+from runbooks.revisions import RevisionGraph
+
+DOCS = PROJECT / "docs"
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    return built_site()
+
+
+def page_text(site: Path, uri: str) -> str:
+    """The visible text of a built page, whitespace collapsed."""
+    raw = page_path(site, uri).read_text(encoding="utf-8")
+    raw = re.sub(r"<(script|style)\b.*?</\1>", " ", raw, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", raw)).split())
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def nospace(text: str) -> str:
+    """Text without any whitespace: highlighted code puts spans (hence spaces) between tokens."""
+    return "".join(text.split())
+
+
+def sections(site: Path, uri: str) -> dict[str, str]:
+    """``{h2/h3 heading text: visible text up to the next h2/h3}`` of a built page."""
+    raw = page_path(site, uri).read_text(encoding="utf-8")
+    raw = raw[raw.index("<article") : raw.index("</article>")]
+    parts = re.split(r"(<h[23][^>]*>.*?</h[23]>)", raw, flags=re.S)
+    found = {}
+    for heading, body in zip(parts[1::2], parts[2::2], strict=True):
+        title = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", heading)).replace("¶", "").split())
+        found[title] = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+    return found
+
+
+@pytest.fixture(scope="session")
+def env() -> GalaxyEnv:
+    return GalaxyEnv.from_package()
+
+
+@pytest.fixture(scope="session")
+def graph(env) -> RevisionGraph:
+    return RevisionGraph.load(env)
+
+
+# -- the build -------------------------------------------------------------------------------------
+
+
+def test_every_internal_link_and_anchor_resolves(site):
+    problems = broken_links(site)
+    assert not problems, "broken links:\n" + "\n".join(problems[:50])
+
+
+def test_every_runbook_is_rendered_executed_with_its_download(site):
+    import json
+
+    for notebook in sorted((PROJECT / "notebooks").glob("*.ipynb")):
+        folder = site / "runbooks" / notebook.stem
+        assert (folder / "index.html").is_file(), f"no page for {notebook.name}"
+        executed = json.loads((folder / notebook.name).read_text(encoding="utf-8"))
+        code = [c for c in executed["cells"] if c["cell_type"] == "code"]
+        assert code and all(c.get("execution_count") for c in code), f"{notebook.name} not executed"
+        assert any(c.get("outputs") for c in code), f"{notebook.name} has no outputs"
+        assert "papermill" in executed["metadata"]
+
+
+def test_every_task_page_links_its_runbook():
+    for page in sorted((DOCS / "tasks").glob("*.md")):
+        if (PROJECT / "notebooks" / f"{page.stem}.ipynb").exists():
+            assert f"runbooks/{page.stem}.ipynb" in page.read_text(encoding="utf-8"), page.name
+
+
+def test_nav_lists_what_exists(site):
+    home = page_path(site, "index.md").read_text(encoding="utf-8")
+    for page in (DOCS / "tasks").glob("*.md"):
+        assert f'href="tasks/{page.stem}/"' in home, f"tasks/{page.name} missing from the nav"
+    for notebook in (PROJECT / "notebooks").glob("*.ipynb"):
+        assert f'href="runbooks/{notebook.stem}/"' in home, f"runbook {notebook.stem} missing from the nav"
+
+
+def test_nav_and_links_skip_pages_that_do_not_exist(tmp_path):
+    from runbooks.docs_hooks import build_nav, task_table, unlink_pending
+
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "status.md").write_text("# Check status\n")
+    nav = build_nav([{"Home": "index.md"}, {"Reference": []}], tmp_path, ["status", "first-migration"], [])
+    assert nav[1] == {"How-to": [{"Check status": "tasks/status.md"}]}
+    assert nav[2] == {
+        "Runbooks": [
+            {"Tutorial: first migration": "runbooks/first-migration.ipynb"},
+            {"Status": "runbooks/status.ipynb"},
+        ]
+    }
+    table = task_table(tmp_path, ["status"])
+    assert "[Check status](tasks/status.md)" in table and "(tasks/upgrade.md)" not in table
+    text = "[Upgrade](../tasks/upgrade.md) and [status](../tasks/status.md#steps)"
+    assert unlink_pending(text, "explanation/x.md", {"tasks/status.md"}) == (
+        "Upgrade and [status](../tasks/status.md#steps)"
+    )
+
+
+# -- generated pages against Galaxy's code, by another route than the generator -------------------
+
+
+def test_release_tags_page_matches_revision_tags(site):
+    from galaxy.model.migrations.dbrevisions import REVISION_TAGS
+
+    text = page_text(site, "reference/release-tags.md")
+    for tag, revision in REVISION_TAGS.items():
+        assert f"{tag} {revision}" in text, f"release tag {tag} -> {revision} missing"
+    assert "no: galaxy-data 26.1.2 ends at fac9c76612f9" in text
+
+
+def test_revision_graph_page_matches_alembic(site):
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(Config(str(GalaxyEnv.from_package().alembic_ini)))
+    revisions = list(script.walk_revisions())
+    text = page_text(site, "reference/revision-graph.md")
+    raw = page_path(site, "reference/revision-graph.md").read_text(encoding="utf-8")
+    for revision in revisions:
+        assert revision.revision in text
+    merges = [r.revision for r in revisions if r.is_merge_point]
+    gxy_merges = [r for r in merges if "gxy" in script.get_revision(r).branch_labels]
+    assert f"{len(gxy_merges)} merge revision(s)" in text
+    for head in script.get_heads():
+        assert f"r_{head}([" in html.unescape(raw), f"head {head} not drawn as a head"
+    assert raw.count('class="mermaid"') == 2
+
+
+def test_util_page_lists_every_helper_with_its_signature(site):
+    from galaxy.model.migrations import util
+
+    text = page_text(site, "reference/util-helpers.md")
+    public = [n for n, f in vars(util).items() if inspect.isfunction(f) and f.__module__ == util.__name__]
+    public = [n for n in public if not n.startswith("_")]
+    assert {"create_table", "create_foreign_key", "table_exists", "transaction", "legacy_alter_table"} <= set(public)
+    for name in public:
+        assert nospace(f"{name}{inspect.signature(getattr(util, name))}") in nospace(text), name
+    for name in ("drop_column", "alter_column", "create_foreign_key", "create_unique_constraint", "drop_constraint"):
+        assert re.search(rf"{name} Wraps .*? yes", text), f"{name} should be marked ALTER-type"
+
+
+def test_exceptions_page_quotes_every_message(site):
+    from galaxy.model.migrations import exceptions
+
+    text = page_text(site, "reference/exceptions.md")
+    classes = [c for c in vars(exceptions).values() if inspect.isclass(c) and c.__module__ == exceptions.__name__]
+    assert len(classes) >= 7
+    for cls in classes:
+        params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+        message = str(cls(*[f"<{p}>" for p in params]))
+        assert nospace(message) in nospace(text), f"message of {cls.__name__} not quoted exactly"
+
+
+def test_scripts_page_has_every_subcommand_and_flag(site):
+    import alembic.config
+    from galaxy.model.migrations.dbscript import ParserBuilder
+
+    text = page_text(site, "reference/scripts.md")
+    for dev in (False, True):
+        parser = argparse.ArgumentParser()
+        builder = ParserBuilder(parser)
+        for name in dir(builder):
+            if name.startswith("add_"):
+                method = getattr(builder, name)
+                method(dev_options=dev) if "dev_options" in inspect.signature(method).parameters else method()
+        for name, sub in builder.subparsers.choices.items():
+            if name in ("v", "dv", "h", "s"):
+                continue
+            assert f"db_dev.sh {name}" in text, name
+            for action in sub._actions:
+                for flag in action.option_strings:
+                    if flag not in ("-h", "--help"):
+                        assert flag in text, f"{name} {flag}"
+    by_heading = sections(site, "reference/scripts.md")
+    assert "--sql" in by_heading["manage_db.sh upgrade"] and "--repair" not in by_heading["manage_db.sh upgrade"]
+    assert "--repair" in by_heading["scripts/db_dev.sh downgrade"]
+    assert "manage_db.sh init" in by_heading and "manage_db.sh revision" not in by_heading
+    cli = alembic.config.CommandLine()
+    subparsers = next(a for a in cli.parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name in subparsers.choices:
+        assert f"run_alembic.sh {name}" in text, name
+
+
+def test_cli_and_lint_pages_match_the_code(site):
+    from runbooks.cli import build_parser
+    from runbooks.lint import RULES
+
+    cli = page_text(site, "reference/cli.md")
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name in subparsers.choices:
+        assert name in cli
+    lint = page_text(site, "reference/lint-rules.md")
+    for rule in RULES:
+        assert rule in lint
+
+
+def test_generated_pages_are_what_the_code_generates_now(site):
+    """A page in the build that differs from a fresh generation means a stale or typed table."""
+    from runbooks.docs_reference import generate_pages
+
+    for uri, markdown in generate_pages(DOCS).items():
+        text = page_text(site, uri)
+        for line in markdown.splitlines():
+            if line.startswith("| `") and "](" not in line:
+                cells = [c.strip().strip("`") for c in line.strip("|").split("|")]
+                first = cells[0].replace("\\", "")
+                assert first in text, f"{uri}: row {first!r} not in the built page"
+
+
+# -- facts stated in prose, computed from the code ---------------------------------------------------
+
+
+def _revision_files(env, branch="gxy"):
+    return sorted(env.versions_dir(branch).glob("*.py"))
+
+
+def _downgrade_does_nothing(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    func = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "downgrade")
+    body = [s for s in func.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    return all(isinstance(s, ast.Pass) for s in body)
+
+
+def _imports_op(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(
+        isinstance(n, ast.ImportFrom) and n.module == "alembic" and any(a.name == "op" for a in n.names)
+        for n in ast.walk(tree)
+    )
+
+
+def claims(env, graph):
+    """``(page, text the page must contain)``, the text computed from the installed code."""
+    gxy, tsi = _revision_files(env), _revision_files(env, "tsi")
+    merges = graph.merges("gxy")
+    with_transaction = [p for p in gxy if "with transaction():" in p.read_text(encoding="utf-8")]
+    version = metadata.version("galaxy-data")
+    return [
+        (
+            "explanation/branches.md",
+            f"| {len(gxy)} files in `alembic/versions_gxy/` | `{graph.bases('gxy')[0]}` | `{graph.heads('gxy')[0]}` |",
+        ),
+        (
+            "explanation/branches.md",
+            f"| {len(tsi)} file in `alembic/versions_tsi/` | `{graph.bases('tsi')[0]}` | `{graph.heads('tsi')[0]}` |",
+        ),
+        ("explanation/branches.md", f"revision files (galaxy-data {version})"),
+        ("explanation/merges.md", f"galaxy-data {version} contains {len(merges)} of them"),
+        ("explanation/merges.md", f"the last one `{merges[-1]}`"),
+        ("explanation/merges.md", f"Everything after `{merges[-1]}` in {version} is a single chain"),
+        ("explanation/sqlite-postgresql.md", f"{len(with_transaction)} of the {len(gxy)} gxy revision files use"),
+        ("contributing.md", f"{len(with_transaction)} of the {len(gxy)} gxy revisions use it"),
+        (
+            "contributing.md",
+            f"{sum(map(_downgrade_does_nothing, gxy))} gxy revisions have a `downgrade()` that does nothing",
+        ),
+        ("contributing.md", f"({len(merges)} of them merges"),
+        ("contributing.md", f"and {sum(map(_imports_op, gxy))} revisions import it directly"),
+        ("contributing.md", f"(`{graph.heads('gxy')[0]}` here)"),
+    ]
+
+
+def test_explanation_numbers_and_ids_match_the_code(env, graph):
+    for page, text in claims(env, graph):
+        assert squash(text) in squash((DOCS / page).read_text(encoding="utf-8")), f"{page}: {text!r}"
+
+
+def test_merge_facts(graph):
+    merges = graph.merges("gxy")
+    assert all(graph.revisions[m].parents and _downgrade_does_nothing(graph.revisions[m].path) for m in merges)
+    after = graph.descendants(merges[-1])
+    assert all(len(graph.revisions[r].parents) == 1 and len(graph.children[r]) <= 1 for r in after)
+    assert set(graph.revisions["c44ae5f3dcf1"].parents) == {"c716ee82337b", "fb16d09348db"}
+    assert graph.release_tags["25.0"] == "c716ee82337b"
+    assert graph.revisions["e7b6dcb09efd"].branch_labels == ("gxy",)
+    assert graph.revisions["d4a650f47a3c"].branch_labels == ("tsi",)
+
+
+def test_sqlite_postgresql_facts(env):
+    from galaxy.model.migrations import util
+
+    text = (DOCS / "explanation/sqlite-postgresql.md").read_text(encoding="utf-8")
+    calls_is_sqlite = {p.name[:12] for p in _revision_files(env) if "_is_sqlite()" in p.read_text(encoding="utf-8")}
+    table = set(re.findall(r"^\| `([0-9a-f]{12})` \|", text, re.M))
+    assert table == calls_is_sqlite
+    alter = sorted(
+        c.__name__
+        for c in vars(util).values()
+        if inspect.isclass(c) and issubclass(c, util.DDLAlterOperation) and c is not util.DDLAlterOperation
+    )
+    assert alter == ["AlterColumn", "CreateForeignKey", "CreateUniqueConstraint", "DropColumn", "DropConstraint"]
+    source = inspect.getsource(util)
+    assert "Generation of `alter` statements is disabled in offline mode." in source
+    assert "Generation of `alter` statements is disabled in offline mode." in text
+    for statement in (
+        'op.execute("BEGIN")',
+        'op.execute("END")',
+        'op.execute("ROLLBACK")',
+        "PRAGMA legacy_alter_table=1;",
+        "PRAGMA legacy_alter_table=0;",
+    ):
+        assert statement in source
+    assert "Prevents error when column belongs to a table referenced in a view" in source
+    env_py = (env.script_location / "env.py").read_text(encoding="utf-8")
+    assert '"40P01"' in env_py and "context.begin_transaction()" in env_py
+    jsonb = next(env.versions_dir("gxy").glob("566b691307a5_*.py")).read_text(encoding="utf-8")
+    assert 'with_variant(JSONB, "postgresql")' in jsonb
+    assert _downgrade_does_nothing(next(env.versions_dir("gxy").glob("e93c5d0b47a9_*.py")))
+    assert "randomblob(16)" in next(env.versions_dir("gxy").glob("04288b6a5b25_*.py")).read_text()
+
+
+def test_startup_diagram_follows_the_verifier():
+    import galaxy.model.migrations as migrations
+
+    verifier = migrations.DatabaseStateVerifier
+    run = inspect.getsource(verifier.run)
+    order = [run.index(m) for m in ("_handle_no_database", "_handle_empty_database", "_handle_nonempty_database")]
+    assert order == sorted(order)
+    text = (DOCS / "explanation/startup.md").read_text(encoding="utf-8")
+    diagram = text[text.index("```mermaid") : text.index("```", text.index("```mermaid") + 3)]
+    for name in re.findall(r"\b(_[a-z_]+|is_up_to_date|is_under_version_control)\b", diagram):
+        assert hasattr(verifier, name) or hasattr(migrations.AlembicManager, name), name
+    source = inspect.getsource(migrations)
+    for exception in re.findall(r"\[\[(\w+)\]\]", diagram):
+        assert f"raise {exception}(" in source, exception
+    assert "contains_only_kombu_tables" in source and "stamp_model_head" in source
+    assert (migrations.SQLALCHEMYMIGRATE_LAST_VERSION_GXY, migrations.SQLALCHEMYMIGRATE_LAST_VERSION_TSI) == (180, 17)
+    assert "version 180 (gxy)<br/>or 17 (tsi)" in diagram
+
+
+def test_sqlalchemy_migrate_and_outdated_skill_claims(env, graph):
+    from galaxy.model.migrations import base, exceptions, util
+
+    assert graph.release_tags["22.01"] == "base"
+    assert _downgrade_does_nothing(graph.revisions["e7b6dcb09efd"].path)
+    assert not hasattr(exceptions, "IncorrectVersionError")
+    assert "incorrectversionerror" in str(exceptions.IncorrectSAMigrateVersionError("galaxy", 180))
+    assert list(inspect.signature(util.create_foreign_key).parameters) == [
+        "foreign_key_name",
+        "table_name",
+        "referent_table",
+        "local_cols",
+        "remote_cols",
+        "kw",
+    ]
+    outdated = str(exceptions.OutdatedDatabaseError("galaxy", "X", "Y", "manage_db.sh upgrade"))
+    assert outdated.startswith("Your galaxy database has version X, but this code expects version Y.")
+    assert "dev_options" in inspect.getsource(base.BaseParserBuilder._get_upgrade_downgrade_arg_parsers)
+    assert not list(env.versions_dir("gxy").glob("04cda22c48a9*"))
+    assert "from alembic import op" in (env.script_location / "script.py.mako").read_text()
+    contributing = (DOCS / "contributing.md").read_text(encoding="utf-8")
+    for fact in (
+        "IncorrectSAMigrateVersionError",
+        "create_foreign_key(foreign_key_name, table_name, referent_table",
+        "Your galaxy database has version X, but this code expects version Y.",
+    ):
+        assert squash(fact) in squash(contributing)
+
+
+def test_coverage_table_covers_every_skill_section():
+    seed = Path("/work/shared/seed/galaxy-db-migration-skill.txt")
+    contributing = (DOCS / "contributing.md").read_text(encoding="utf-8")
+    table = contributing[contributing.index("| skill item |") :]
+    for topic in (
+        "Task menu",
+        "Quick commands",
+        "create, step 1",
+        "create, step 6",
+        "upgrade:",
+        "upgrade notes",
+        "downgrade:",
+        "downgrade notes",
+        "status:",
+        "deadlock",
+        "IncorrectVersionError",
+        "version mismatch",
+        "table already exists",
+        "cannot find revision file",
+        "foreign key constraint violation",
+        "helper list",
+        "Common patterns",
+    ):
+        assert topic in table, topic
+    if seed.exists():
+        problems = re.findall(r"^Problem: (.+)$", seed.read_text(encoding="utf-8"), re.M)
+        assert len(problems) == 6
