@@ -118,7 +118,7 @@ def doctor_codes_page() -> str | None:
     for entry in entries:
         cells = [field(entry, key) for key in ("code", "severity", "summary", "fix")]
         cells = [" ".join(str(c).split()).replace("|", "\\|") for c in cells]
-        lines.append(f"| `{cells[0]}` | {cells[1]} | {cells[2]} | {cells[3]} |")
+        lines.append(f'| <a id="{cells[0]}"></a>`{cells[0]}` | {cells[1]} | {cells[2]} | {cells[3]} |')
     return "\n".join(lines) + "\n"
 
 

@@ -20,6 +20,10 @@ _built: dict[str, object] = {}
 
 
 def built_site() -> Path:
+    """The site, built once; ``RUNBOOKS_SITE_DIR`` names a site already built by `mkdocs build --strict`."""
+    prebuilt = os.environ.get("RUNBOOKS_SITE_DIR")
+    if prebuilt:
+        return Path(prebuilt).resolve()
     if "site" not in _built:
         target = Path(tempfile.mkdtemp(prefix="runbooks-site-")) / "site"
         started = time.monotonic()

@@ -218,6 +218,16 @@ def test_cli_and_lint_pages_match_the_code(site):
         assert rule in lint
 
 
+def test_doctor_codes_page_lists_every_code(site):
+    doctor = pytest.importorskip("runbooks.doctor")
+    codes = [getattr(c, "code", None) or c[0] for c in getattr(doctor, "CODES", [])]
+    if not codes:
+        pytest.skip("runbooks.doctor has no catalogue yet")
+    raw = page_path(site, "reference/doctor-codes.md").read_text(encoding="utf-8")
+    for code in codes:
+        assert f'id="{code}"' in raw, code
+
+
 def test_generated_pages_are_what_the_code_generates_now(site):
     """A page in the build that differs from a fresh generation means a stale or typed table."""
     from runbooks.docs_reference import generate_pages
