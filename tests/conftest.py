@@ -197,3 +197,34 @@ def postgresql_from_release(release: str, db: DatabaseUrl) -> DatabaseUrl:
         capture_output=True,
     )
     return db
+
+
+@pytest.fixture(scope="session")
+def pg_templates(pg_admin, graph):
+    """PostgreSQL databases made once per session by Galaxy's code; tests copy them (TEMPLATE)."""
+    from runbooks.samples import make_sample
+
+    made: dict[str, str] = {}
+
+    def name_for(target: str) -> str:
+        if target not in made:
+            name = f"runbooks_tmpl_{uuid.uuid4().hex[:8]}"
+            make_sample(pg_admin.with_database(name), None if target == "head" else target, graph)
+            made[target] = name
+        return made[target]
+
+    yield name_for
+    for name in made.values():
+        _admin_sql(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_db(pg_templates, pg_database, pg_admin):
+    """``pg_db("26.0")``: a private PostgreSQL copy of a database Galaxy made and moved there."""
+
+    def copy(target: str = "head") -> DatabaseUrl:
+        db = pg_database()
+        _admin_sql(pg_admin, f'CREATE DATABASE "{db.database_name}" TEMPLATE "{pg_templates(target)}"')
+        return db
+
+    return copy

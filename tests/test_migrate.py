@@ -156,3 +156,26 @@ def test_states_that_must_not_be_migrated_are_refused(tmp_path, sqlite_db, env):
     missing = tmp_path / "missing.sqlite"
     assert run_cli("upgrade", "--db", f"sqlite:///{missing}", "--yes").returncode == 1
     assert not missing.exists()
+
+
+@pytest.mark.parametrize("target, expected", UPGRADE_FORMS, ids=[t for t, _ in UPGRADE_FORMS])
+def test_upgrade_target_forms_postgresql(pg_db, env, target, expected):
+    done = change(pg_db("26.0"), env, target, "upgrade")
+    assert done.succeeded and set(read_rows(done.selection.db)) == expected
+
+
+@pytest.mark.parametrize("target, expected", DOWNGRADE_FORMS, ids=[t for t, _ in DOWNGRADE_FORMS])
+def test_downgrade_target_forms_postgresql(pg_db, env, target, expected):
+    done = change(pg_db("26.0"), env, target, "downgrade")
+    assert done.succeeded and set(read_rows(done.selection.db)) == expected
+
+
+def test_postgresql_downgrade_across_merge_and_rehearsal(pg_db, env, graph):
+    db = pg_db("head")
+    planned = plan_change(Selection(db, env, "argument"), "25.0", "downgrade")
+    rehearsal = run_rehearsal(planned)
+    assert rehearsal.succeeded and "TEMPLATE" in rehearsal.copy_method
+    assert any("DROP COLUMN requested_transform" in s for s in rehearsal.changes)
+    assert set(read_rows(db)) == {"fac9c76612f9", TSI}  # the rehearsal left the database alone
+    apply_change(planned)
+    assert planned.succeeded and set(read_rows(db)) == {"c716ee82337b", TSI}
