@@ -179,3 +179,28 @@ def test_postgresql_downgrade_across_merge_and_rehearsal(pg_db, env, graph):
     assert set(read_rows(db)) == {"fac9c76612f9", TSI}  # the rehearsal left the database alone
     apply_change(planned)
     assert planned.succeeded and set(read_rows(db)) == {"c716ee82337b", TSI}
+
+
+@pytest.mark.parametrize(
+    "tag, leftover", [("25.0", {"fb16d09348db", "c716ee82337b"}), ("25.1", {"724237cc4cf0", "63dc6cca023f"})]
+)
+def test_galaxy_plain_downgrade_leaves_side_branch_rows_and_our_plan_names_them(sqlite_db, graph, tag, leftover):
+    from runbooks import galaxy_commands
+
+    db = sqlite_db("head")
+    galaxy_commands.run_dbscript(db, "downgrade", revision=tag)
+    assert set(read_rows(db)) == leftover | {TSI}
+    plan = make_plan(graph, ("fac9c76612f9", TSI), tag, "downgrade")
+    (extra,) = leftover - {graph.tag_revision(tag)}
+    assert extra in plan.notes[0]
+
+
+def test_revision_effects_named_in_the_guide(graph):
+    from runbooks.revision_effects import effects
+
+    for rev_id in ("a91ea1d97111", "c716ee82337b", "b8d5e2f9a1c7"):
+        assert effects(graph.revisions[rev_id]).upgrade_runs_on == "postgresql"
+    for rev_id in ("e93c5d0b47a9", "c716ee82337b"):
+        assert effects(graph.revisions[rev_id]).one_way
+    assert effects(graph.revisions["c44ae5f3dcf1"]).merge
+    assert "table celery_user_active_task" in effects(graph.revisions["f5e9e4bca542"]).drops_on_downgrade

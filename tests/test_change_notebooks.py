@@ -1,0 +1,50 @@
+"""The upgrade and downgrade runbooks executed for real (papermill), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from test_notebooks import outputs
+
+from runbooks.execute import run_notebook
+from runbooks.migrate import read_rows
+from runbooks.samples import make_sample
+
+from test_postgresql import PASSWORD
+
+
+def test_upgrade_runbook_on_the_sample(tmp_path):
+    out = run_notebook("upgrade", output=tmp_path / "upgrade.ipynb", home=tmp_path / "home")
+    text = outputs(out)
+    assert "Rehearsal passed" in text
+    assert "Done: alembic_version read back = " in text and "NOT DONE" not in text
+    assert "State:       up-to-date" in text.split("Done:")[-1]
+
+
+def test_downgrade_runbook_on_the_sample_restores_it(tmp_path):
+    out = run_notebook("downgrade", output=tmp_path / "downgrade.ipynb", home=tmp_path / "home")
+    text = outputs(out)
+    assert "Done: alembic_version read back = 63dc6cca023f, d4a650f47a3c" in text or (
+        "Done: alembic_version read back = d4a650f47a3c, 63dc6cca023f" in text
+    )
+    assert "Restored from the backup: up-to-date" in text
+
+
+def test_upgrade_runbook_on_postgresql_only_rehearses_without_confirm(tmp_path, pg_database, graph):
+    db = pg_database()
+    make_sample(db, "26.0", graph)
+    secret_db = type(db)(db.url.set(password=PASSWORD))
+    out = run_notebook("upgrade", output=tmp_path / "upgrade.ipynb", home=tmp_path / "home", db=secret_db)
+    text = outputs(out)
+    assert "Rehearsal passed on a PostgreSQL copy" in text
+    assert "set confirm=True to apply" in text
+    assert set(read_rows(db)) == {"9930b68c85af", "d4a650f47a3c"}
+    assert PASSWORD not in out.read_text()
+
+
+def test_downgrade_runbook_on_postgresql_with_confirm(tmp_path, pg_database, graph):
+    db = pg_database()
+    make_sample(db, None, graph)
+    out = run_notebook(
+        "downgrade", {"confirm": True, "target": "26.0"}, output=tmp_path / "d.ipynb", home=tmp_path / "h", db=db
+    )
+    assert "Done: alembic_version read back" in outputs(out)
+    assert set(read_rows(db)) == {"9930b68c85af", "d4a650f47a3c"}
