@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -36,13 +35,13 @@ def test_reading_the_graph_does_not_import_galaxy_model():
     import sys
 
     code = (
-        "import sys, time; t = time.perf_counter()\n"
+        "import sys\n"
         "from runbooks.galaxy_env import GalaxyEnv; from runbooks.revisions import RevisionGraph\n"
         "RevisionGraph.load(GalaxyEnv.from_package())\n"
-        "print('galaxy.model' in sys.modules, round(time.perf_counter() - t, 2))"
+        "print('galaxy.model' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out[0] == "False"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_checkout_default_database_is_galaxys_default(checkout):
@@ -71,10 +70,3 @@ def test_not_a_checkout_and_bad_config(tmp_path, checkout):
     (checkout / "config" / "galaxy.yml").write_text("galaxy: [unclosed\n")
     result = run_cli("status", "--galaxy-root", str(checkout))
     assert result.returncode == 2 and "is not valid YAML" in result.stderr
-
-
-def test_graph_load_is_fast(env):
-    started = time.perf_counter()
-    RevisionGraph.load(env)
-    assert RevisionGraph.load(env).heads("gxy")
-    assert time.perf_counter() - started < 5  # generous: a sanity bound, the bench measures speed
