@@ -8,6 +8,7 @@ for this build, and the site renders those executed copies. A failing notebook f
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
 import re
 import shutil
@@ -26,7 +27,9 @@ from runbooks.errors import RunbookError  # noqa: E402
 from runbooks.execute import available_tasks, run_notebook  # noqa: E402
 from runbooks.samples import PROJECT_ROOT  # noqa: E402
 
-BUILD_DIR = PROJECT_ROOT / "build" / "docs"
+# Executed notebooks and the build's sample database. RUNBOOKS_DOCS_BUILD_DIR gives a build a
+# folder of its own (the docs tests use one), so two builds at once never clobber each other.
+BUILD_DIR = Path(os.environ.get("RUNBOOKS_DOCS_BUILD_DIR") or PROJECT_ROOT / "build" / "docs")
 RUNBOOKS_URI = "runbooks"
 log = logging.getLogger("mkdocs.hooks.runbooks")
 

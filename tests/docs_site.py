@@ -25,14 +25,15 @@ def built_site() -> Path:
     if prebuilt:
         return Path(prebuilt).resolve()
     if "site" not in _built:
-        target = Path(tempfile.mkdtemp(prefix="runbooks-site-")) / "site"
+        workdir = Path(tempfile.mkdtemp(prefix="runbooks-site-"))
+        target = workdir / "site"
         started = time.monotonic()
         result = subprocess.run(
             [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(target)],
             cwd=PROJECT,
             capture_output=True,
             text=True,
-            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "RUNBOOKS_DOCS_BUILD_DIR": str(workdir / "build")},
             timeout=1800,
         )
         elapsed = time.monotonic() - started
