@@ -8,7 +8,6 @@ import pytest
 
 from runbooks.errors import UsageError
 from runbooks.galaxy_env import GalaxyEnv
-from runbooks.revisions import RevisionGraph
 
 from conftest import run_cli
 
