@@ -16,11 +16,12 @@ import time
 
 import pytest
 
-from conftest import PROJECT, run_cli
 from runbooks import galaxy_commands
 from runbooks.databases import connect_postgresql
 from runbooks.migrate import read_rows
 from runbooks.samples import make_sample
+
+from conftest import PROJECT, run_cli
 from test_status import status_json
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import time
 
-from test_postgresql import PASSWORD, with_password
-
 from runbooks.execute import run_notebook
 from runbooks.galaxy_env import GalaxyEnv
+
+from test_postgresql import PASSWORD, with_password
 
 BUDGET_S = 60
 
