@@ -286,6 +286,8 @@ def check_sessions(ctx: Context) -> None:
         )
         ctx.busy.append("sessions wait for locks")
     risky = [s for s in sessions if s.would_block_migration]
+    if risky:
+        ctx.busy.append(f"pid {', '.join(str(s.pid) for s in risky)} hold(s) locks or an open transaction")
     summary = f"{len(sessions)} other session(s) on {ctx.db.database_name}: pids {_ids([str(s.pid) for s in sessions])}"
     if risky:
         summary += "; would block a migration: " + "; ".join(
@@ -496,7 +498,9 @@ def check_rehearsal(ctx: Context, rehearse: bool | None, limit: int) -> None:
     outcome = rehearsal.outcome
     error = outcome.errors[0] if outcome.errors else f"alembic_version ended at {', '.join(outcome.rows)}"
     cause = diagnose(outcome.errors, ctx.db.dialect)
-    where = outcome.stopped_at or "the first revision"
+    where = outcome.stopped_at or _revision_named_by(error, ctx) or "the first revision"
+    if set(outcome.rows) == set(ctx.status.rows) and not ctx.db.is_sqlite:
+        where += " (PostgreSQL ran the upgrade in one transaction: nothing was applied)"
     ctx.add(
         "upgrade-will-fail",
         f"rehearsing the upgrade to head on a {rehearsal.copy_method} stopped at {where}: "
@@ -510,6 +514,18 @@ def check_rehearsal(ctx: Context, rehearse: bool | None, limit: int) -> None:
             "cause": cause.cause if cause else None,
         },
     )
+
+
+def _revision_named_by(error: str, ctx: Context) -> str | None:
+    """The pending revision whose object the error names (when the log does not say where it stopped)."""
+    from runbooks.revision_objects import created_objects
+
+    pending = [rid for branch in ctx.status.branches.values() for rid in branch.pending]
+    for rid in ctx.graph.in_order(among=set(pending)):
+        for obj in created_objects(ctx.graph.revisions[rid]):
+            if f'"{obj.name}"' in error or f": {obj.name}" in error or f" {obj.name} " in error:
+                return f"{rid} ({ctx.graph.revisions[rid].message})"
+    return None
 
 
 def check_drift(ctx: Context, drift: bool) -> None:
