@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from runbooks.databases import DatabaseUrl, connect_postgresql, mask_text
+from runbooks.databases import DatabaseUrl, drop_postgresql_database, mask_text, quoted, run_admin_sql
 from runbooks.errors import RunbookError, UsageError
 from runbooks.samples import runbook_home
 
@@ -90,16 +90,9 @@ def _check_sqlite_backup(path: Path) -> None:
 
 def recreate_postgresql_database(db: DatabaseUrl, template: str | None = None) -> None:
     """Drop (ending its sessions) and create ``db``'s database, optionally from a template."""
-    conn = connect_postgresql(db.with_database("postgres"))
-    conn.autocommit = True
-    name = db.database_name.replace('"', '""')
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            suffix = f' TEMPLATE "{template}"' if template else ""
-            cursor.execute(f'CREATE DATABASE "{name}"{suffix}')
-    finally:
-        conn.close()
+    drop_postgresql_database(db)
+    suffix = f" TEMPLATE {quoted(template)}" if template else ""
+    run_admin_sql(db, f"CREATE DATABASE {quoted(db.database_name)}{suffix}")
 
 
 def _run_pg_tool(tool: str, db: DatabaseUrl, arguments: list[str]) -> None:

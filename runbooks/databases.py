@@ -212,3 +212,23 @@ def postgresql_error(db: DatabaseUrl, error: Exception) -> RunbookError:
     if "could not translate host name" in text:
         return UsageError(f"unknown host in {db} ({first}): check the host name")
     return UsageError(f"cannot connect to {db} ({first})")
+
+
+def run_admin_sql(server: DatabaseUrl, sql: str) -> None:
+    """One statement on the server's maintenance database (CREATE/DROP DATABASE), autocommit."""
+    conn = connect_postgresql(server.with_database("postgres"))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        conn.close()
+
+
+def quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def drop_postgresql_database(db: DatabaseUrl) -> None:
+    """Drop ``db``'s database, ending its sessions (PostgreSQL 13+)."""
+    run_admin_sql(db, f"DROP DATABASE IF EXISTS {quoted(db.database_name)} WITH (FORCE)")

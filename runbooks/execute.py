@@ -7,13 +7,11 @@ masked if any cell printed it.
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from runbooks.databases import DatabaseUrl, mask_text
+from runbooks.environ import temporary_environ
 from runbooks.errors import RunbookError, UsageError
 from runbooks.samples import PROJECT_ROOT, runbook_home
 from runbooks.selection import DB_URL_ENV
@@ -42,23 +40,12 @@ def check_parameters(parameters: dict[str, str]) -> None:
             )
 
 
-@contextmanager
-def _kernel_env(db: DatabaseUrl | None, home: Path | None) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in (DB_URL_ENV, "RUNBOOK_HOME")}
-    if db is not None:
-        os.environ[DB_URL_ENV] = db.secret()
-    else:
-        os.environ.pop(DB_URL_ENV, None)  # no database given: the kernel uses the sample
+def _kernel_env(db: DatabaseUrl | None, home: Path | None):
+    """The kernel inherits these: the URL (or none, so it uses the sample) and the project home."""
+    changes = {DB_URL_ENV: db.secret() if db is not None else None}
     if home is not None:
-        os.environ["RUNBOOK_HOME"] = str(home)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        changes["RUNBOOK_HOME"] = str(home)
+    return temporary_environ(changes)
 
 
 def run_notebook(

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from argparse import Namespace
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from runbooks.databases import DatabaseUrl, mask_text
+from runbooks.environ import temporary_environ
 from runbooks.errors import RunbookError
 from runbooks.galaxy_env import DB_OVERRIDE_ENV, GalaxyEnv
 
@@ -41,20 +41,9 @@ def quiet_galaxy_logging() -> None:
             handler.addFilter(_MaskingFilter())
 
 
-@contextmanager
-def database_env(db: DatabaseUrl) -> Iterator[None]:
+def database_env(db: DatabaseUrl):
     """Point Galaxy's configuration at ``db`` the way an admin would: the override variables."""
-    saved = {name: os.environ.get(name) for name in (DB_OVERRIDE_ENV, TSI_OVERRIDE_ENV)}
-    os.environ[DB_OVERRIDE_ENV] = db.secret()
-    os.environ.pop(TSI_OVERRIDE_ENV, None)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return temporary_environ({DB_OVERRIDE_ENV: db.secret(), TSI_OVERRIDE_ENV: None})
 
 
 @dataclass

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbooks.databases import DatabaseUrl, connect_postgresql
+from runbooks.databases import DatabaseUrl, connect_postgresql, drop_postgresql_database
 from runbooks.errors import RunbookError, UsageError
 from runbooks.galaxy_env import GalaxyEnv
 from runbooks.lint_rules import Finding
@@ -74,13 +74,7 @@ def scratch_database(dialect: str, server: DatabaseUrl | None = None) -> Iterato
     try:
         yield server.with_database(name)
     finally:
-        conn = connect_postgresql(server)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            conn.close()
+        drop_postgresql_database(server.with_database(name))
 
 
 def start_at(db: DatabaseUrl, env: GalaxyEnv, graph: RevisionGraph, parent: str) -> tuple[str, ...]:

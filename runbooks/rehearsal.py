@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runbooks.backup import copy_sqlite, make_backup, recreate_postgresql_database, restore
-from runbooks.databases import DatabaseUrl, connect_postgresql
+from runbooks.databases import DatabaseUrl, drop_postgresql_database
 from runbooks.galaxy_env import GalaxyEnv
 from runbooks.migrate import Outcome, Plan, apply
 
@@ -58,7 +58,7 @@ def scratch_copy(db: DatabaseUrl) -> Iterator[tuple[DatabaseUrl, str]]:
     try:
         yield scratch, method
     finally:
-        _drop_postgresql(scratch)
+        drop_postgresql_database(scratch)
 
 
 def _copy_postgresql(db: DatabaseUrl, scratch: DatabaseUrl) -> str:
@@ -71,16 +71,6 @@ def _copy_postgresql(db: DatabaseUrl, scratch: DatabaseUrl) -> str:
             dump = make_backup(db, Path(folder))
             restore(dump.path, scratch)
         return "PostgreSQL copy (pg_dump / pg_restore)"
-
-
-def _drop_postgresql(scratch: DatabaseUrl) -> None:
-    conn = connect_postgresql(scratch.with_database("postgres"))
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{scratch.database_name}" WITH (FORCE)')
-    finally:
-        conn.close()
 
 
 def rehearse(db: DatabaseUrl, plan: Plan, env: GalaxyEnv | None = None) -> Rehearsal:
