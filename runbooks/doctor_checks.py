@@ -324,8 +324,8 @@ def sqlite_openers(path: Path) -> list[tuple[int, str]]:
         for fd in fds:
             try:
                 if os.readlink(fd) == target:
-                    command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-                    found.append((int(entry.name), command[:120]))
+                    command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    found.append((int(entry.name), " ".join(command.split())[:100]))
                     break
             except OSError:
                 continue
@@ -344,7 +344,9 @@ def _sqlite_sessions(ctx: Context) -> None:
         pids = sorted({lock.pid for lock in locks})
         commands = {pid: cmd for pid, cmd in openers}
         who = "; ".join(
-            f"{lock.describe()}" + (f" ({commands[lock.pid]})" if lock.pid in commands else "") for lock in locks
+            f"pid {pid} holds a {' and '.join(lock.kind for lock in locks if lock.pid == pid)} lock"
+            + (f" ({commands[pid]})" if pid in commands else "")
+            for pid in pids
         )
         ctx.add(
             "database-locked",

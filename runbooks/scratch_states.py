@@ -49,6 +49,10 @@ class State:
     start: str  # "none", "empty", "head" or "behind" (a database at BEHIND_RELEASE)
     sql: tuple[str, ...] = ()
     description: str = ""
+    postgresql_first: tuple[str, ...] = ()  # what PostgreSQL needs first (it enforces what SQLite does not)
+
+    def statements(self, db: DatabaseUrl) -> tuple[str, ...]:
+        return self.sql if db.is_sqlite else self.postgresql_first + self.sql
 
 
 def _gxy_head(graph: RevisionGraph) -> str:
@@ -126,6 +130,7 @@ def states(graph: RevisionGraph) -> dict[str, State]:
                     " (3, 42, '2025-01-01', '2025-01-01', false, false, false, false)",
                 ),
                 "histories whose user_id names users that do not exist",
+                ("ALTER TABLE history DISABLE TRIGGER ALL",),  # as a data-only restore leaves it
             ),
             State(
                 "drift",
@@ -235,7 +240,7 @@ def make_state(
         make_sample(db, BEHIND_RELEASE if state.start == "behind" else None, graph)
     if name == "multiple-current":
         _move(db, graph, "25.0", plain_galaxy=True)
-    execute_sql(db, state.sql)
+    execute_sql(db, state.statements(db))
     return state
 
 
@@ -388,3 +393,74 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# -- a set of scratch databases beside the one a runbook works on -------------------------------
+
+
+class ScratchSet:
+    """Scratch databases of the selection's dialect: files in a folder, or databases on the same server.
+
+    ``head`` is a database at head made by Galaxy's own initialization (for SQLite, a copy of
+    ``template`` when given, e.g. the embedded sample); ``behind`` one at BEHIND_RELEASE.
+    """
+
+    def __init__(self, like: DatabaseUrl, folder: Path, graph: RevisionGraph, template: DatabaseUrl | None = None):
+        import uuid
+
+        self.like, self.folder, self.graph = like, Path(folder), graph
+        self.token = uuid.uuid4().hex[:6]
+        self.made: list[DatabaseUrl] = []
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.head = self.url("_head")
+        if template is not None and template.is_sqlite == like.is_sqlite and inspect_database(template).exists:
+            copy_database(template, self.head)
+        else:
+            from runbooks.samples import make_sample
+
+            make_sample(self.head, None, graph)
+        self._behind: DatabaseUrl | None = None
+
+    def url(self, name: str) -> DatabaseUrl:
+        safe = name.replace("-", "_")
+        if self.like.is_sqlite:
+            db = DatabaseUrl.parse(f"sqlite:///{self.folder / safe}.sqlite")
+        else:
+            db = self.like.with_database(f"rb_scratch_{self.token}_{safe}"[:63])
+        self.made.append(db)
+        return db
+
+    @property
+    def behind(self) -> DatabaseUrl:
+        if self._behind is None:
+            self._behind = self.url("_behind")
+            copy_database(self.head, self._behind)
+            _move(self._behind, self.graph, BEHIND_RELEASE)
+        return self._behind
+
+    def make(self, name: str) -> DatabaseUrl:
+        state = states(self.graph)[name]
+        db = self.url(name)
+        make_state(name, db, self.graph, head=self.head, behind=self.behind if state.start == "behind" else None)
+        return db
+
+    def cleanup(self) -> None:
+        for db in self.made:
+            try:
+                drop_database(db)
+            except Exception:  # noqa: BLE001 - best effort: a scratch database left behind is harmless
+                pass
+        if self.like.is_sqlite:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def stamp_sql(revisions: list[str], create: bool = False) -> list[str]:
+    """What ``alembic stamp`` (``run_alembic.sh stamp``) writes into the version table."""
+    statements = []
+    if create:
+        statements.append(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+        )
+    statements += [f"INSERT INTO alembic_version (version_num) VALUES ('{rid}')" for rid in revisions]
+    return statements

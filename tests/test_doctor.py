@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-from conftest import PROJECT, run_cli
 
 from runbooks.databases import DatabaseUrl
 from runbooks.doctor import CODES, catalogue, diagnose
@@ -28,6 +27,8 @@ from runbooks.scratch_states import (
     sqlite_writer,
     states,
 )
+
+from conftest import PROJECT, run_cli
 
 DESIGN_CODES = [
     "database-missing", "database-empty", "no-version-table", "sqlalchemy-migrate-wrong-version",
@@ -276,3 +277,36 @@ def test_cli_does_not_import_galaxy_model(sqlite_db):
 def test_every_code_is_documented_with_its_severity():
     severities = {code.code: code.severity for code in CODES}
     assert severities["foreign-key-orphans"] == "warning" and severities["blocked-by-locks"] == "error"
+
+
+def test_the_task_page_quotes_galaxy_exactly(verdicts, made):
+    page = (PROJECT / "docs" / "tasks" / "troubleshoot.md").read_text()
+    for state in ("missing", "empty", "no-version-table", "migrate-wrong-version", "migrate-needs-alembic",
+                  "revision-missing", "objects-already-exist"):  # fmt: skip
+        text = verdicts[state].replace(made[state].masked(), "<url>")
+        assert text in page, f"{state}: Galaxy says\n{text}"
+
+
+def _outputs(path) -> str:
+    notebook = json.loads(path.read_text())
+    return "\n".join("".join(o.get("text", "")) for c in notebook["cells"] for o in c.get("outputs", []))
+
+
+def test_troubleshoot_notebook_on_sqlite(tmp_path, sqlite_db):
+    from runbooks.execute import run_notebook
+
+    db = sqlite_db("25.0")  # the selection: behind, so the last section rehearses it
+    started = time.monotonic()
+    out = run_notebook(
+        "troubleshoot", {"legacy_fix": True}, db=db, output=tmp_path / "troubleshoot.ipynb", home=tmp_path / "home"
+    )
+    text = _outputs(out)
+    print(f"troubleshoot notebook on SQLite: {time.monotonic() - started:.1f}s")
+    for code in DESIGN_CODES:
+        if code not in ("active-sessions", "blocked-by-locks"):  # PostgreSQL's lock section
+            assert code in text, code
+    assert "NoVersionTableError: Your galaxy database has no version table" in text
+    assert "Multiple head revisions are present" in text
+    assert "duplicate column name: source_invocation_id" in text
+    assert "[ERROR] database-behind: gxy at c716ee82337b (release 25.0)" in text  # the selected database
+    assert not list((tmp_path / "home").glob("troubleshoot-*"))  # scratch removed

@@ -132,3 +132,20 @@ def test_migration_blocked_by_a_session_then_finishing(pg_database, pg_templates
     assert not result["out"].errors
     assert set(read_rows(db)) == set(graph.heads())
     assert diagnose(db, graph).findings == []
+
+
+def test_troubleshoot_notebook_on_postgresql(tmp_path, pg_database, pg_templates, graph):
+    import json
+
+    from runbooks.execute import run_notebook
+
+    db = pg_database()
+    copy_database(pg_templates[0], db)
+    out = run_notebook("troubleshoot", db=db, output=tmp_path / "troubleshoot.ipynb", home=tmp_path / "home")
+    notebook = json.loads(out.read_text())
+    text = "\n".join("".join(o.get("text", "")) for c in notebook["cells"] for o in c.get("outputs", []))
+    assert "[ERROR] blocked-by-locks: pid" in text and "forgotten-psql" in text
+    assert "SELECT pg_terminate_backend(" in text
+    assert "The upgrade is still waiting: True" in text
+    assert 'column "source_invocation_id" of relation "page" already exists' in text
+    assert "objects-already-exist" in text and "schema-drift" in text
