@@ -48,7 +48,8 @@ def make_backup(db: DatabaseUrl, folder: Path | None = None) -> Backup:
         copy_sqlite(db.sqlite_path, target)
     else:
         target = _backup_path(db, folder, ".dump")
-        _run_pg_tool("pg_dump", db, ["-Fc", "-f", str(target), "-d", db.database_name])
+        # Never queue behind a lock (an ALTER waiting on a table would make pg_dump wait too).
+        _run_pg_tool("pg_dump", db, ["-Fc", "--lock-wait-timeout=30000", "-f", str(target), "-d", db.database_name])
     return Backup(target, db, time.monotonic() - started)
 
 

@@ -134,7 +134,11 @@ def run_dbscript_here(db: DatabaseUrl, command: str, record_sql: bool = False, *
     stdout = io.StringIO()
     script.alembic_config.stdout = stdout
     with database_env(db), recording(db, record_sql) as log, _capture_migration_log() as lines:
-        getattr(script, command)(Namespace(**{**defaults, **arguments}))
+        try:
+            getattr(script, command)(Namespace(**{**defaults, **arguments}))
+        except Exception as error:  # keep what happened before it (a deadlock is re-raised by env.py)
+            error.partial_output = CommandOutput(stdout.getvalue(), lines, log.errors, log.statements)
+            raise
     return CommandOutput(mask_text(stdout.getvalue(), db.password), lines, log.errors, log.statements)
 
 
@@ -161,10 +165,13 @@ class GalaxyCommandFailed(RunbookError):
 
     exit_code = 1
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, partial: dict | None = None) -> None:
         super().__init__(f"{kind}: {message}")
         self.kind = kind
         self.galaxy_message = message
+        partial = partial or {}
+        self.migration_log: list[str] = partial.get("migration_log", [])
+        self.errors: list[str] = partial.get("errors", [])
 
 
 def _worker(request: dict, db: DatabaseUrl, env: GalaxyEnv | None = None) -> dict:
@@ -176,7 +183,8 @@ def _worker(request: dict, db: DatabaseUrl, env: GalaxyEnv | None = None) -> dic
     lib_dir = str(env.lib_dir) if env is not None and env.root is not None else None
     reply = ask(request, db, lib_dir=lib_dir, alembic_config=alembic_config)
     if reply.get("exception"):
-        raise GalaxyCommandFailed(reply["exception"]["type"], reply["exception"]["message"])
+        failure = reply["exception"]
+        raise GalaxyCommandFailed(failure["type"], failure["message"], failure.get("partial"))
     return reply
 
 

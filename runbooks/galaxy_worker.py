@@ -40,6 +40,9 @@ def _child(message: dict, write_fd: int) -> None:
         reply = handle(message["request"], db)
     except Exception as error:  # Galaxy's exception is the answer: its type and exact message
         reply = {"exception": {"type": error.__class__.__name__, "message": mask_text(str(error), db.password)}}
+        partial = getattr(error, "partial_output", None)
+        if partial is not None:
+            reply["exception"]["partial"] = {"migration_log": partial.migration_log, "errors": partial.errors}
     with os.fdopen(write_fd, "w") as pipe:
         pipe.write(json.dumps(reply))
 

@@ -141,6 +141,8 @@ def apply(db: DatabaseUrl, plan: Plan, record_sql: bool = False, env=None) -> Ou
         try:
             output = run_dbscript(db, call.command, record_sql=record_sql, env=env, revision=call.revision)
         except GalaxyCommandFailed as error:
+            log += error.migration_log
+            errors += error.errors
             errors.append(f"FAILED: {error.galaxy_message}" if error.kind == "CommandError" else str(error))
             return _outcome(db, plan, log, errors, statements, call)
         log += output.migration_log

@@ -204,3 +204,21 @@ def test_revision_effects_named_in_the_guide(graph):
         assert effects(graph.revisions[rev_id]).one_way
     assert effects(graph.revisions["c44ae5f3dcf1"]).merge
     assert "table celery_user_active_task" in effects(graph.revisions["f5e9e4bca542"]).drops_on_downgrade
+
+
+def test_postgresql_failure_names_the_revision_and_the_real_error(pg_db):
+    """On PostgreSQL a ProgrammingError escapes Galaxy's env: still report where and why."""
+    db = pg_db("26.0")
+    from runbooks.databases import connect_postgresql
+
+    conn = connect_postgresql(db)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("ALTER TABLE job ADD COLUMN tool_state TEXT")  # what 566b691307a5 will add
+    conn.close()
+    result = run_cli("upgrade", "--db", db.secret(), "--yes", "--no-backup")
+    assert result.returncode == 1
+    assert "NOT DONE" in result.stdout
+    assert "stopped while running: upgrade 9930b68c85af -> 566b691307a5" in result.stdout
+    assert 'column "tool_state" of relation "job" already exists' in result.stdout
+    assert set(read_rows(db)) == {"9930b68c85af", TSI}
