@@ -210,3 +210,12 @@ def initialize(db: DatabaseUrl, env: GalaxyEnv | None = None) -> None:
 def verify(db: DatabaseUrl, env: GalaxyEnv | None = None) -> None:
     """Galaxy's startup check without auto-migrate; raises GalaxyCommandFailed with Galaxy's message."""
     _worker({"command": "initialize"}, db, env)
+
+
+def verdict(db: DatabaseUrl, env: GalaxyEnv | None = None) -> str:
+    """Galaxy's own word on a database, changing nothing: "OK" or "ExceptionType: exact message".
+
+    ``manage_db.sh``'s pre-check (missing or empty database) runs first, so Galaxy's startup
+    check never gets to create or initialize anything.
+    """
+    return _worker({"command": "verdict"}, db, env)["verdict"]

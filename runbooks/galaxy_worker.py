@@ -7,6 +7,7 @@ clean copy of the imported modules, so no state leaks from one command to the ne
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import traceback
@@ -16,7 +17,24 @@ from runbooks.galaxy_commands import initialize_here, quiet_galaxy_logging, run_
 from runbooks.galaxy_process import REPLY_PREFIX
 
 
+def verdict_here(db: DatabaseUrl) -> str:
+    """What Galaxy says about a database: manage_db.sh's pre-check, then its startup check."""
+    from galaxy.model.migrations import DatabaseConfig, verify_databases_via_script
+    from galaxy.model.migrations.scripts import verify_database_is_initialized
+
+    try:
+        verify_database_is_initialized(db.secret())
+        config = DatabaseConfig(db.secret(), None, None)
+        verify_databases_via_script(config, config, False)  # no auto-migrate
+    except Exception as error:  # the answer is Galaxy's exception: type and exact text
+        return mask_text(f"{error.__class__.__name__}: {error}", db.password)
+    return "OK"
+
+
 def handle(request: dict, db: DatabaseUrl) -> dict:
+    if request["command"] == "verdict":
+        logging.disable(logging.CRITICAL)
+        return {"verdict": verdict_here(db)}
     if request["command"] == "initialize":
         initialize_here(db)
         return {"stdout": "", "migration_log": [], "errors": [], "statements": []}

@@ -13,8 +13,6 @@ exact message for each, password masked.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -26,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runbooks.backup import copy_sqlite, recreate_postgresql_database
-from runbooks.databases import DatabaseUrl, connect_postgresql, inspect_database, mask_text
+from runbooks.databases import DatabaseUrl, connect_postgresql, inspect_database
 from runbooks.errors import RunbookError, UsageError
 from runbooks.galaxy_env import GalaxyEnv
 from runbooks.revisions import RevisionGraph
@@ -335,67 +333,18 @@ def checkout_with_two_heads(folder: Path, graph: RevisionGraph) -> GalaxyEnv:
 
 # -- what Galaxy's own code says --------------------------------------------------------------
 
-_VERDICT_ENV = "RUNBOOK_VERDICT_URLS"
-_VERDICT_REPLY = "RUNBOOK-VERDICTS "
 OK = "OK"
 
 
-def _verdict_here(url: str) -> str:
-    from galaxy.model.migrations import DatabaseConfig, verify_databases_via_script
-    from galaxy.model.migrations.scripts import verify_database_is_initialized
-
-    try:
-        verify_database_is_initialized(url)  # what manage_db.sh checks before migrating
-        config = DatabaseConfig(url, None, None)
-        verify_databases_via_script(config, config, False)  # Galaxy's startup check, no auto-migrate
-    except Exception as error:  # the answer is Galaxy's exception: type and exact text
-        return f"{error.__class__.__name__}: {error}"
-    return OK
-
-
 def galaxy_verdicts(dbs: list[DatabaseUrl], env: GalaxyEnv | None = None) -> list[str]:
-    """Galaxy's own verdict on each database ("OK" or "ExceptionType: message"), in one fresh process."""
-    child = dict(os.environ)
-    child[_VERDICT_ENV] = json.dumps([db.secret() for db in dbs])
-    paths = [str(Path(__file__).resolve().parent.parent)]
-    if env is not None and env.root is not None:
-        paths.insert(0, str(env.lib_dir))
-    child["PYTHONPATH"] = os.pathsep.join(paths + [child.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    completed = subprocess.run(
-        [sys.executable, "-m", "runbooks.scratch_states"], env=child, capture_output=True, text=True, timeout=600
-    )
-    secrets = [db.password for db in dbs]
-    line = next((ln for ln in reversed(completed.stdout.splitlines()) if ln.startswith(_VERDICT_REPLY)), None)
-    if line is None:
-        tail = completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else ""
-        raise RunbookError(f"Galaxy's checks ended without an answer: {mask_text(tail, *secrets)}")
-    return [mask_text(text, *secrets) for text in json.loads(line[len(_VERDICT_REPLY) :])]
+    """Galaxy's own verdict on each database ("OK" or "ExceptionType: message")."""
+    from runbooks.galaxy_commands import verdict
+
+    return [verdict(db, env) for db in dbs]
 
 
 def galaxy_verdict(db: DatabaseUrl, env: GalaxyEnv | None = None) -> str:
     return galaxy_verdicts([db], env)[0]
-
-
-def main() -> int:
-    import logging
-
-    from runbooks.galaxy_commands import quiet_galaxy_logging
-
-    urls = json.loads(os.environ.pop(_VERDICT_ENV))
-    import galaxy.model.migrations  # noqa: F401  (sets the root logger to DEBUG on import)
-
-    quiet_galaxy_logging()
-    logging.disable(logging.CRITICAL)
-    answers = [mask_text(_verdict_here(url)) for url in urls]
-    print(_VERDICT_REPLY + json.dumps(answers), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
-# -- a set of scratch databases beside the one a runbook works on -------------------------------
 
 
 class ScratchSet:
