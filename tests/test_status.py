@@ -110,7 +110,7 @@ def test_gxy_row_missing(sqlite_db, graph):
     assert status_json(db)["state"] == "revision-missing"
 
 
-def test_legacy_sqlalchemy_migrate(sqlite_db):
+def test_legacy_sqlalchemy_migrate(sqlite_db, graph):
     """A 22.01-era database: Galaxy tables under SQLAlchemy Migrate's version table, no Alembic."""
     db = sqlite_db("head")
     with sqlite3.connect(db.sqlite_path) as conn:
@@ -120,6 +120,7 @@ def test_legacy_sqlalchemy_migrate(sqlite_db):
     report = status_json(db)
     assert report["state"] == "legacy-sqlalchemy-migrate"
     assert report["legacy_migrate_version"] == 179
+    assert galaxy_lines(db, "dbversion") == set(dbversion_lines(get_status(db, graph), graph)) == set()
 
 
 def test_empty_file_and_empty_database(tmp_path):
@@ -136,6 +137,9 @@ def test_non_galaxy_database_has_no_version_table(tmp_path):
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
     assert status_json(DatabaseUrl.parse(f"sqlite:///{path}"))["state"] == "no-version-table"
+    # Galaxy's dbversion prints no revision for it either
+    db = DatabaseUrl.parse(f"sqlite:///{path}")
+    assert galaxy_lines(db, "dbversion") == set()
 
 
 def test_missing_file_is_reported_not_created(tmp_path):
