@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,6 +178,18 @@ def _snapshot(tables: set[str], query) -> DatabaseSnapshot:
 
 class DatabaseMissing(RunbookError):
     """The server answers but the database does not exist."""
+
+
+@contextmanager
+def read_only_cursor(db: DatabaseUrl, application_name: str = "galaxy-runbooks") -> Iterator:
+    """A psycopg2 cursor on a read-only, autocommit session: for reading commands."""
+    conn = connect_postgresql(db, application_name=application_name)
+    try:
+        conn.set_session(readonly=True, autocommit=True)
+        with conn.cursor() as cursor:
+            yield cursor
+    finally:
+        conn.close()
 
 
 def connect_postgresql(db: DatabaseUrl, **kwargs):

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbooks.databases import DatabaseSnapshot, DatabaseUrl, connect_postgresql, inspect_database
+from runbooks.databases import DatabaseSnapshot, DatabaseUrl, inspect_database, read_only_cursor
 from runbooks.doctor import CLI, Report, finding
 from runbooks.galaxy_env import BRANCHES, GalaxyEnv
 from runbooks.revisions import RevisionGraph
@@ -456,14 +456,9 @@ def check_objects_already_exist(ctx: Context) -> None:
 def _database_bytes(db: DatabaseUrl) -> int:
     if db.is_sqlite:
         return db.sqlite_path.stat().st_size
-    conn = connect_postgresql(db, application_name="galaxy-runbooks-doctor")
-    try:
-        conn.set_session(readonly=True, autocommit=True)
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT pg_database_size(current_database())")
-            return int(cursor.fetchone()[0])
-    finally:
-        conn.close()
+    with read_only_cursor(db, "galaxy-runbooks-doctor") as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        return int(cursor.fetchone()[0])
 
 
 def check_rehearsal(ctx: Context, rehearse: bool | None, limit: int) -> None:

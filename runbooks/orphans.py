@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
-from runbooks.databases import DatabaseUrl, connect_postgresql
+from runbooks.databases import DatabaseUrl, read_only_cursor
 
 SAMPLE_SIZE = 5
 
@@ -169,13 +169,8 @@ def foreign_keys(db: DatabaseUrl) -> list[ForeignKey]:
             return _sqlite_keys(conn)
         finally:
             conn.close()
-    conn = connect_postgresql(db, application_name="galaxy-runbooks-doctor")
-    try:
-        conn.set_session(readonly=True, autocommit=True)
-        with conn.cursor() as cursor:
-            return _pg_keys(cursor)
-    finally:
-        conn.close()
+    with read_only_cursor(db, "galaxy-runbooks-doctor") as cursor:
+        return _pg_keys(cursor)
 
 
 def _sqlite_readonly(db: DatabaseUrl) -> sqlite3.Connection:
@@ -211,27 +206,22 @@ def find_orphans(db: DatabaseUrl, every_key: bool = False, tables: set[str] | No
             return _run(keys, execute, has_id, every_key=True, tables=tables)
         finally:
             conn.close()
-    conn = connect_postgresql(db, application_name="galaxy-runbooks-doctor")
-    try:
-        conn.set_session(readonly=True, autocommit=True)
-        with conn.cursor() as cursor:
-            keys = _pg_keys(cursor)
+    with read_only_cursor(db, "galaxy-runbooks-doctor") as cursor:
+        keys = _pg_keys(cursor)
 
-            def execute(sql):
-                cursor.execute(sql)
-                return cursor.fetchall()
+        def execute(sql):
+            cursor.execute(sql)
+            return cursor.fetchall()
 
-            def has_id(table):
-                cursor.execute(
-                    "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = 'id' "
-                    "AND table_schema = ANY (current_schemas(false))",
-                    (table,),
-                )
-                return cursor.fetchone() is not None
+        def has_id(table):
+            cursor.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = 'id' "
+                "AND table_schema = ANY (current_schemas(false))",
+                (table,),
+            )
+            return cursor.fetchone() is not None
 
-            return _run(keys, execute, has_id, every_key, tables)
-    finally:
-        conn.close()
+        return _run(keys, execute, has_id, every_key, tables)
 
 
 def _run(keys, execute, has_id, every_key: bool, tables) -> OrphanReport:

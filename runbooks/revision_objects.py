@@ -13,7 +13,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from runbooks.databases import DatabaseUrl, connect_postgresql
+from runbooks.databases import DatabaseUrl, read_only_cursor
 from runbooks.revisions import Revision
 
 CREATORS = {"create_table", "add_column", "create_index", "create_unique_constraint", "create_foreign_key"}
@@ -218,24 +218,19 @@ def schema_objects(db: DatabaseUrl, tables: set[str] | None = None) -> SchemaObj
             return SchemaObjects(all_tables, columns, indexes, constraints)
         finally:
             conn.close()
-    conn = connect_postgresql(db, application_name="galaxy-runbooks-doctor")
-    try:
-        conn.set_session(readonly=True, autocommit=True)
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = ANY (current_schemas(false))")
-            all_tables = {row[0] for row in cursor.fetchall()}
-            cursor.execute(
-                "SELECT table_name, column_name FROM information_schema.columns "
-                "WHERE table_schema = ANY (current_schemas(false))"
-            )
-            columns = {(t, c) for t, c in cursor.fetchall() if tables is None or t in tables}
-            cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = ANY (current_schemas(false))")
-            indexes = {row[0] for row in cursor.fetchall()}
-            cursor.execute(
-                "SELECT conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
-                "WHERE n.nspname = ANY (current_schemas(false))"
-            )
-            constraints = {row[0] for row in cursor.fetchall()}
-        return SchemaObjects(all_tables, columns, indexes, constraints)
-    finally:
-        conn.close()
+    with read_only_cursor(db, "galaxy-runbooks-doctor") as cursor:
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = ANY (current_schemas(false))")
+        all_tables = {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = ANY (current_schemas(false))"
+        )
+        columns = {(t, c) for t, c in cursor.fetchall() if tables is None or t in tables}
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = ANY (current_schemas(false))")
+        indexes = {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            "SELECT conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+            "WHERE n.nspname = ANY (current_schemas(false))"
+        )
+        constraints = {row[0] for row in cursor.fetchall()}
+    return SchemaObjects(all_tables, columns, indexes, constraints)

@@ -12,7 +12,7 @@ import os
 import struct
 from dataclasses import dataclass, field
 
-from runbooks.databases import DatabaseUrl, connect_postgresql
+from runbooks.databases import DatabaseUrl, read_only_cursor
 
 # SQLite's lock bytes (os_unix.c): PENDING, RESERVED, then 510 SHARED bytes.
 PENDING_BYTE = 0x40000000
@@ -79,14 +79,9 @@ ORDER BY a.pid
 
 
 def postgresql_sessions(db: DatabaseUrl) -> list[Session]:
-    conn = connect_postgresql(db, application_name="galaxy-runbooks-sessions")
-    try:
-        conn.set_session(readonly=True, autocommit=True)
-        with conn.cursor() as cursor:
-            cursor.execute(_SESSIONS_SQL)
-            rows = cursor.fetchall()
-    finally:
-        conn.close()
+    with read_only_cursor(db, "galaxy-runbooks-sessions") as cursor:
+        cursor.execute(_SESSIONS_SQL)
+        rows = cursor.fetchall()
     return [
         Session(
             pid=row[0],

@@ -89,15 +89,9 @@ def pg_admin() -> DatabaseUrl:
 
 
 def _admin_sql(admin: DatabaseUrl, sql: str) -> None:
-    from runbooks.databases import connect_postgresql
+    from runbooks.databases import run_admin_sql
 
-    conn = connect_postgresql(admin)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        conn.close()
+    run_admin_sql(admin, sql)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
+
 from docs_site import ARTIFACTS, PROJECT, built_site
 
 CHROMIUM = Path("/usr/bin/chromium")

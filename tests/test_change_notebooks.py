@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from test_notebooks import outputs
-
 from runbooks.execute import run_notebook
 from runbooks.migrate import read_rows
 from runbooks.samples import make_sample
 
+from test_notebooks import outputs
 from test_postgresql import PASSWORD
 
 

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_bad_input import assert_one_clear_line
 
 from runbooks.create import add_column_body, create_revision, fill_in, lint_revisions, remove_revision
 from runbooks.databases import DatabaseUrl
@@ -19,6 +18,7 @@ from runbooks.revisions import RevisionGraph, read_revision
 from runbooks.workspace import MARKER, ensure_workspace
 
 from conftest import run_cli
+from test_bad_input import assert_one_clear_line
 
 
 def package_versions(env: GalaxyEnv) -> list[str]:

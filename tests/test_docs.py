@@ -12,11 +12,11 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from docs_site import PROJECT, built_site, page_path
-from html_links import broken_links
 
 from runbooks.galaxy_env import GalaxyEnv
-from runbooks.revisions import RevisionGraph
+
+from docs_site import PROJECT, built_site, page_path
+from html_links import broken_links
 
 DOCS = PROJECT / "docs"
 
@@ -52,16 +52,6 @@ def sections(site: Path, uri: str) -> dict[str, str]:
         title = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", heading)).replace("¶", "").split())
         found[title] = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
     return found
-
-
-@pytest.fixture(scope="session")
-def env() -> GalaxyEnv:
-    return GalaxyEnv.from_package()
-
-
-@pytest.fixture(scope="session")
-def graph(env) -> RevisionGraph:
-    return RevisionGraph.load(env)
 
 
 # -- the build -------------------------------------------------------------------------------------

