@@ -170,9 +170,11 @@ def cmd_sample(args) -> int:
 def cmd_run(args) -> int:
     from pathlib import Path
 
-    from runbooks.execute import run_notebook
+    from runbooks.execute import check_parameters, notebook_path, run_notebook
     from runbooks.selection import select
 
+    notebook_path(args.notebook)  # bad input is refused before anything is made
+    check_parameters(dict(args.parameters))
     selection = select(args.db, args.galaxy_root, announce=_stderr)
     output = run_notebook(
         args.notebook,

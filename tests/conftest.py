@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from runbooks.galaxy_env import GalaxyEnv
 from runbooks.revisions import RevisionGraph
 
 PROJECT = Path(__file__).resolve().parent.parent
+# Tests never touch the project's own .runbooks/ (sample database, backups): a home of their own.
+os.environ.setdefault("RUNBOOK_HOME", tempfile.mkdtemp(prefix="runbooks-test-home-"))
 PG_ADMIN_URL = os.environ.get("RUNBOOK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

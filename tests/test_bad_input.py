@@ -67,11 +67,14 @@ def test_sample_never_overwrites(sqlite_db):
     assert file_digest(db.sqlite_path) == before
 
 
-def test_run_refuses_a_url_as_parameter():
-    result = run_cli("run", "status", "-p", "db", "postgresql://u:secret@h/db")
+def test_run_refuses_a_url_as_parameter(tmp_path):
+    result = run_cli("run", "status", "-p", "db", "postgresql://u:secret@h/db", env={"RUNBOOK_HOME": str(tmp_path)})
     assert_one_clear_line(result, "through $RUNBOOK_DB_URL")
     assert "secret" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # refused before the sample database was made
 
 
-def test_unknown_runbook():
-    assert_one_clear_line(run_cli("run", "nosuchtask", "--db", "sqlite:////nonexistent/x.sqlite"), "no runbook named")
+def test_unknown_runbook(tmp_path):
+    result = run_cli("run", "nosuchtask", env={"RUNBOOK_HOME": str(tmp_path)})
+    assert_one_clear_line(result, "no runbook named")
+    assert list(tmp_path.iterdir()) == []
