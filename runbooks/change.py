@@ -7,7 +7,7 @@ returns what it found so the caller can print it and decide.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from runbooks.backup import Backup, make_backup
 from runbooks.errors import RunbookError, UsageError
@@ -40,7 +40,6 @@ class Change:
     backup: Backup | None = None
     outcome: Outcome | None = None
     after: Status | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:

@@ -70,10 +70,6 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
-def executed_notebooks() -> dict[str, Path]:
-    return dict(_executed)
-
-
 # -- navigation and the home page's task table, from what exists -------------------------------
 # Task pages and runbooks land one by one: the How-to, Tutorial and Runbooks sections and the
 # home table list only what exists, so `mkdocs build --strict` never points at a missing page.

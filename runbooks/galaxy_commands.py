@@ -207,11 +207,6 @@ def initialize(db: DatabaseUrl, env: GalaxyEnv | None = None) -> None:
     _worker({"command": "initialize"}, db, env)
 
 
-def verify(db: DatabaseUrl, env: GalaxyEnv | None = None) -> None:
-    """Galaxy's startup check without auto-migrate; raises GalaxyCommandFailed with Galaxy's message."""
-    _worker({"command": "initialize"}, db, env)
-
-
 def verdict(db: DatabaseUrl, env: GalaxyEnv | None = None) -> str:
     """Galaxy's own word on a database, changing nothing: "OK" or "ExceptionType: exact message".
 

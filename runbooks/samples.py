@@ -6,7 +6,6 @@ The embedded sample lives in a project-local folder and is created at head on fi
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from runbooks.databases import DatabaseUrl, inspect_database
@@ -74,7 +73,3 @@ def sample_target(release: str | None, revision: str | None) -> str | None:
     if release and revision:
         raise UsageError("give --release or --revision, not both")
     return release or revision
-
-
-def announce_to_stderr(message: str) -> None:
-    print(message, file=sys.stderr)

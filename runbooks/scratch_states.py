@@ -343,10 +343,6 @@ def galaxy_verdicts(dbs: list[DatabaseUrl], env: GalaxyEnv | None = None) -> lis
     return [verdict(db, env) for db in dbs]
 
 
-def galaxy_verdict(db: DatabaseUrl, env: GalaxyEnv | None = None) -> str:
-    return galaxy_verdicts([db], env)[0]
-
-
 class ScratchSet:
     """Scratch databases of the selection's dialect: files in a folder, or databases on the same server.
 
