@@ -166,3 +166,19 @@ def test_menu_lists_the_tasks_and_quick_commands():
     for task in ("create", "upgrade", "downgrade", "status", "troubleshoot"):
         assert f"  {task} " in result.stdout
     assert "./scripts/db_dev.sh history --indicate-current" in result.stdout
+
+
+def test_status_never_imports_galaxy_model(sqlite_db):
+    """The design's budget: status must not pay the 4-second model import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib, io\n"
+        "from runbooks.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['status', '--json', '--db', sys.argv[1]])\n"
+        "print('galaxy.model' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code, sqlite_db("25.0").secret()], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
