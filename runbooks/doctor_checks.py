@@ -49,7 +49,7 @@ def run_all(ctx: Context, *, rehearse, drift, every_foreign_key, rehearsal_limit
     ctx.snapshot = inspect_database(ctx.db)
     if not check_existence(ctx):
         return
-    ctx.status = get_status(ctx.db, ctx.graph, ctx.env)
+    ctx.status = get_status(ctx.db, ctx.graph, ctx.env, ctx.snapshot)
     check_version_table(ctx)
     check_sessions(ctx)
     check_orphans(ctx, every_foreign_key)

@@ -75,8 +75,11 @@ class Status:
         }
 
 
-def get_status(db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv | None = None) -> Status:
-    snapshot = inspect_database(db)
+def get_status(
+    db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv | None = None, snapshot: DatabaseSnapshot | None = None
+) -> Status:
+    """The status of ``db``; pass a ``snapshot`` already read to avoid reading the database twice."""
+    snapshot = snapshot or inspect_database(db)
     rows = tuple(snapshot.alembic_rows or ())
     branches = {name: _branch_status(graph, rows, name) for name in BRANCHES}
     unknown = [rid for rid in rows if rid not in graph.revisions]
