@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from runbooks.backup import Backup, make_backup
+from runbooks.database.backup import Backup, make_backup
+from runbooks.database.sessions import Activity, activity
+from runbooks.doctor.failures import Diagnosis, diagnose
 from runbooks.errors import RunbookError, UsageError
-from runbooks.failures import Diagnosis, diagnose
 from runbooks.migrate import Outcome, Plan, apply, make_plan
 from runbooks.rehearsal import Rehearsal, rehearse
 from runbooks.selection import Selection
-from runbooks.sessions import Activity, activity
 from runbooks.status import Status, get_status
 
 MOVABLE_STATES = ("up-to-date", "behind", "multiple-current", "legacy-sqlalchemy-migrate")

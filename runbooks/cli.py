@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from runbooks.databases import mask_text
+from runbooks.database.urls import mask_text
 from runbooks.errors import RunbookError, UsageError
 
 TASKS = [
@@ -156,7 +156,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from runbooks.databases import DatabaseUrl
+    from runbooks.database.urls import DatabaseUrl
     from runbooks.samples import make_sample, sample_target
 
     out = args.out if "://" in args.out else f"sqlite:///{os.path.abspath(args.out)}"
@@ -232,7 +232,7 @@ def _finish(args, change, code: int) -> int:
 def cmd_restore(args) -> int:
     from pathlib import Path
 
-    from runbooks.backup import restore
+    from runbooks.database.backup import restore
     from runbooks.selection import select
 
     selection = select(args.db, args.galaxy_root, create_sample=False, announce=_stderr)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from runbooks.databases import DatabaseUrl, mask_text
+from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.environ import temporary_environ
 from runbooks.errors import RunbookError, UsageError
-from runbooks.samples import PROJECT_ROOT, runbook_home
-from runbooks.selection import DB_URL_ENV
+from runbooks.paths import DB_URL_ENV, PROJECT_ROOT, runbook_home
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 CELL_TIMEOUT_S = 900

@@ -21,14 +21,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbooks.databases import DatabaseUrl, connect_postgresql, drop_postgresql_database
+from runbooks.code.environment import GalaxyEnv
+from runbooks.code.revisions import RevisionGraph, read_revision
+from runbooks.database.connections import connect_postgresql, drop_postgresql_database
+from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import RunbookError, UsageError
-from runbooks.galaxy_env import GalaxyEnv
-from runbooks.lint_rules import Finding
-from runbooks.model_drift import DriftReport, model_drift
-from runbooks.revisions import RevisionGraph, read_revision
+from runbooks.galaxy.drift import DriftReport, model_drift
+from runbooks.lint.rules import Finding
+from runbooks.paths import PG_SERVER_ENV
 
-PG_SERVER_ENV = "RUNBOOK_PG_URL"
 SQL_VERBS = ("CREATE", "ALTER", "DROP", "UPDATE", "DELETE", "INSERT", "TRUNCATE", "COMMENT")
 
 
@@ -83,7 +84,8 @@ def start_at(db: DatabaseUrl, env: GalaxyEnv, graph: RevisionGraph, parent: str)
     A workspace (or the package) initializes with the installed code, i.e. at the package
     head; a checkout initializes with its own code and model (at the checkout's head).
     """
-    from runbooks import galaxy_commands, migrate
+    from runbooks import migrate
+    from runbooks.galaxy import commands as galaxy_commands
     from runbooks.samples import make_sample
 
     if env.root is None and db.is_sqlite:
@@ -106,8 +108,9 @@ def start_at(db: DatabaseUrl, env: GalaxyEnv, graph: RevisionGraph, parent: str)
 
 def _cached_head_sample() -> Path:
     """A SQLite database Galaxy's installed code initialized at head, made once, then copied."""
-    from runbooks.samples import make_sample, runbook_home
-    from runbooks.workspace import galaxy_data_version
+    from runbooks.code.workspace import galaxy_data_version
+    from runbooks.paths import runbook_home
+    from runbooks.samples import make_sample
 
     path = runbook_home() / "cache" / f"head-galaxy-data-{galaxy_data_version()}.sqlite"
     if not path.exists():
@@ -139,7 +142,7 @@ def executed_ddl(statements: list[str]) -> list[str]:
 
 def squawk_findings(statements: list[str]) -> list[Finding]:
     """squawk's Galaxy-relevant findings on the SQL (which runs inside Alembic's transaction)."""
-    from runbooks.squawk import squawk_sql
+    from runbooks.lint.squawk import squawk_sql
 
     if not statements:
         return []

@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runbooks.backup import copy_sqlite, make_backup, recreate_postgresql_database, restore
-from runbooks.databases import DatabaseUrl, drop_postgresql_database
-from runbooks.galaxy_env import GalaxyEnv
+from runbooks.code.environment import GalaxyEnv
+from runbooks.database.backup import copy_sqlite, make_backup, recreate_postgresql_database, restore
+from runbooks.database.connections import drop_postgresql_database
+from runbooks.database.urls import DatabaseUrl
 from runbooks.migrate import Outcome, Plan, apply
 
 READ_ONLY_PREFIXES = ("SELECT", "PRAGMA", "SHOW", "WITH")

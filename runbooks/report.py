@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runbooks.revisions import RevisionGraph
+from runbooks.code.revisions import RevisionGraph
 from runbooks.status import Status, dbversion_lines, history_lines, next_step, version_lines
 
 
@@ -48,7 +48,7 @@ def pending_text(status: Status, graph: RevisionGraph) -> str:
 
 
 def plan_text(plan, graph: RevisionGraph, dialect: str) -> str:
-    from runbooks.revision_effects import effects
+    from runbooks.code.effects import effects
 
     if plan.is_noop:
         return f"Nothing to do: the database is already at {plan.target.text} ({', '.join(sorted(plan.expected))})."

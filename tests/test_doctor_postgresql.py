@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from runbooks.databases import connect_postgresql
+from runbooks.database.connections import connect_postgresql
 from runbooks.doctor import diagnose
-from runbooks.galaxy_commands import run_dbscript
+from runbooks.galaxy.commands import run_dbscript
 from runbooks.migrate import read_rows
 from runbooks.samples import make_sample
-from runbooks.scratch_states import (
+from runbooks.testing.scratch_states import (
     BEHIND_RELEASE,
     LEFTOVER,
     copy_database,

@@ -1,0 +1,91 @@
+"""The client side of the Galaxy worker server: one server per Galaxy code tree, per process.
+
+The server (``python -m runbooks.galaxy.worker --serve``) imports galaxy.model once and
+forks a child for every request; requests and replies are JSON lines on its stdin/stdout.
+The database URL travels in the request (a pipe), never on a command line.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from runbooks.database.urls import DatabaseUrl, mask_text
+from runbooks.errors import RunbookError
+from runbooks.paths import PROJECT_ROOT
+
+REPLY_PREFIX = "RUNBOOK-REPLY "
+
+
+class _Server:
+    def __init__(self, lib_dir: str | None) -> None:
+        paths = ([lib_dir] if lib_dir else []) + [str(PROJECT_ROOT)]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "runbooks.galaxy.worker", "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=env,
+            text=True,
+            bufsize=1,
+        )
+
+    def ask(self, message: dict) -> dict:
+        try:
+            self.process.stdin.write(json.dumps(message) + "\n")
+            self.process.stdin.flush()
+            for line in self.process.stdout:
+                if line.startswith(REPLY_PREFIX):
+                    return json.loads(line[len(REPLY_PREFIX) :])
+        except (BrokenPipeError, OSError):
+            pass
+        raise RunbookError(f"the Galaxy worker stopped: {self._last_log_line()}")
+
+    def _last_log_line(self) -> str:
+        self.log.seek(0)
+        lines = [line for line in self.log.read().splitlines() if line.strip()]
+        return lines[-1] if lines else f"exit code {self.process.poll()}"
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+_servers: dict[str | None, _Server] = {}
+
+
+def _server(lib_dir: str | None) -> _Server:
+    server = _servers.get(lib_dir)
+    if server is None or server.process.poll() is not None:
+        server = _servers[lib_dir] = _Server(lib_dir)
+    return server
+
+
+@atexit.register
+def _close_all() -> None:
+    for server in _servers.values():
+        server.close()
+    _servers.clear()
+
+
+def ask(request: dict, db: DatabaseUrl, lib_dir: str | None = None, alembic_config: str | None = None) -> dict:
+    """Run one request in a fresh child of the Galaxy server for ``lib_dir``; its JSON reply."""
+    message = {"request": request, "url": db.secret(), "alembic_config": alembic_config}
+    reply = _server(lib_dir).ask(message)
+    if reply.get("crashed"):
+        raise RunbookError(
+            f"Galaxy's {request['command']} died ({reply['crashed']}): {mask_text(reply.get('log', ''), db.password)}"
+        )
+    return reply
