@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from importlib import metadata
 from pathlib import Path
@@ -80,31 +79,8 @@ def lint_rules_page() -> str:
     return render_calibration_markdown(report)
 
 
-def doctor_codes_page() -> str | None:
-    """The troubleshoot task's finding codes, when ``runbooks.doctor`` exposes a catalogue."""
-    try:
-        doctor = importlib.import_module("runbooks.doctor")
-    except ImportError:
-        return None
-    for name in ("doctor_codes_markdown", "render_codes_markdown", "codes_markdown"):
-        render = getattr(doctor, name, None)
-        if callable(render):
-            return render()
-    catalogue = None
-    for name in ("CATALOGUE", "CODES", "catalogue", "codes"):
-        value = getattr(doctor, name, None)
-        value = value() if callable(value) else value
-        if value:
-            catalogue = value
-            break
-    if not catalogue:
-        return None
-    entries = catalogue.values() if isinstance(catalogue, dict) else catalogue
-    if isinstance(catalogue, dict) and all(isinstance(v, str) for v in catalogue.values()):
-        entries = [{"code": code, "summary": text} for code, text in catalogue.items()]
-
-    def field(entry, key):
-        return entry.get(key, "") if isinstance(entry, dict) else getattr(entry, key, "")
+def doctor_codes_page() -> str:
+    from runbooks.doctor.catalogue import CODES
 
     lines = [
         "# Doctor codes",
@@ -115,8 +91,8 @@ def doctor_codes_page() -> str | None:
         "| code | severity | what it means | fix |",
         "| --- | --- | --- | --- |",
     ]
-    for entry in entries:
-        cells = [field(entry, key) for key in ("code", "severity", "summary", "fix")]
+    for entry in CODES:
+        cells = [entry.code, entry.severity, entry.summary, entry.fix]
         cells = [" ".join(str(c).split()).replace("|", "\\|") for c in cells]
         lines.append(f'| <a id="{cells[0]}"></a>`{cells[0]}` | {cells[1]} | {cells[2]} | {cells[3]} |')
     return "\n".join(lines) + "\n"
@@ -130,6 +106,7 @@ def generate_pages(docs_dir: Path | None = None) -> dict[str, str]:
     import logging
 
     from docs_build import galaxy_pages as docs_galaxy
+    from docs_build.galaxy_scripts import scripts_page
     from docs_build.graph import graph_page
 
     # Galaxy's migration modules call logging.basicConfig(level=DEBUG) on import: keep the
@@ -137,26 +114,24 @@ def generate_pages(docs_dir: Path | None = None) -> dict[str, str]:
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     try:
-        pages = _pages(docs_galaxy, graph_page)
+        pages = _pages(docs_galaxy, scripts_page, graph_page)
     finally:
         root.setLevel(level)
         root.handlers[:] = handlers
-    doctor = doctor_codes_page()
-    if doctor:
-        pages["reference/doctor-codes.md"] = doctor
+    pages["reference/doctor-codes.md"] = doctor_codes_page()
     if docs_dir is not None:
         pages = {uri: text for uri, text in pages.items() if not (Path(docs_dir) / uri).exists()}
     return pages
 
 
-def _pages(docs_galaxy, graph_page) -> dict[str, str]:
+def _pages(docs_galaxy, scripts_page, graph_page) -> dict[str, str]:
     graph = RevisionGraph.load(GalaxyEnv.from_package())
     return {
         "reference/release-tags.md": release_tags_page(graph),
         "reference/cli.md": cli_page(),
         "reference/util-helpers.md": docs_galaxy.util_page(),
         "reference/exceptions.md": docs_galaxy.exceptions_page(),
-        "reference/scripts.md": docs_galaxy.scripts_page(),
+        "reference/scripts.md": scripts_page(),
         "reference/revision-graph.md": graph_page(graph),
         "reference/lint-rules.md": lint_rules_page(),
     }
