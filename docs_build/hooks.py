@@ -149,7 +149,29 @@ def unlink_pending(markdown: str, page_uri: str, existing: set[str]) -> str:
     return PENDING_LINK.sub(replace, markdown)
 
 
+def generated_snippets() -> dict[str, callable]:
+    """``<!-- generated: NAME -->`` in a page is replaced by ``NAME``'s output at build time."""
+    from docs_build.attacks import attack_table
+
+    return {"attack-table": attack_table}
+
+
+GENERATED_MARKER = re.compile(r"<!-- generated: ([\w-]+) -->")
+
+
+def fill_generated(markdown: str) -> str:
+    snippets = generated_snippets()
+
+    def replace(match: re.Match) -> str:
+        if match[1] not in snippets:
+            raise PluginError(f"unknown generated snippet {match[1]!r}: one of {', '.join(snippets)}")
+        return snippets[match[1]]()
+
+    return GENERATED_MARKER.sub(replace, markdown)
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:
+    markdown = fill_generated(markdown)
     if TABLE_MARKER in markdown:
         markdown = markdown.replace(TABLE_MARKER, task_table(Path(config.docs_dir), list(_executed)))
     return unlink_pending(markdown, page.file.src_uri, {f.src_uri for f in files})

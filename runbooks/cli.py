@@ -171,14 +171,16 @@ def cmd_run(args) -> int:
     from pathlib import Path
 
     from runbooks.execute import check_parameters, notebook_path, run_notebook
+    from runbooks.parameters import typed_parameters
     from runbooks.selection import select
 
-    notebook_path(args.notebook)  # bad input is refused before anything is made
+    # bad input is refused before anything is made
     check_parameters(dict(args.parameters))
+    parameters = typed_parameters(args.notebook, notebook_path(args.notebook), args.parameters)
     selection = select(args.db, args.galaxy_root, announce=_stderr)
     output = run_notebook(
         args.notebook,
-        dict(args.parameters),
+        parameters,
         db=None if selection.is_sample else selection.db,
         output=Path(args.output) if args.output else None,
     )

@@ -24,10 +24,10 @@ def available_tasks() -> list[str]:
 
 
 def notebook_path(task: str) -> Path:
-    path = NOTEBOOKS_DIR / f"{task}.ipynb"
-    if not path.is_file():
+    """Only a notebook of ``notebooks/`` by its name: never a path the user typed."""
+    if task not in available_tasks():
         raise UsageError(f"no runbook named {task!r}: choose one of {', '.join(available_tasks())}")
-    return path
+    return NOTEBOOKS_DIR / f"{task}.ipynb"
 
 
 def check_parameters(parameters: dict[str, str]) -> None:
