@@ -18,7 +18,7 @@ from pathlib import Path
 
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph, read_revision
-from runbooks.errors import RunbookError, UsageError
+from runbooks.errors import GalaxyCommandFailed, RunbookError, UsageError
 
 UTIL_MODULE = "galaxy.model.migrations.util"
 MODEL_FILE = "lib/galaxy/model/__init__.py"
@@ -189,7 +189,7 @@ def create_revision(
 ) -> CreatedRevision:
     """Galaxy's ``DbScript.revision`` (what ``db_dev.sh revision -m`` runs) in ``env``, then ``body``."""
     from runbooks.database.urls import DatabaseUrl
-    from runbooks.galaxy.commands import GalaxyCommandFailed, run_dbscript
+    from runbooks.galaxy.commands import run_dbscript
 
     message = check_message(message)
     if in_workspace is None:

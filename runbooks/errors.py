@@ -9,3 +9,17 @@ class RunbookError(Exception):
 
 class UsageError(RunbookError):
     """Something the user gave us is wrong; the message says what and what to do."""
+
+
+class GalaxyCommandFailed(RunbookError):
+    """Galaxy's code raised: its exception type and message, masked (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, kind: str, message: str, partial: dict | None = None) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.galaxy_message = message
+        partial = partial or {}
+        self.migration_log: list[str] = partial.get("migration_log", [])
+        self.errors: list[str] = partial.get("errors", [])

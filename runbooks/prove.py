@@ -4,7 +4,7 @@ For each dialect (SQLite always; PostgreSQL when a server is reachable): a scrat
 made by Galaxy's own initialization, brought to the revision's parent, then upgrade to the
 revision, downgrade to the parent, upgrade again, each step through Galaxy's DbScript
 (``migrate.make_plan``/``apply`` with the revision's environment: a workspace or a checkout)
-and verified by reading ``alembic_version`` back. Then ``model_drift.model_drift`` compares the
+and verified by reading ``alembic_version`` back. Then ``galaxy.commands.model_drift`` compares the
 result with Galaxy's model. On PostgreSQL the SQL the first upgrade really executed is kept
 for squawk. Scratch databases are removed afterwards.
 """
@@ -26,7 +26,8 @@ from runbooks.code.revisions import RevisionGraph, read_revision
 from runbooks.database.connections import connect_postgresql, drop_postgresql_database
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import RunbookError, UsageError
-from runbooks.galaxy.drift import DriftReport, model_drift
+from runbooks.galaxy.commands import model_drift
+from runbooks.galaxy.drift import DriftReport
 from runbooks.lint.rules import Finding
 from runbooks.paths import PG_SERVER_ENV
 

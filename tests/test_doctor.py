@@ -16,7 +16,8 @@ from runbooks.database.orphans import foreign_keys
 from runbooks.database.urls import DatabaseUrl
 from runbooks.doctor import diagnose
 from runbooks.doctor.catalogue import CODES, catalogue
-from runbooks.galaxy.commands import GalaxyCommandFailed, run_dbscript
+from runbooks.errors import GalaxyCommandFailed
+from runbooks.galaxy.commands import run_dbscript
 from runbooks.testing.scratch_states import (
     BEHIND_RELEASE,
     LEFTOVER,

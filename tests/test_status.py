@@ -97,7 +97,7 @@ def test_unknown_revision(sqlite_db, graph):
     assert report["unknown_revisions"] == ["abcdef123456"]
     assert report["branches"]["gxy"]["release"] is None
     # Galaxy's own dbversion cannot even print it: Alembic gives up on the unknown id.
-    from runbooks.galaxy.commands import GalaxyCommandFailed
+    from runbooks.errors import GalaxyCommandFailed
 
     with pytest.raises(GalaxyCommandFailed, match="CommandError: Can't locate revision identified by 'abcdef123456'"):
         galaxy_lines(db, "dbversion")

@@ -4,7 +4,7 @@ Without a Galaxy checkout there is nowhere to write a new revision: the installe
 ``galaxy-data`` package must never be modified. A workspace holds a copy of what
 ``DbScript`` reads (``alembic.ini``, ``alembic/`` with ``env.py``, ``script.py.mako``,
 ``versions_gxy``, ``versions_tsi``, and ``dbrevisions.py``); Galaxy's commands run against it
-through ``ALEMBIC_CONFIG`` (``galaxy_commands`` sets it for a ``GalaxyEnv`` without a root),
+through ``ALEMBIC_CONFIG`` (the Galaxy worker's child sets it for a ``GalaxyEnv`` without a root),
 while ``env.py`` and the revisions still import the installed ``galaxy.model``.
 """
 

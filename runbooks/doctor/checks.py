@@ -539,7 +539,7 @@ def check_drift(ctx: Context, drift: bool) -> None:
             "upgrade first, then --drift",
         )
         return
-    from runbooks.galaxy.drift import model_drift
+    from runbooks.galaxy.commands import model_drift
 
     ctx.ran("schema-drift")
     report = model_drift(ctx.db, ctx.env)

@@ -1,34 +1,30 @@
 """The client side of the Galaxy worker server: one server per Galaxy code tree, per process.
 
-The server (``python -m runbooks.galaxy.worker --serve``) imports galaxy.model once and
-forks a child for every request; requests and replies are JSON lines on its stdin/stdout.
-The database URL travels in the request (a pipe), never on a command line.
+The server (``runbooks.galaxy.worker``) imports galaxy.model once and forks a child for
+every request; requests and replies are JSON lines on its stdin/stdout, as
+``runbooks.galaxy.protocol`` says. The database URL travels in the request (a pipe), never
+on a command line or in an environment. This module is the transport; what the replies
+mean is ``runbooks.galaxy.commands``.
 """
 
 from __future__ import annotations
 
 import atexit
 import json
-import os
 import subprocess
-import sys
 import tempfile
 
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.errors import RunbookError
-from runbooks.paths import PROJECT_ROOT
-
-REPLY_PREFIX = "RUNBOOK-REPLY "
+from runbooks.galaxy.protocol import REPLY_PREFIX, server_command
 
 
 class _Server:
     def __init__(self, lib_dir: str | None) -> None:
-        paths = ([lib_dir] if lib_dir else []) + [str(PROJECT_ROOT)]
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        argv, env = server_command(lib_dir)
         self.log = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "runbooks.galaxy.worker", "--serve"],
+            argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -37,7 +33,8 @@ class _Server:
             bufsize=1,
         )
 
-    def ask(self, message: dict) -> dict:
+    def ask(self, message: dict) -> dict | None:
+        """The reply; None if the server stopped."""
         try:
             self.process.stdin.write(json.dumps(message) + "\n")
             self.process.stdin.flush()
@@ -46,9 +43,9 @@ class _Server:
                     return json.loads(line[len(REPLY_PREFIX) :])
         except (BrokenPipeError, OSError):
             pass
-        raise RunbookError(f"the Galaxy worker stopped: {self._last_log_line()}")
+        return None
 
-    def _last_log_line(self) -> str:
+    def last_log_line(self) -> str:
         self.log.seek(0)
         lines = [line for line in self.log.read().splitlines() if line.strip()]
         return lines[-1] if lines else f"exit code {self.process.poll()}"
@@ -80,12 +77,22 @@ def _close_all() -> None:
     _servers.clear()
 
 
-def ask(request: dict, db: DatabaseUrl, lib_dir: str | None = None, alembic_config: str | None = None) -> dict:
-    """Run one request in a fresh child of the Galaxy server for ``lib_dir``; its JSON reply."""
-    message = {"request": request, "url": db.secret(), "alembic_config": alembic_config}
-    reply = _server(lib_dir).ask(message)
-    if reply.get("crashed"):
-        raise RunbookError(
-            f"Galaxy's {request['command']} died ({reply['crashed']}): {mask_text(reply.get('log', ''), db.password)}"
-        )
+def ask(
+    request: dict,
+    db: DatabaseUrl,
+    lib_dir: str | None = None,
+    alembic_config: str | None = None,
+    timeout: float | None = None,
+) -> dict:
+    """Run one request in a fresh child of the Galaxy server for ``lib_dir``; its reply.
+
+    A ``crashed`` reply gets the server's last log line, masked, as ``log``.
+    """
+    server = _server(lib_dir)
+    message = {**request, "url": db.secret(), "alembic_config": alembic_config, "timeout": timeout}
+    reply = server.ask(message)
+    if reply is None:
+        raise RunbookError(f"the Galaxy worker stopped: {mask_text(server.last_log_line(), db.password)}")
+    if "crashed" in reply:
+        reply["log"] = mask_text(server.last_log_line(), db.password)
     return reply

@@ -1,34 +1,26 @@
-"""Does the database match Galaxy's model? ``compare_metadata`` against both models, in a subprocess.
+"""Does the database match Galaxy's model? The report of ``compare_metadata`` against both models.
 
 Alembic's autogenerate comparison needs ``galaxy.model`` (seconds to import), so it runs in
-a fresh interpreter (``python -m runbooks.galaxy.drift_worker``), with a checkout's ``lib/``
-first on the path when the code is a checkout. The database is compared with the metadata
-of both models, ``galaxy.model`` and ``galaxy.model.tool_shed_install`` (against the first
-alone, the tool-shed-install tables would look extra). Reflection noise is set aside, with
+a child of the Galaxy worker (``runbooks.galaxy.commands.model_drift`` asks for it; the
+child's side is ``runbooks.galaxy.child.drift_here``), with a checkout's ``lib/`` first on
+the path when the code is a checkout. The database is compared with the metadata of both
+models, ``galaxy.model`` and ``galaxy.model.tool_shed_install`` (against the first alone,
+the tool-shed-install tables would look extra). Reflection noise is set aside here, with
 the reason: SQLite cannot report unnamed unique constraints; ``kombu_*`` tables belong to
 Celery; and Galaxy's model declares ``dataset.uuid`` unique twice, which a database
 enforces once.
 
-Used by ``prove`` (the column a new revision adds shows up here until the model has it):
-``model_drift(db, env=None, timeout=300) -> DriftReport``.
+Used by ``prove`` (the column a new revision adds shows up here until the model has it)
+and ``troubleshoot --drift``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
-from runbooks.code.environment import GalaxyEnv
-from runbooks.database.urls import DatabaseUrl, mask_text
-from runbooks.errors import RunbookError
-from runbooks.paths import PROJECT_ROOT
+from runbooks.database.urls import DatabaseUrl
 
-DRIFT_URL_ENV = "RUNBOOK_MODEL_DRIFT_DB_URL"
-REPLY_PREFIX = "RUNBOOK-MODEL-DRIFT "
 MODEL_FILE = "lib/galaxy/model/__init__.py"
 MAPPING_TESTS = "test/unit/data/model/mapping/test_*model_mapping.py"
 
@@ -124,39 +116,10 @@ def noise_reason(difference: Difference, dialect: str) -> str | None:
     return None
 
 
-def model_drift(db: DatabaseUrl, env: GalaxyEnv | None = None, timeout: float | None = 300) -> DriftReport:
-    """Compare ``db`` with Galaxy's model (of ``env``: a checkout's, else the installed one).
-
-    Runs ``alembic.autogenerate.compare_metadata`` in a fresh process; reads, never changes.
-    """
-    child_env = dict(os.environ)
-    child_env[DRIFT_URL_ENV] = db.secret()
-    paths = [str(PROJECT_ROOT)]
-    if env is not None and env.root is not None:
-        paths.insert(0, str(env.lib_dir))
-    child_env["PYTHONPATH"] = os.pathsep.join(paths + [child_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    try:
-        completed = subprocess.run(
-            [sys.executable, "-m", "runbooks.galaxy.drift_worker"],
-            env=child_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        raise RunbookError(f"the model comparison did not finish within {timeout:.0f}s") from None
-    line = next((ln for ln in reversed(completed.stdout.splitlines()) if ln.startswith(REPLY_PREFIX)), None)
-    if line is None:
-        tail = completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else ""
-        raise RunbookError(
-            f"the model comparison ended without an answer (exit {completed.returncode}): "
-            f"{mask_text(tail, db.password)}"
-        )
-    reply = json.loads(line[len(REPLY_PREFIX) :])
-    if reply.get("exception"):
-        raise RunbookError(f"the model comparison failed: {reply['exception']}")
+def drift_report(db: DatabaseUrl, differences: list[dict]) -> DriftReport:
+    """The report of the differences a worker child found, the noise set aside with its reason."""
     report = DriftReport(str(db), db.dialect, [])
-    for item in reply["differences"]:
+    for item in differences:
         difference = Difference(**item)
         why = noise_reason(difference, db.dialect)
         if why:
