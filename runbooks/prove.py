@@ -27,7 +27,7 @@ from runbooks.database.connections import connect_postgresql, drop_postgresql_da
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import RunbookError, UsageError
 from runbooks.galaxy.drift import DriftReport, model_drift
-from runbooks.lint.rules import Finding
+from runbooks.lint.catalogue import Finding
 from runbooks.paths import PG_SERVER_ENV
 
 SQL_VERBS = ("CREATE", "ALTER", "DROP", "UPDATE", "DELETE", "INSERT", "TRUNCATE", "COMMENT")
