@@ -31,46 +31,41 @@ SQL_FOREIGN_KEY = re.compile(
 
 
 def check(review: Review) -> Iterator[Finding]:
-    source = review.source
-    for statement in review.all_statements():
-        if statement.ctx.dialect == "sqlite":
-            continue
-        if statement.kind == "execute":
-            yield from _sql(review, statement)
-            continue
-        name, call, function = statement.name, statement.call, statement.ctx.function
-        table = source.table_of(statement)
-        if not review.big_table(table):
-            continue
-        if name == "create_foreign_key" and not source.is_true(source.keyword(call, "postgresql_not_valid"), function):
-            referent = source.string(source.argument(statement, "referent_table"), function) or "?"
-            yield RULE.finding(
-                statement.line,
-                f"a foreign key on `{table}` ({BIG_TABLES[table]}) to `{referent}` is validated "
-                f"against every row while writes to `{table}` and `{referent}` are blocked",
-            )
-        elif name == "add_column":
-            column = source.resolve(source.argument(statement, "column"), function)
-            if isinstance(column, ast.Call) and any(
-                isinstance(a, ast.Call) and callee_name(a) == "ForeignKey" for a in column.args
-            ):
-                yield RULE.finding(
-                    statement.line,
-                    f"the column added to `{table}` ({BIG_TABLES[table]}) carries a ForeignKey: "
-                    "the constraint is added and validated while the table is locked",
-                    "add the column without ForeignKey, then add the constraint with "
-                    "`create_foreign_key(..., postgresql_not_valid=True)` and validate it in a later "
-                    "revision (`ALTER TABLE ... VALIDATE CONSTRAINT ...`)",
-                )
+    for statement, table in review.on_postgresql():
+        yield from _sql(review, statement) if table is None else _operation(review, statement, table)
 
 
 def _sql(review: Review, statement: Statement) -> Iterator[Finding]:
-    for match in SQL_FOREIGN_KEY.finditer(review.sql_of(statement) or ""):
-        table = match.group("table")
-        if review.big_table(table) and not re.search(r"\bNOT\s+VALID\b", match.group("rest"), re.IGNORECASE):
+    for match, table in review.big_table_matches(statement, SQL_FOREIGN_KEY):
+        if not re.search(r"\bNOT\s+VALID\b", match.group("rest"), re.IGNORECASE):
             yield RULE.finding(
                 statement.line,
                 f"ALTER TABLE `{table}` ({BIG_TABLES[table]}) adds a foreign key that is validated against "
                 "every row while the table is locked",
                 "add it with NOT VALID, then run `ALTER TABLE ... VALIDATE CONSTRAINT ...` in a separate revision",
+            )
+
+
+def _operation(review: Review, statement: Statement, table: str) -> Iterator[Finding]:
+    source, function = review.source, statement.ctx.function
+    not_valid = source.is_true(source.keyword(statement.call, "postgresql_not_valid"), function)
+    if statement.name == "create_foreign_key" and not not_valid:
+        referent = source.string(source.argument(statement, "referent_table"), function) or "?"
+        yield RULE.finding(
+            statement.line,
+            f"a foreign key on `{table}` ({BIG_TABLES[table]}) to `{referent}` is validated "
+            f"against every row while writes to `{table}` and `{referent}` are blocked",
+        )
+    elif statement.name == "add_column":
+        column = source.resolve(source.argument(statement, "column"), function)
+        if isinstance(column, ast.Call) and any(
+            isinstance(a, ast.Call) and callee_name(a) == "ForeignKey" for a in column.args
+        ):
+            yield RULE.finding(
+                statement.line,
+                f"the column added to `{table}` ({BIG_TABLES[table]}) carries a ForeignKey: "
+                "the constraint is added and validated while the table is locked",
+                "add the column without ForeignKey, then add the constraint with "
+                "`create_foreign_key(..., postgresql_not_valid=True)` and validate it in a later "
+                "revision (`ALTER TABLE ... VALIDATE CONSTRAINT ...`)",
             )

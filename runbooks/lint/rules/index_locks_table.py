@@ -36,52 +36,47 @@ SQL_INDEX = re.compile(
 
 
 def check(review: Review) -> Iterator[Finding]:
-    source = review.source
-    for statement in review.all_statements():
-        if statement.ctx.dialect == "sqlite":
-            continue
-        if statement.kind == "execute":
-            yield from _sql(review, statement)
-            continue
-        name, call, function = statement.name, statement.call, statement.ctx.function
-        table = source.table_of(statement)
-        if not review.big_table(table):
-            continue
-        if name == "create_index" and not source.is_true(source.keyword(call, "postgresql_concurrently"), function):
-            yield RULE.finding(
-                statement.line,
-                f"create_index on `{table}` ({BIG_TABLES[table]}) without postgresql_concurrently=True "
-                "blocks writes to it for the whole index build",
-            )
-        elif name == "create_unique_constraint":
-            yield RULE.finding(
-                statement.line,
-                f"create_unique_constraint on `{table}` ({BIG_TABLES[table]}) builds a unique "
-                "index under an ACCESS EXCLUSIVE lock (reads and writes blocked)",
-            )
-        elif name == "add_column":
-            column = source.resolve(source.argument(statement, "column"), function)
-            marks = ("index", "unique") if isinstance(column, ast.Call) else ()
-            keyword = next((k for k in marks if source.is_true(source.keyword(column, k), function)), None)
-            if keyword:
-                yield RULE.finding(
-                    statement.line,
-                    f"the column added to `{table}` ({BIG_TABLES[table]}) has {keyword}=True: "
-                    "its index is built while writes to the table are blocked",
-                    "add the column without index=True, then create the index in its own step with "
-                    "`create_index(..., postgresql_concurrently=True)` inside "
-                    "`with op.get_context().autocommit_block():`",
-                )
+    for statement, table in review.on_postgresql():
+        yield from _sql(review, statement) if table is None else _operation(review, statement, table)
 
 
 def _sql(review: Review, statement: Statement) -> Iterator[Finding]:
-    for match in SQL_INDEX.finditer(review.sql_of(statement) or ""):
-        table = match.group("table")
-        if review.big_table(table) and not match.group("concurrently"):
+    for match, table in review.big_table_matches(statement, SQL_INDEX):
+        if not match.group("concurrently"):
             yield RULE.finding(
                 statement.line,
                 f"CREATE INDEX on `{table}` ({BIG_TABLES[table]}) without CONCURRENTLY blocks writes to it "
                 "for the whole index build",
                 "use CREATE INDEX CONCURRENTLY inside `with op.get_context().autocommit_block():` "
                 "(it cannot run in a transaction)",
+            )
+
+
+def _operation(review: Review, statement: Statement, table: str) -> Iterator[Finding]:
+    source, function = review.source, statement.ctx.function
+    concurrently = source.is_true(source.keyword(statement.call, "postgresql_concurrently"), function)
+    if statement.name == "create_index" and not concurrently:
+        yield RULE.finding(
+            statement.line,
+            f"create_index on `{table}` ({BIG_TABLES[table]}) without postgresql_concurrently=True "
+            "blocks writes to it for the whole index build",
+        )
+    elif statement.name == "create_unique_constraint":
+        yield RULE.finding(
+            statement.line,
+            f"create_unique_constraint on `{table}` ({BIG_TABLES[table]}) builds a unique "
+            "index under an ACCESS EXCLUSIVE lock (reads and writes blocked)",
+        )
+    elif statement.name == "add_column":
+        column = source.resolve(source.argument(statement, "column"), function)
+        marks = ("index", "unique") if isinstance(column, ast.Call) else ()
+        keyword = next((k for k in marks if source.is_true(source.keyword(column, k), function)), None)
+        if keyword:
+            yield RULE.finding(
+                statement.line,
+                f"the column added to `{table}` ({BIG_TABLES[table]}) has {keyword}=True: "
+                "its index is built while writes to the table are blocked",
+                "add the column without index=True, then create the index in its own step with "
+                "`create_index(..., postgresql_concurrently=True)` inside "
+                "`with op.get_context().autocommit_block():`",
             )

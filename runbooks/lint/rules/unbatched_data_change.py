@@ -34,11 +34,9 @@ def check(review: Review) -> Iterator[Finding]:
     for statement in review.all_statements():
         if statement.kind != "execute" or not statement.call.args:
             continue
-        sql = review.sql_of(statement)
-        if sql is not None:
-            for match in SQL_DATA_CHANGE.finditer(sql):
-                table = match.group("table")
-                if review.big_table(table) and not re.search(r"\bWHERE\b", match.group("rest"), re.IGNORECASE):
+        if review.sql_of(statement) is not None:
+            for match, table in review.big_table_matches(statement, SQL_DATA_CHANGE):
+                if not re.search(r"\bWHERE\b", match.group("rest"), re.IGNORECASE):
                     yield _finding(statement, match.group("verb").split()[0].upper(), table)
             continue
         expression = source.resolve(statement.call.args[0], statement.ctx.function)
