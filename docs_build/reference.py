@@ -72,7 +72,7 @@ def release_tags_page(graph: RevisionGraph) -> str:
 
 
 def lint_rules_page() -> str:
-    from runbooks.lint.command import calibrate, render_calibration_markdown
+    from runbooks.lint.calibration import calibrate, render_calibration_markdown
 
     env = GalaxyEnv.from_package()
     report = calibrate(env.versions_dir("gxy"), label="galaxy-data " + metadata.version("galaxy-data") + " gxy")

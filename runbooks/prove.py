@@ -28,7 +28,7 @@ from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import RunbookError, UsageError
 from runbooks.galaxy.commands import model_drift
 from runbooks.galaxy.drift import DriftReport
-from runbooks.lint.rules import Finding
+from runbooks.lint.catalogue import Finding
 from runbooks.paths import PG_SERVER_ENV
 
 SQL_VERBS = ("CREATE", "ALTER", "DROP", "UPDATE", "DELETE", "INSERT", "TRUNCATE", "COMMENT")

@@ -197,7 +197,7 @@ def test_scripts_page_has_every_subcommand_and_flag(site):
 
 def test_cli_and_lint_pages_match_the_code(site):
     from runbooks.cli import build_parser
-    from runbooks.lint.command import RULES
+    from runbooks.lint.registry import RULES
 
     cli = page_text(site, "reference/cli.md")
     subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))

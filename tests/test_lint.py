@@ -1,4 +1,4 @@
-"""The revision lint (runbooks.lint.command), its calibration on Galaxy's revisions, and squawk.
+"""The revision lint (runbooks.lint), its calibration on Galaxy's revisions, and squawk.
 
 Fast: revision files are parsed, never imported (no galaxy.model import).
 """
@@ -16,16 +16,9 @@ import pytest
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import Revision, RevisionGraph
 from runbooks.errors import UsageError
-from runbooks.lint.command import (
-    RULES,
-    calibrate,
-    exit_code,
-    format_text,
-    lint_file,
-    lint_paths,
-    render_calibration_markdown,
-    results_to_json,
-)
+from runbooks.lint.calibration import calibrate, render_calibration_markdown
+from runbooks.lint.command import exit_code, format_text, lint_file, lint_paths, results_to_json
+from runbooks.lint.registry import RULES
 from runbooks.lint.squawk import squawk_sql
 
 SAMPLES = Path(__file__).parent / "lint_samples"
@@ -373,7 +366,7 @@ def test_calibration_markdown_is_pure_and_complete(report, galaxy_versions):
 
 def test_lint_does_not_import_galaxy_model(galaxy_versions):
     code = (
-        "import sys\nfrom runbooks.lint.command import calibrate\n"
+        "import sys\nfrom runbooks.lint.calibration import calibrate\n"
         f"calibrate({str(galaxy_versions)!r})\n"
         "assert not [m for m in sys.modules if m.startswith('galaxy.model')], 'galaxy.model imported'\n"
     )

@@ -12,77 +12,46 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from runbooks.code.revision_source import RevisionSource, dialect_of, is_early_return, other_dialect
 from runbooks.code.revisions import Revision
+from runbooks.code.syntax import Function, callee_name, is_only_pass, without_docstring
 
 DATA_WORDS = ("UPDATE ", "DELETE FROM", "INSERT INTO")
 DROPPERS = {"drop_table": "table", "drop_column": "column"}
 
 
-def _function(module: ast.Module, name: str) -> ast.FunctionDef | None:
-    return next((n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
-
-
-def _body(function: ast.FunctionDef) -> list[ast.stmt]:
-    """The statements, without a docstring."""
-    body = list(function.body)
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
-        body = body[1:]
-    return body
-
-
-def _is_pass(body: list[ast.stmt]) -> bool:
-    return all(isinstance(stmt, ast.Pass) for stmt in body)
-
-
-def _calls_is_sqlite(test: ast.expr) -> bool | None:
-    """True for ``_is_sqlite()``, False for ``not _is_sqlite()``, None for anything else."""
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        inner = _calls_is_sqlite(test.operand)
-        return None if inner is None else not inner
-    if isinstance(test, ast.Call) and getattr(test.func, "id", None) == "_is_sqlite":
-        return True
-    return None
-
-
 def _runs_on(body: list[ast.stmt]) -> str | None:
     """'postgresql' or 'sqlite' when the whole body is guarded for one dialect, else None."""
     if len(body) == 1 and isinstance(body[0], ast.If) and not body[0].orelse:
-        sqlite_guard = _calls_is_sqlite(body[0].test)
-        if sqlite_guard is not None:
-            return "sqlite" if sqlite_guard else "postgresql"
-    if body and isinstance(body[0], ast.If) and _calls_is_sqlite(body[0].test) is True:
-        if len(body[0].body) == 1 and isinstance(body[0].body[0], ast.Return):
-            return "postgresql"
+        only = dialect_of(body[0].test)
+        if only:
+            return only
+    if body and is_early_return(body[0]) and len(body[0].body) == 1:
+        only = dialect_of(body[0].test)  # `if _is_sqlite(): return`: the rest runs on the other one
+        if only:
+            return other_dialect(only)
     return None
 
 
-def _constants(module: ast.Module) -> dict[str, str]:
-    names = {}
-    for node in module.body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    names[target.id] = node.value.value
-    return names
-
-
-def _dropped(function: ast.FunctionDef, constants: dict[str, str]) -> list[str]:
+def _dropped(source: RevisionSource, function: Function) -> list[str]:
     dropped = []
     for node in ast.walk(function):
         if not isinstance(node, ast.Call):
             continue
-        name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+        name = callee_name(node)
         if name not in DROPPERS or not node.args:
             continue
-        values = []
-        for arg in node.args[:2]:
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                values.append(arg.value)
-            elif isinstance(arg, ast.Name) and arg.id in constants:
-                values.append(constants[arg.id])
+        values = [text for arg in node.args[:2] if (text := _name(source, arg)) is not None]
         if values:
             dropped.append(f"{DROPPERS[name]} {'.'.join(values)}")
     return dropped
+
+
+def _name(source: RevisionSource, node: ast.AST) -> str | None:
+    """A string literal, or a module-level constant naming one."""
+    if isinstance(node, ast.Name):
+        node = source.module_names.get(node.id)
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 @dataclass(frozen=True)
@@ -119,20 +88,19 @@ class Effects:
 
 @cache
 def _effects(path: Path, is_merge: bool) -> Effects:
-    source = path.read_text(encoding="utf-8")
-    module = ast.parse(source)
-    upgrade, downgrade = _function(module, "upgrade"), _function(module, "downgrade")
-    up_body = _body(upgrade) if upgrade else []
-    down_body = _body(downgrade) if downgrade else []
-    up_source = ast.get_source_segment(source, upgrade) or "" if upgrade else ""
+    source = RevisionSource.read(path)
+    upgrade, downgrade = source.functions.get("upgrade"), source.functions.get("downgrade")
+    up_body = without_docstring(upgrade) if upgrade else []
+    down_body = without_docstring(downgrade) if downgrade else []
+    up_source = ast.get_source_segment(source.text, upgrade) or "" if upgrade else ""
     return Effects(
-        merge=is_merge and _is_pass(up_body),
+        merge=is_merge and is_only_pass(up_body),
         upgrade_runs_on=_runs_on(up_body),
         downgrade_runs_on=_runs_on(down_body),
-        one_way=_is_pass(down_body) and not _is_pass(up_body),
-        data_fix=any(word in up_source.upper() for word in DATA_WORDS) or "data_fixes" in source,
-        dialect_specific="_is_sqlite" in source or "dialect.name" in source,
-        drops_on_downgrade=tuple(_dropped(downgrade, _constants(module))) if downgrade else (),
+        one_way=is_only_pass(down_body) and not is_only_pass(up_body),
+        data_fix=any(word in up_source.upper() for word in DATA_WORDS) or "data_fixes" in source.text,
+        dialect_specific="_is_sqlite" in source.text or "dialect.name" in source.text,
+        drops_on_downgrade=tuple(_dropped(source, downgrade)) if downgrade else (),
     )
 
 

@@ -13,7 +13,9 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
+from runbooks.code.revision_source import RevisionSource
 from runbooks.code.revisions import Revision
+from runbooks.code.syntax import callee_name
 from runbooks.database.connections import read_only_cursor
 from runbooks.database.urls import DatabaseUrl
 
@@ -78,14 +80,6 @@ def _name_helpers(func: str, args: list):
     }.get(func, lambda: UNKNOWN)()
 
 
-def _func_name(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return None
-
-
 def _eval(node: ast.expr, scope: dict):
     if isinstance(node, ast.Constant):
         return node.value
@@ -105,7 +99,7 @@ def _eval(node: ast.expr, scope: dict):
         left, right = _eval(node.left, scope), _eval(node.right, scope)
         return left + right if isinstance(left, str) and isinstance(right, str) else UNKNOWN
     if isinstance(node, ast.Call):
-        func = _func_name(node.func)
+        func = callee_name(node)
         if func == "Column" and node.args:
             return ("column", _eval(node.args[0], scope))
         if func and func.startswith("build_"):
@@ -134,13 +128,11 @@ def _arguments(call: ast.Call, scope: dict) -> list:
 
 def created_objects(revision: Revision) -> list[CreatedObject]:
     """Objects ``revision.upgrade()`` creates whose names can be read from the file."""
-    module = ast.parse(revision.path.read_text(encoding="utf-8"))
+    source = RevisionSource.read(revision.path)
     scope: dict = {}
-    upgrade = None
-    for statement in module.body:
+    for statement in source.tree.body:
         _assign(statement, scope)
-        if isinstance(statement, ast.FunctionDef) and statement.name == "upgrade":
-            upgrade = statement
+    upgrade = source.functions.get("upgrade")
     if upgrade is None:
         return []
     local = dict(scope)
@@ -149,9 +141,9 @@ def created_objects(revision: Revision) -> list[CreatedObject]:
             _assign(statement, local)
     found = []
     for node in ast.walk(upgrade):
-        if not isinstance(node, ast.Call) or _func_name(node.func) not in CREATORS:
+        if not isinstance(node, ast.Call) or callee_name(node) not in CREATORS:
             continue
-        func = _func_name(node.func)
+        func = callee_name(node)
         args = _arguments(node, local)
         made = _object(revision.id, func, args)
         if made:

@@ -15,6 +15,7 @@ from graphlib import TopologicalSorter
 from pathlib import Path
 
 from runbooks.code.environment import BRANCHES, GalaxyEnv
+from runbooks.code.revision_source import RevisionSource
 from runbooks.errors import UsageError
 
 
@@ -36,14 +37,7 @@ class Revision:
         return not self.parents
 
 
-def _literal(module: ast.Module, name: str):
-    for node in module.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
-            return ast.literal_eval(node.value)
-    return None
-
-
-def _as_tuple(value) -> tuple[str, ...]:
+def as_tuple(value) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
@@ -53,26 +47,25 @@ def _as_tuple(value) -> tuple[str, ...]:
 
 def read_revision(path: Path, branch: str) -> Revision | None:
     """One revision file, or None when the file is not a revision (no ``revision = ...``)."""
-    module = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    revision_id = _literal(module, "revision")
+    source = RevisionSource.read(path)
+    revision_id, _ = source.literal("revision")
     if not revision_id:
         return None
-    docstring = ast.get_docstring(module) or ""
+    docstring = ast.get_docstring(source.tree) or ""
     message = docstring.strip().splitlines()[0].strip() if docstring.strip() else ""
     return Revision(
         id=revision_id,
-        parents=_as_tuple(_literal(module, "down_revision")),
+        parents=as_tuple(source.literal("down_revision")[0]),
         branch=branch,
         message=message,
         path=path,
-        branch_labels=_as_tuple(_literal(module, "branch_labels")),
+        branch_labels=as_tuple(source.literal("branch_labels")[0]),
     )
 
 
 def read_release_tags(path: Path) -> dict[str, str]:
     """``REVISION_TAGS`` from Galaxy's dbrevisions.py, in file order (oldest first)."""
-    module = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    tags = _literal(module, "REVISION_TAGS")
+    tags, _ = RevisionSource.read(path).literal("REVISION_TAGS")
     if not isinstance(tags, dict):
         raise UsageError(f"{path} has no REVISION_TAGS dictionary: is this a Galaxy migrations directory?")
     return dict(tags)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from runbooks.errors import UsageError
-from runbooks.lint.rules import Finding
+from runbooks.lint.catalogue import Finding
 
 INSTALL_HINT = (
     "squawk is not installed: run `pip install squawk-cli` (it is in requirements.txt), or put `squawk` on PATH"
