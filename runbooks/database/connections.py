@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from runbooks.database.urls import DatabaseUrl, mask_text, quoted
-from runbooks.errors import RunbookError, UsageError
+from runbooks.errors import DatabaseMissing, RunbookError, UsageError
 
 CONNECT_TIMEOUT_S = 5
 
@@ -90,10 +90,6 @@ def _snapshot(tables: set[str], query) -> DatabaseSnapshot:
 
 
 # -- PostgreSQL connections with clear errors ----------------------------------
-
-
-class DatabaseMissing(RunbookError):
-    """The server answers but the database does not exist."""
 
 
 @contextmanager
