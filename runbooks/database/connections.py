@@ -154,3 +154,10 @@ def run_admin_sql(server: DatabaseUrl, sql: str) -> None:
 def drop_postgresql_database(db: DatabaseUrl) -> None:
     """Drop ``db``'s database, ending its sessions (PostgreSQL 13+)."""
     run_admin_sql(db, f"DROP DATABASE IF EXISTS {quoted(db.database_name)} WITH (FORCE)")
+
+
+def recreate_postgresql_database(db: DatabaseUrl, template: str | None = None) -> None:
+    """Drop (ending its sessions) and create ``db``'s database, optionally from a template."""
+    drop_postgresql_database(db)
+    suffix = f" TEMPLATE {quoted(template)}" if template else ""
+    run_admin_sql(db, f"CREATE DATABASE {quoted(db.database_name)}{suffix}")
