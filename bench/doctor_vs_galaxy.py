@@ -80,9 +80,10 @@ def orphans_postgresql(pg: str, folder, rows: int) -> None:
     import uuid
 
     from runbooks.database.orphans import find_orphans
+    from runbooks.database.scratch import drop_database
     from runbooks.database.urls import DatabaseUrl
     from runbooks.samples import make_sample
-    from runbooks.testing.scratch_states import drop_database, execute_sql
+    from runbooks.testing.scratch_states import execute_sql
 
     db = DatabaseUrl.parse(pg).with_database(f"runbooks_bench_orphans_{uuid.uuid4().hex[:6]}")
     try:

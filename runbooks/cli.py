@@ -142,7 +142,7 @@ def _stderr(message: str) -> None:
 
 
 def cmd_status(args) -> int:
-    from runbooks.report import status_text
+    from runbooks.render import status_text
     from runbooks.selection import select
     from runbooks.status import get_status
 
@@ -198,7 +198,7 @@ def _asker():
 
 def cmd_change(args) -> int:
     from runbooks import change as steps
-    from runbooks.report import activity_text, outcome_text, plan_text, rehearsal_text
+    from runbooks.render import activity_text, outcome_text, plan_text, rehearsal_text
     from runbooks.selection import select
 
     say = (lambda text: print(text, file=sys.stderr)) if args.json else print
@@ -210,8 +210,8 @@ def cmd_change(args) -> int:
         return _finish(args, change, 0)
     if args.rehearse:
         say(rehearsal_text(steps.run_rehearsal(change), args.show_sql))
-        if not change.rehearsal.succeeded and change.diagnosis:
-            say(f"Cause: {change.diagnosis.cause}\nWay out: {change.diagnosis.fix}")
+        if not change.rehearsal.succeeded and change.explanation:
+            say(f"Cause: {change.explanation.cause}\nWay out: {change.explanation.fix}")
         return _finish(args, change, 0 if change.rehearsal.succeeded else 1)
     say(activity_text(steps.check_sessions(change, args.ignore_sessions)))
     steps.confirm_or_refuse(change, args.yes, _asker())
@@ -225,7 +225,7 @@ def cmd_change(args) -> int:
 
 def _finish(args, change, code: int) -> int:
     if args.json:
-        from runbooks.report import change_json
+        from runbooks.render import change_json
 
         print(json.dumps(change_json(change), indent=2))
     return code

@@ -1,4 +1,4 @@
-"""Errors the CLI turns into one clear line and an exit code."""
+"""Errors the CLI turns into one clear line and an exit code: every one that carries an exit code."""
 
 
 class RunbookError(Exception):
@@ -9,6 +9,22 @@ class RunbookError(Exception):
 
 class UsageError(RunbookError):
     """Something the user gave us is wrong; the message says what and what to do."""
+
+
+class DatabaseMissing(RunbookError):
+    """The server answers but the database does not exist."""
+
+
+class Refused(RunbookError):
+    """The database is in a state or a situation where changing it now would be wrong: exit 1."""
+
+    exit_code = 1
+
+
+class NotebookFailed(RunbookError):
+    """A runbook notebook stopped with an error in one of its cells: exit 1."""
+
+    exit_code = 1
 
 
 class GalaxyCommandFailed(RunbookError):

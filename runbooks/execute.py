@@ -12,7 +12,7 @@ from pathlib import Path
 
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.environ import temporary_environ
-from runbooks.errors import RunbookError, UsageError
+from runbooks.errors import NotebookFailed, UsageError
 from runbooks.paths import DB_URL_ENV, PROJECT_ROOT, runbook_home
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -83,10 +83,6 @@ def run_notebook(
         ) from None
     _scrub(output, secret)
     return output
-
-
-class NotebookFailed(RunbookError):
-    exit_code = 1
 
 
 def _scrub(path: Path, secret: str | None) -> None:

@@ -12,18 +12,15 @@ for squawk. Scratch databases are removed afterwards.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph, read_revision
-from runbooks.database.connections import connect_postgresql, drop_postgresql_database
+from runbooks.database.connections import connect_postgresql
+from runbooks.database.scratch import copy_database, scratch_database
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import RunbookError, UsageError
 from runbooks.galaxy.commands import model_drift
@@ -63,22 +60,6 @@ def pg_server(db: DatabaseUrl | None = None, explicit: str | None = None) -> Dat
     return None
 
 
-@contextmanager
-def scratch_database(dialect: str, server: DatabaseUrl | None = None) -> Iterator[DatabaseUrl]:
-    """A new, not yet existing database name (SQLite file or PostgreSQL database); removed afterwards."""
-    if dialect == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="runbooks-scratch-") as folder:
-            yield DatabaseUrl.parse(f"sqlite:///{Path(folder) / 'scratch.sqlite'}")
-        return
-    if server is None:
-        raise UsageError("no PostgreSQL server for a scratch database: set $RUNBOOK_PG_URL or pass one")
-    name = f"runbooks_scratch_{uuid.uuid4().hex[:10]}"
-    try:
-        yield server.with_database(name)
-    finally:
-        drop_postgresql_database(server.with_database(name))
-
-
 def start_at(db: DatabaseUrl, env: GalaxyEnv, graph: RevisionGraph, parent: str) -> tuple[str, ...]:
     """Galaxy's own initialization of ``db``, then Galaxy's upgrade/downgrade to ``parent``.
 
@@ -90,7 +71,7 @@ def start_at(db: DatabaseUrl, env: GalaxyEnv, graph: RevisionGraph, parent: str)
     from runbooks.samples import make_sample
 
     if env.root is None and db.is_sqlite:
-        shutil.copyfile(_cached_head_sample(), db.sqlite_path)
+        copy_database(DatabaseUrl.parse(f"sqlite:///{_cached_head_sample()}"), db)
     elif env.root is None:
         make_sample(db)
     else:
@@ -237,7 +218,8 @@ def round_trip(
     from runbooks import migrate
 
     started = time.monotonic()
-    with scratch_database(dialect, server) as db:
+    with scratch_database(server if dialect == "postgresql" else None) as scratch:
+        db = scratch.db
         trip = RoundTrip(dialect, str(db))
         try:
             start_at(db, env, graph, parent)
@@ -302,7 +284,10 @@ def rehearse_sql(revision, env: GalaxyEnv, server: DatabaseUrl) -> list[str]:
         return []
     from runbooks import migrate
 
-    with scratch_database("postgresql", server) as db:
+    if server is None:
+        raise UsageError("no PostgreSQL server for a scratch database: set $RUNBOOK_PG_URL or pass one")
+    with scratch_database(server) as scratch:
+        db = scratch.db
         start_at(db, env, trip_graph, parents[0])
         outcome = migrate.apply(db, migrate.make_plan(trip_graph, migrate.read_rows(db), rev, "upgrade"), True, env=env)
         if not outcome.reached:

@@ -18,6 +18,7 @@ from runbooks.doctor import diagnose
 from runbooks.doctor.catalogue import CODES, catalogue
 from runbooks.errors import GalaxyCommandFailed
 from runbooks.galaxy.commands import run_dbscript
+from runbooks.testing.locks import sqlite_writer
 from runbooks.testing.scratch_states import (
     BEHIND_RELEASE,
     LEFTOVER,
@@ -26,7 +27,6 @@ from runbooks.testing.scratch_states import (
     execute_sql,
     galaxy_verdicts,
     make_state,
-    sqlite_writer,
     states,
 )
 
@@ -174,7 +174,7 @@ def test_rehearsal_skipped_above_the_size_limit(made, graph):
 
 
 def test_orphan_cleanup_sql_resolves_them(made, graph, tmp_path):
-    from runbooks.testing.scratch_states import copy_database
+    from runbooks.database.scratch import copy_database
 
     db = DatabaseUrl.parse(f"sqlite:///{tmp_path}/orphans.sqlite")
     copy_database(made["orphans"], db)

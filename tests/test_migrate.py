@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from runbooks.change import Refused, apply_change, check_sessions, plan_change, run_rehearsal
-from runbooks.errors import UsageError
+from runbooks.change import apply_change, check_sessions, plan_change, run_rehearsal
+from runbooks.errors import Refused, UsageError
 from runbooks.migrate import make_plan, read_rows
 from runbooks.selection import Selection
 

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from runbooks.database.connections import drop_postgresql_database, run_admin_sql
-from runbooks.database.urls import DatabaseUrl, mask_text, quoted
+from runbooks.database.connections import recreate_postgresql_database
+from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.errors import RunbookError, UsageError
 from runbooks.paths import runbook_home
 
@@ -88,13 +88,6 @@ def _check_sqlite_backup(path: Path) -> None:
         conn.close()
     except sqlite3.DatabaseError as error:
         raise UsageError(f"{path} is not a SQLite backup ({error})") from None
-
-
-def recreate_postgresql_database(db: DatabaseUrl, template: str | None = None) -> None:
-    """Drop (ending its sessions) and create ``db``'s database, optionally from a template."""
-    drop_postgresql_database(db)
-    suffix = f" TEMPLATE {quoted(template)}" if template else ""
-    run_admin_sql(db, f"CREATE DATABASE {quoted(db.database_name)}{suffix}")
 
 
 def _run_pg_tool(tool: str, db: DatabaseUrl, arguments: list[str]) -> None:

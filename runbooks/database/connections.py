@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from runbooks.database.urls import DatabaseUrl, mask_text, quoted
-from runbooks.errors import RunbookError, UsageError
+from runbooks.errors import DatabaseMissing, RunbookError, UsageError
 
 CONNECT_TIMEOUT_S = 5
 
@@ -92,10 +92,6 @@ def _snapshot(tables: set[str], query) -> DatabaseSnapshot:
 # -- PostgreSQL connections with clear errors ----------------------------------
 
 
-class DatabaseMissing(RunbookError):
-    """The server answers but the database does not exist."""
-
-
 @contextmanager
 def read_only_cursor(db: DatabaseUrl, application_name: str = "galaxy-runbooks") -> Iterator:
     """A psycopg2 cursor on a read-only, autocommit session: for reading commands."""
@@ -158,3 +154,10 @@ def run_admin_sql(server: DatabaseUrl, sql: str) -> None:
 def drop_postgresql_database(db: DatabaseUrl) -> None:
     """Drop ``db``'s database, ending its sessions (PostgreSQL 13+)."""
     run_admin_sql(db, f"DROP DATABASE IF EXISTS {quoted(db.database_name)} WITH (FORCE)")
+
+
+def recreate_postgresql_database(db: DatabaseUrl, template: str | None = None) -> None:
+    """Drop (ending its sessions) and create ``db``'s database, optionally from a template."""
+    drop_postgresql_database(db)
+    suffix = f" TEMPLATE {quoted(template)}" if template else ""
+    run_admin_sql(db, f"CREATE DATABASE {quoted(db.database_name)}{suffix}")

@@ -1,7 +1,7 @@
 """The doctor: every known migration problem, diagnosed on the user's own database.
 
-``diagnose(db, graph, env)`` runs the checks of ``doctor_checks`` and returns a ``Report``
-of ``Finding``s: ``{code, severity, summary, fix, details}``, one stable code per problem
+``diagnose(db, graph, env)`` runs the checks of ``runbooks.doctor.checks`` and returns a ``Report``
+of ``DoctorFinding``s: ``{code, severity, summary, fix, details}``, one stable code per problem
 (``catalogue()`` lists them all with their meaning and usual fix). The summary names the
 objects involved (revision ids, tables, pids, row counts); the fix is a command to run.
 
@@ -43,9 +43,9 @@ def diagnose(
     started = time.monotonic()
     env = env or GalaxyEnv.from_package()
     report = Report(db, env.describe())
-    context = checks.Context(db, graph, env, report)
+    examination = checks.Examination(db, graph, env, report)
     checks.run_all(
-        context,
+        examination,
         rehearse=rehearse,
         drift=drift,
         every_foreign_key=every_foreign_key,

@@ -9,7 +9,7 @@ from runbooks.doctor.catalogue import BY_CODE, SEVERITIES
 
 
 @dataclass
-class Finding:
+class DoctorFinding:
     code: str
     severity: str
     summary: str
@@ -26,15 +26,17 @@ class Finding:
         return asdict(self)
 
 
-def finding(code: str, summary: str, fix: str, details: dict | None = None, severity: str | None = None) -> Finding:
-    return Finding(code, severity or BY_CODE[code].severity, summary, fix, details or {})
+def finding(
+    code: str, summary: str, fix: str, details: dict | None = None, severity: str | None = None
+) -> DoctorFinding:
+    return DoctorFinding(code, severity or BY_CODE[code].severity, summary, fix, details or {})
 
 
 @dataclass
 class Report:
     database: DatabaseUrl
     galaxy: str
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[DoctorFinding] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)  # checks that ran
     skipped: list[dict] = field(default_factory=list)  # {"check", "why", "enable"}
     seconds: float = 0.0
@@ -47,7 +49,7 @@ class Report:
     def codes(self) -> list[str]:
         return [f.code for f in self.findings]
 
-    def get(self, code: str) -> Finding | None:
+    def get(self, code: str) -> DoctorFinding | None:
         return next((f for f in self.findings if f.code == code), None)
 
     def to_json(self) -> dict:

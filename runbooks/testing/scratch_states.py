@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import subprocess
-import sys
 import textwrap
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
-from runbooks.database.backup import copy_sqlite, recreate_postgresql_database
 from runbooks.database.connections import connect_postgresql, inspect_database
+from runbooks.database.scratch import copy_database, create_empty, scratch_database
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import RunbookError, UsageError
 
@@ -165,31 +162,6 @@ def execute_sql(db: DatabaseUrl, statements) -> None:
         conn.close()
 
 
-def copy_database(source: DatabaseUrl, target: DatabaseUrl) -> None:
-    if source.is_sqlite != target.is_sqlite:
-        raise UsageError("copy a database within one dialect")
-    if source.is_sqlite:
-        target.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        if target.sqlite_path.exists():
-            target.sqlite_path.unlink()
-        copy_sqlite(source.sqlite_path, target.sqlite_path)
-    else:
-        recreate_postgresql_database(target, template=source.database_name)
-
-
-def drop_database(db: DatabaseUrl) -> None:
-    if db.is_sqlite:
-        db.sqlite_path.unlink(missing_ok=True)
-        return
-    conn = connect_postgresql(db.with_database("postgres"))
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{db.database_name}" WITH (FORCE)')
-    finally:
-        conn.close()
-
-
 def _move(db: DatabaseUrl, graph: RevisionGraph, target: str, plain_galaxy: bool = False) -> None:
     from runbooks import migrate
     from runbooks.galaxy.commands import run_dbscript
@@ -224,11 +196,7 @@ def make_state(
     if state.start == "none":
         return state
     if state.start == "empty":
-        if db.is_sqlite:
-            db.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-            sqlite3.connect(db.sqlite_path).close()
-        else:
-            recreate_postgresql_database(db)
+        create_empty(db)
         return state
     from runbooks.samples import make_sample
 
@@ -241,52 +209,6 @@ def make_state(
         _move(db, graph, "25.0", plain_galaxy=True)
     execute_sql(db, state.statements(db))
     return state
-
-
-# -- other processes and sessions ------------------------------------------------------------
-
-
-@contextmanager
-def sqlite_writer(db: DatabaseUrl) -> Iterator[int]:
-    """A second process holding a write transaction (BEGIN IMMEDIATE) on the file; yields its pid."""
-    code = textwrap.dedent(
-        """
-        import sqlite3, sys
-        conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("UPDATE alembic_version SET version_num = version_num")
-        print("locked", flush=True)
-        sys.stdin.read()
-        """
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-c", code, str(db.sqlite_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        if process.stdout.readline().strip() != "locked":
-            raise RunbookError("the lock-holding process did not start")
-        yield process.pid
-    finally:
-        process.stdin.close()
-        process.wait(timeout=10)
-
-
-@contextmanager
-def idle_in_transaction(db: DatabaseUrl, table: str = "job", application: str = "forgotten-psql") -> Iterator[int]:
-    """A PostgreSQL session that read ``table`` and stays idle in transaction; yields its pid."""
-    conn = connect_postgresql(db, application_name=application)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            pid = cursor.fetchone()[0]
-            cursor.execute(f'SELECT count(*) FROM "{table}"')  # psycopg2 opened a transaction: ACCESS SHARE held
-            cursor.fetchone()
-        yield pid
-    finally:
-        try:
-            conn.rollback()
-        finally:
-            conn.close()
 
 
 def checkout_with_two_heads(folder: Path, graph: RevisionGraph) -> GalaxyEnv:
@@ -348,16 +270,13 @@ class ScratchSet:
     """Scratch databases of the selection's dialect: files in a folder, or databases on the same server.
 
     ``head`` is a database at head made by Galaxy's own initialization (for SQLite, a copy of
-    ``template`` when given, e.g. the embedded sample); ``behind`` one at BEHIND_RELEASE.
+    ``template`` when given, e.g. the embedded sample); ``behind`` one at BEHIND_RELEASE. Each is a
+    ``scratch_database``; ``cleanup()`` (or leaving a ``with ScratchSet(...)`` block) drops them all.
     """
 
     def __init__(self, like: DatabaseUrl, folder: Path, graph: RevisionGraph, template: DatabaseUrl | None = None):
-        import uuid
-
         self.like, self.folder, self.graph = like, Path(folder), graph
-        self.token = uuid.uuid4().hex[:6]
-        self.made: list[DatabaseUrl] = []
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self._scratches = ExitStack()
         self.head = self.url("_head")
         if template is not None and template.is_sqlite == like.is_sqlite and inspect_database(template).exists:
             copy_database(template, self.head)
@@ -367,14 +286,16 @@ class ScratchSet:
             make_sample(self.head, None, graph)
         self._behind: DatabaseUrl | None = None
 
+    def __enter__(self) -> ScratchSet:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cleanup()
+
     def url(self, name: str) -> DatabaseUrl:
-        safe = name.replace("-", "_")
-        if self.like.is_sqlite:
-            db = DatabaseUrl.parse(f"sqlite:///{self.folder / safe}.sqlite")
-        else:
-            db = self.like.with_database(f"rb_scratch_{self.token}_{safe}"[:63])
-        self.made.append(db)
-        return db
+        """A new (not yet created) scratch database, dropped at ``cleanup()``."""
+        where = None if self.like.is_sqlite else self.like
+        return self._scratches.enter_context(scratch_database(where, folder=self.folder, name=name)).db
 
     @property
     def behind(self) -> DatabaseUrl:
@@ -391,11 +312,10 @@ class ScratchSet:
         return db
 
     def cleanup(self) -> None:
-        for db in self.made:
-            try:
-                drop_database(db)
-            except Exception:  # noqa: BLE001 - best effort: a scratch database left behind is harmless
-                pass
+        try:
+            self._scratches.close()
+        except Exception:  # noqa: BLE001 - best effort: a scratch database left behind is harmless
+            pass
         if self.like.is_sqlite:
             shutil.rmtree(self.folder, ignore_errors=True)
 

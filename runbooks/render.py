@@ -89,9 +89,9 @@ def outcome_text(change) -> str:
     lines += [f"  database error: {error}" for error in outcome.errors[:3]]
     if not outcome.errors:
         lines.append("  no database error was raised: Galaxy's command returned normally without reaching the target")
-    diagnosis = change.diagnosis
-    if diagnosis:
-        lines += [f"  cause: {diagnosis.cause}", f"  way out: {diagnosis.fix}"]
+    explanation = change.explanation
+    if explanation:
+        lines += [f"  cause: {explanation.cause}", f"  way out: {explanation.fix}"]
     if change.backup:
         lines.append(f"  to put the database back as it was: {change.backup.restore_command()}")
     return "\n".join(lines)
@@ -145,6 +145,6 @@ def change_json(change) -> dict:
             "errors": outcome.errors,
         }
         report["after"] = change.after.to_json() if change.after else None
-    if change.diagnosis:
-        report["diagnosis"] = {"cause": change.diagnosis.cause, "fix": change.diagnosis.fix}
+    if change.explanation:  # the JSON key stays "diagnosis"
+        report["diagnosis"] = {"cause": change.explanation.cause, "fix": change.explanation.fix}
     return report
