@@ -13,9 +13,8 @@ from pathlib import Path
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.environ import temporary_environ
 from runbooks.errors import NotebookFailed, UsageError
-from runbooks.paths import DB_URL_ENV, PROJECT_ROOT, runbook_home
+from runbooks.paths import DB_URL_ENV, NOTEBOOKS_DIR, runbook_home
 
-NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 CELL_TIMEOUT_S = 900
 
 
@@ -70,7 +69,7 @@ def run_notebook(
                 str(source),
                 str(output),
                 parameters=parameters,
-                cwd=str(PROJECT_ROOT),
+                cwd=str(NOTEBOOKS_DIR),
                 progress_bar=False,
                 execution_timeout=CELL_TIMEOUT_S,
                 kernel_name="python3",

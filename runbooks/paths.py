@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+# The folder that holds the ``runbooks`` package: the project in a clone, site-packages when installed.
+IMPORT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = IMPORT_ROOT
+IS_SOURCE_TREE = (IMPORT_ROOT / "pyproject.toml").is_file() and (IMPORT_ROOT / "notebooks").is_dir()
+# notebooks/ in a clone; runbooks/notebooks links to it, so an installed wheel carries the runbooks.
+NOTEBOOKS_DIR = Path(__file__).resolve().parent / "notebooks"
 CLI = "python -m runbooks"
 
 HOME_ENV = "RUNBOOK_HOME"  # the project-local folder (sample database, backups, runs)
@@ -17,5 +21,14 @@ GALAXY_TSI_OVERRIDE_ENV = "GALAXY_INSTALL_CONFIG_OVERRIDE_INSTALL_DATABASE_CONNE
 
 
 def runbook_home() -> Path:
-    """The project-local folder for the sample database, backups and executed notebooks."""
-    return Path(os.environ.get(HOME_ENV) or PROJECT_ROOT / ".runbooks")
+    """The folder for the sample database, backups and executed notebooks.
+
+    ``.runbooks/`` in a clone; installed, a per-user data folder (never the current directory,
+    which is often a Galaxy checkout, and never site-packages).
+    """
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV])
+    if IS_SOURCE_TREE:
+        return PROJECT_ROOT / ".runbooks"
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return data_home / "galaxy-migrations"

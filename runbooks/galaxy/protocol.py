@@ -36,7 +36,7 @@ import os
 import sys
 from dataclasses import asdict, dataclass
 
-from runbooks.paths import PROJECT_ROOT
+from runbooks.paths import IMPORT_ROOT
 
 REPLY_PREFIX = "RUNBOOK-REPLY "
 SERVER_MODULE = "runbooks.galaxy.worker"
@@ -45,7 +45,7 @@ SERVER_MODULE = "runbooks.galaxy.worker"
 def server_command(lib_dir: str | None) -> tuple[list[str], dict[str, str]]:
     """The server's argv and environment: ``lib_dir`` (a checkout's), then this project, on the path."""
     env = dict(os.environ)
-    paths = ([lib_dir] if lib_dir else []) + [str(PROJECT_ROOT)]
+    paths = ([lib_dir] if lib_dir else []) + [str(IMPORT_ROOT)]
     env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return [sys.executable, "-m", SERVER_MODULE], env
 
