@@ -193,6 +193,17 @@ def _toc_items(items) -> list:
     return flat
 
 
+MERMAID_SCRIPT = "assets/vendor/mermaid.min.js"
+
+
+def on_post_page(output: str, page, config) -> str:
+    """Pages that draw a diagram load the vendored Mermaid first, so Material never fetches it from a CDN."""
+    if 'class="mermaid"' not in output:
+        return output
+    src = "../" * page.url.count("/") + MERMAID_SCRIPT
+    return output.replace("</head>", f'<script src="{src}"></script>\n</head>', 1)
+
+
 def on_page_content(html: str, page, config, files) -> str:
     if page.file.src_uri.endswith(".ipynb") and page.toc:
         ids = [i for i in HEADING_ID.findall(html) if not i.startswith("__")]

@@ -186,3 +186,40 @@ def test_search_finds_the_right_pages(page, base_url):
     found = _pages(_search(page, base_url, "c44ae5f3dcf1"), base_url)
     assert {"reference/revision-graph", "explanation/merges"} <= found, found
     assert not page.errors, page.errors
+
+
+@pytest.fixture
+def offline_page(browser, base_url):
+    """A page on which every request to anything but the local site is blocked and recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    blocked: list[str] = []
+
+    def route(request_route):
+        url = request_route.request.url
+        if url.startswith(base_url) or url.startswith(("data:", "blob:")):
+            request_route.continue_()
+        else:
+            blocked.append(url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.blocked = blocked
+    yield page
+    context.close()
+
+
+@pytest.mark.parametrize("uri", ["reference/revision-graph/", "explanation/startup/"])
+def test_diagrams_render_offline(offline_page, base_url, uri):
+    offline_page.goto(urljoin(base_url, uri))
+    offline_page.wait_for_selector(".mermaid svg", timeout=30000)
+    _shot(offline_page, f"offline-{uri.strip('/').replace('/', '-')}")
+    assert offline_page.locator(".mermaid svg").count() >= 1
+    assert offline_page.blocked == []
+
+
+def test_no_page_asks_another_host(offline_page, base_url):
+    for uri in ["", "tasks/upgrade/", "runbooks/upgrade/", "reference/cli/"]:
+        offline_page.goto(urljoin(base_url, uri))
+        offline_page.wait_for_load_state("networkidle")
+    assert offline_page.blocked == []
