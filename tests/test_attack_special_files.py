@@ -120,3 +120,15 @@ def test_sample_under_a_file(tmp_path):
 def test_unknown_postgresql_option(command):
     url = f"postgresql://galaxy:{PASSWORD}@127.0.0.1:5432/galaxy?bogus=1"
     assert_refused(run_cli(*command, "--db", url), "invalid connection option", "check the options")
+
+
+@attack("special-files", "a FIFO named through ~ (sqlite:///~/galaxy.sqlite)", "refused unopened, exit 2")
+def test_fifo_through_home(tmp_path):
+    special_file("fifo", tmp_path)
+    result = run_cli("status", "--db", "sqlite:///~/galaxy.sqlite", env={"HOME": str(tmp_path)}, timeout=QUICK_S)
+    assert_refused(result, "is a FIFO", str(tmp_path))
+
+
+@attack("special-files", "sqlite:///~nosuchuser/galaxy.sqlite", "one clear line, exit 2")
+def test_home_of_an_unknown_user():
+    assert_refused(run_cli("status", "--db", "sqlite:///~nosuchuser_runbooks/x.sqlite"), "no such user")

@@ -63,8 +63,12 @@ def file_kind(path: str | os.PathLike) -> str:
 
 def checked_sqlite_path(name: str) -> Path:
     """The absolute path of a SQLite database: a regular file or missing, never a special file."""
-    kind = file_kind(name)
-    path = Path(name).expanduser().resolve()
+    try:
+        expanded = Path(name).expanduser()
+    except RuntimeError:  # ~user of a user this system does not have
+        raise UsageError(f"cannot expand the ~ in {shown(name)}: no such user; give an absolute path") from None
+    kind = file_kind(expanded)
+    path = expanded.resolve()
     if kind == "directory":
         raise UsageError(f"{shown(path)} is a directory, not a SQLite database file: give the path of the .sqlite file")
     if kind not in ("file", "missing"):
@@ -87,7 +91,11 @@ def lock_holder(fd: int, start: int, length: int, kind: int = fcntl.F_WRLCK) -> 
 
 
 def _probe(path: Path, start: int, length: int, kind: int) -> int | None:
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as error:
+        problem = f"cannot read {shown(path)} ({error.strerror})"
+        raise UsageError(f"{problem}: run as the user Galaxy runs as, or check the file's permissions") from None
     try:
         return lock_holder(fd, start, length, kind)
     finally:
