@@ -59,7 +59,7 @@ def _inspect_sqlite(db: DatabaseUrl) -> DatabaseSnapshot:
     except UnicodeDecodeError:  # SQLite's own message quotes the schema's undecodable bytes
         return DatabaseSnapshot(exists=True, damage="its schema (sqlite_master) holds text that is not valid UTF-8")
     except sqlite3.DatabaseError as error:
-        refuse_unreadable_sqlite(path)  # a writer may have started since
+        refuse_unreadable_sqlite(path, wait_s=0)  # a writer may have started since
         if _has_sqlite_header(path):
             return DatabaseSnapshot(exists=True, damage=f"SQLite cannot read it: {error}")
         raise UsageError(f"{path} is not a SQLite database ({error}): check the path") from None
@@ -102,9 +102,9 @@ def _has_sqlite_header(path) -> bool:
         return handle.read(16) == b"SQLite format 3\0"
 
 
-def refuse_unreadable_sqlite(path) -> None:
+def refuse_unreadable_sqlite(path, wait_s: float = CONNECT_TIMEOUT_S) -> None:
     """A file no read-only open can read now: locked by a writer, or a crashed writer's hot journal."""
-    pid = exclusive_holder(path)
+    pid = exclusive_holder(path, wait_s)
     if pid is not None:
         command = mask_text(process_command(pid))
         who = f"pid {pid}" + (f" ({command})" if command else "")

@@ -15,6 +15,7 @@ import fcntl
 import os
 import stat
 import struct
+import time
 from pathlib import Path
 
 from runbooks.errors import UsageError
@@ -90,7 +91,7 @@ def lock_holder(fd: int, start: int, length: int, kind: int = fcntl.F_WRLCK) -> 
     return None if l_type == fcntl.F_UNLCK else pid
 
 
-def _probe(path: Path, start: int, length: int, kind: int) -> int | None:
+def _probe(path: Path, start: int, length: int, kind: int = fcntl.F_RDLCK) -> int | None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
@@ -102,10 +103,23 @@ def _probe(path: Path, start: int, length: int, kind: int) -> int | None:
         os.close(fd)
 
 
-def exclusive_holder(path: Path) -> int | None:
-    """The pid holding a PENDING or EXCLUSIVE lock (one that keeps every reader out), if any."""
+def exclusive_holder(path: Path, wait_s: float = 0.0) -> int | None:
+    """The pid holding a PENDING or EXCLUSIVE lock (one that keeps every reader out), if any.
+
+    A commit holds one for milliseconds: with ``wait_s``, only a lock still held after that
+    long counts, as SQLite's own busy timeout would wait for it.
+    """
+    deadline = time.monotonic() + wait_s
+    pid = _exclusive_pid(path)
+    while pid is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        pid = _exclusive_pid(path)
+    return pid
+
+
+def _exclusive_pid(path: Path) -> int | None:
     for start, length in ((PENDING_BYTE, 1), (SHARED_FIRST, SHARED_SIZE)):
-        pid = _probe(path, start, length, fcntl.F_RDLCK)
+        pid = _probe(path, start, length)
         if pid is not None:
             return pid
     return None

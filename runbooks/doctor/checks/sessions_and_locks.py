@@ -6,6 +6,7 @@ import os
 import shlex
 from pathlib import Path
 
+from runbooks.database.connections import CONNECT_TIMEOUT_S
 from runbooks.database.sqlite_files import exclusive_holder, hot_journal
 from runbooks.database.urls import mask_text
 from runbooks.doctor.checks.examination import SHOWN, Examination, shown_ids
@@ -17,7 +18,7 @@ def check_readable(ex: Examination) -> bool:
     if not ex.db.is_sqlite or not ex.db.sqlite_path.is_file():
         return True
     path = ex.db.sqlite_path
-    if exclusive_holder(path) is not None:
+    if exclusive_holder(path, wait_s=CONNECT_TIMEOUT_S) is not None:
         _sqlite_sessions(ex)
         return False
     ex.ran("hot-journal")
