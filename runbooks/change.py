@@ -72,6 +72,11 @@ def _refuse_unmovable(status: Status) -> None:
         "no-version-table": "the database has no version table (not a Galaxy database?): see `troubleshoot`",
         "unknown-revision": f"the database is at {', '.join(status.unknown)}, unknown to this code: see `troubleshoot`",
         "revision-missing": "alembic_version has no gxy row: see `troubleshoot` before migrating",
+        "invalid-version-rows": "alembic_version holds rows that are not revision ids ("
+        + "; ".join(row.describe() for row in status.bad_rows)
+        + "): back up the database, then delete them with: "
+        + " ".join(row.delete_sql for row in status.bad_rows),
+        "damaged": f"the database file is damaged ({status.damage}): see `troubleshoot` before migrating",
     }
     raise Refused(hints[status.state])
 

@@ -168,8 +168,13 @@ def check_message(message: str | None) -> str:
     text = (message or "").strip()
     if not text:
         raise UsageError("the revision message is empty: say what the revision does, e.g. -m 'Add job.foo column'")
-    if "\n" in text or '"""' in text:
-        raise UsageError("the revision message must be one line without triple quotes")
+    if "\n" in text or '"""' in text or text.endswith('"'):
+        raise UsageError("the revision message must be one line without triple quotes or a closing quote")
+    if "\\" in text or not text.isprintable():
+        raise UsageError(
+            "the revision message has a backslash or a control character, which Galaxy's template would write "
+            "into the file's docstring as an escape: write it without"
+        )
     return text
 
 
@@ -211,7 +216,8 @@ def create_revision(
         try:
             output = run_dbscript(unused, "revision", env=env, message=message, rev_id=None)
         except GalaxyCommandFailed as error:
-            raise RunbookError(f"Galaxy's revision command failed: {error.galaxy_message}") from None
+            _remove_new(versions, before)
+            raise RunbookError(f"Galaxy's revision command failed: {error.galaxy_message}; no file was left") from None
     new = sorted({p.name for p in versions.glob("*.py")} - before)
     if len(new) != 1:
         raise RunbookError(f"expected one new file in {versions}, found {len(new)}: {', '.join(new) or 'none'}")
@@ -228,7 +234,28 @@ def create_revision(
     )
     if body is not None:
         write_body(path, body, created.notes)
+    _validate_or_remove(created, heads[0])
     return created
+
+
+def _remove_new(versions: Path, before: set[str]) -> None:
+    for name in {p.name for p in versions.glob("*.py")} - before:
+        (versions / name).unlink(missing_ok=True)
+
+
+def _validate_or_remove(created: CreatedRevision, head: str) -> None:
+    """The file must parse and be the branch's one new head on top of ``head``; else it is removed."""
+    try:
+        graph = RevisionGraph.load(created.env)
+        accepted = graph.heads("gxy") == [created.revision] and created.down_revision == head
+    except UsageError:
+        accepted = False
+    if not accepted:
+        remove_revision(created)
+        raise UsageError(
+            f"the revision Galaxy's template rendered from this message is not a valid revision file, so it was "
+            f"removed ({created.path.name}): try a plainer message"
+        )
 
 
 def write_body(path: Path, body: RevisionBody, notes: list[str] | None = None) -> None:
@@ -334,10 +361,11 @@ def lint_revisions(
     env = env_for_paths(paths, galaxy_root, workspace)
     graph = RevisionGraph.load(env)
     run = LintRun(lint_paths(paths, graph), env)
+    server = pg_server(explicit=pg) if pg else None  # a server named with --pg must answer
     new = [p for p in run.results if _is_new_revision(p, graph)]
     if not new:
         return run
-    server = pg_server(explicit=pg)
+    server = server or pg_server()
     if server is None:
         run.notes.append("squawk skipped: no PostgreSQL server to rehearse on (pass --pg URL or set $RUNBOOK_PG_URL)")
         return run

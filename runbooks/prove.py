@@ -55,6 +55,9 @@ def pg_server(db: DatabaseUrl | None = None, explicit: str | None = None) -> Dat
         server = DatabaseUrl.parse(text)
         if server.is_sqlite:
             raise UsageError(f"{server} is not a PostgreSQL URL: give postgresql://USER@HOST:PORT/DATABASE")
+        if text is explicit:  # the user named it: why it cannot be reached is their answer
+            connect_postgresql(server).close()
+            return server
         if reachable(server):
             return server
     return None

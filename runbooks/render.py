@@ -23,6 +23,8 @@ def status_text(status: Status, graph: RevisionGraph, history: int = 8) -> str:
             lines.append(f"     {len(branch.pending)} pending: {shown}")
     if status.unknown:
         lines.append(f"Unknown to this code: {', '.join(status.unknown)}")
+    lines += [f"Not a revision id: {row.describe()}; delete it with: {row.delete_sql}" for row in status.bad_rows]
+    lines += [f"Damaged: {status.damage}"] if status.damage else []
     if status.rows or status.state in ("up-to-date", "behind", "multiple-current", "unknown-revision"):
         lines += ["", "Current revision(s), as `db_dev.sh dbversion` prints them:"]
         lines += [f"  {line}" for line in dbversion_lines(status, graph)] or ["  (none)"]

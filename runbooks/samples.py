@@ -42,7 +42,7 @@ def make_sample(db: DatabaseUrl, target: str | None = None, graph: RevisionGraph
         resolve_target(target, graph, tuple(graph.heads()))  # a bad target fails before anything exists
     _refuse_existing(db)
     if db.is_sqlite:
-        db.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        _make_folder(db.sqlite_path.parent)
     galaxy_commands.initialize(db)
     if moving:
         plan = migrate.make_plan(graph, migrate.read_rows(db), target, "downgrade")
@@ -51,6 +51,14 @@ def make_sample(db: DatabaseUrl, target: str | None = None, graph: RevisionGraph
             detail = outcome.errors[0].splitlines()[0] if outcome.errors else f"it is at {', '.join(outcome.rows)}"
             raise RunbookError(f"the sample {db} did not reach {target}: {detail}")
     return migrate.read_rows(db)
+
+
+def _make_folder(folder) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        why = f"cannot make the folder {folder} for the sample ({error.strerror})"
+        raise UsageError(f"{why}: choose another path") from None
 
 
 def _refuse_existing(db: DatabaseUrl) -> None:

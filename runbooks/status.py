@@ -12,6 +12,7 @@ from runbooks.code.environment import BRANCHES, GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.connections import DatabaseSnapshot, inspect_database
 from runbooks.database.urls import DatabaseUrl
+from runbooks.database.version_rows import BadRow
 
 SQLALCHEMY_MIGRATE_LAST = {"gxy": 180, "tsi": 17}
 STATES = (
@@ -24,6 +25,8 @@ STATES = (
     "no-version-table",
     "empty",
     "missing",
+    "invalid-version-rows",
+    "damaged",
 )
 
 
@@ -57,6 +60,8 @@ class Status:
     unknown: list[str]
     legacy_migrate_version: int | None
     galaxy: str
+    bad_rows: tuple[BadRow, ...] = ()
+    damage: str | None = None
 
     @property
     def is_healthy(self) -> bool:
@@ -72,6 +77,8 @@ class Status:
             "alembic_version_rows": list(self.rows),
             "unknown_revisions": self.unknown,
             "galaxy": self.galaxy,
+            "invalid_version_rows": [row.to_json() for row in self.bad_rows],
+            "damage": self.damage,
             "next": next_step(self),
         }
 
@@ -92,6 +99,8 @@ def get_status(
         unknown=unknown,
         legacy_migrate_version=snapshot.migrate_version,
         galaxy=(env or GalaxyEnv.from_package()).describe(),
+        bad_rows=snapshot.bad_version_rows,
+        damage=snapshot.damage,
     )
 
 
@@ -109,6 +118,10 @@ def _branch_status(graph: RevisionGraph, rows: tuple[str, ...], branch: str) -> 
 def _state(snapshot: DatabaseSnapshot, graph, rows, unknown, branches) -> str:
     if not snapshot.exists:
         return "missing"
+    if snapshot.damage:
+        return "damaged"
+    if snapshot.bad_version_rows:
+        return "invalid-version-rows"
     if snapshot.alembic_rows is None:
         if snapshot.migrate_version is not None or "migrate_version" in snapshot.tables:
             return "legacy-sqlalchemy-migrate"
@@ -143,6 +156,9 @@ def next_step(status: Status) -> str:
         "no-version-table": "Not a Galaxy database, or one without a version table: see `troubleshoot`.",
         "empty": "An empty database: Galaxy initializes it on first start (or `create_db.sh`).",
         "missing": "No database here: check the path or URL; Galaxy creates it on first start (`create_db.sh`).",
+        "invalid-version-rows": "alembic_version holds rows that are not revision ids: back up, then "
+        + " ".join(row.delete_sql for row in status.bad_rows),
+        "damaged": f"The file is damaged ({status.damage}): restore a backup, or `{cli} troubleshoot` for a salvage.",
     }[status.state]
 
 

@@ -63,6 +63,18 @@ def read_revision(path: Path, branch: str) -> Revision | None:
     )
 
 
+def _graph_member(path: Path, branch: str) -> Revision | None:
+    """``read_revision``, but a file Alembic could not load either is one clear line naming it."""
+    try:
+        return read_revision(path, branch)
+    except (SyntaxError, UnicodeDecodeError, ValueError) as error:
+        why = f"line {error.lineno}: {error.msg}" if isinstance(error, SyntaxError) else str(error)
+        raise UsageError(
+            f"{path} is not a valid revision file ({why}): fix or remove it; Galaxy's own "
+            "db_dev.sh and manage_db.sh fail on it too"
+        ) from None
+
+
 def read_release_tags(path: Path) -> dict[str, str]:
     """``REVISION_TAGS`` from Galaxy's dbrevisions.py, in file order (oldest first)."""
     tags, _ = RevisionSource.read(path).literal("REVISION_TAGS")
@@ -87,7 +99,7 @@ class RevisionGraph:
         revisions: dict[str, Revision] = {}
         for branch in BRANCHES:
             for path in sorted(env.versions_dir(branch).glob("*.py")):
-                revision = read_revision(path, branch)
+                revision = _graph_member(path, branch)
                 if revision:
                     revisions[revision.id] = revision
         return cls(revisions, read_release_tags(env.dbrevisions_file))

@@ -7,13 +7,16 @@ one clear line.
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from runbooks.database.sqlite_files import exclusive_holder, hot_journal, process_command
 from runbooks.database.urls import DatabaseUrl, mask_text, quoted
-from runbooks.errors import DatabaseMissing, RunbookError, UsageError
+from runbooks.database.version_rows import BadRow, RawRow, classify
+from runbooks.errors import DatabaseMissing, Refused, RunbookError, UsageError
 
 CONNECT_TIMEOUT_S = 5
 
@@ -27,8 +30,10 @@ class DatabaseSnapshot:
 
     exists: bool
     tables: frozenset[str] = frozenset()
-    alembic_rows: tuple[str, ...] | None = None  # None: no alembic_version table
+    alembic_rows: tuple[str, ...] | None = None  # None: no alembic_version table; each revision id once
     migrate_version: int | None = None  # SQLAlchemy Migrate's version, when its table exists
+    bad_version_rows: tuple[BadRow, ...] = ()  # rows of alembic_version that are not revision ids
+    damage: str | None = None  # why the file cannot be read whole (a malformed page, names not UTF-8)
 
     @property
     def is_empty(self) -> bool:
@@ -41,22 +46,79 @@ def inspect_database(db: DatabaseUrl) -> DatabaseSnapshot:
 
 
 def _inspect_sqlite(db: DatabaseUrl) -> DatabaseSnapshot:
-    path = db.sqlite_path
+    path = db.sqlite_path  # refuses directories and special files without opening them
     if not path.exists():
         return DatabaseSnapshot(exists=False)
-    if path.is_dir():
-        raise UsageError(f"{path} is a directory, not a SQLite database file: give the path of the .sqlite file")
+    refuse_unreadable_sqlite(path)
     try:
         conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=CONNECT_TIMEOUT_S)
     except sqlite3.Error as error:
         raise UsageError(f"cannot open {path} read-only ({error}): check the path and its permissions") from None
     try:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        return _snapshot(tables, lambda sql: [row[0] for row in conn.execute(sql)])
+        return _read_sqlite(conn)
+    except UnicodeDecodeError:  # SQLite's own message quotes the schema's undecodable bytes
+        return DatabaseSnapshot(exists=True, damage="its schema (sqlite_master) holds text that is not valid UTF-8")
     except sqlite3.DatabaseError as error:
+        refuse_unreadable_sqlite(path, wait_s=0)  # a writer may have started since
+        if _has_sqlite_header(path):
+            return DatabaseSnapshot(exists=True, damage=f"SQLite cannot read it: {error}")
         raise UsageError(f"{path} is not a SQLite database ({error}): check the path") from None
     finally:
         conn.close()
+
+
+def _read_sqlite(conn: sqlite3.Connection) -> DatabaseSnapshot:
+    names = [bytes.fromhex(row[0]) for row in conn.execute("SELECT hex(name) FROM sqlite_master WHERE type='table'")]
+    tables = {name.decode("utf-8", "backslashreplace") for name in names}
+    undecodable = sorted(ascii(name.decode("utf-8", "backslashreplace")) for name in names if not _utf8(name))
+    if undecodable:
+        return DatabaseSnapshot(
+            exists=True, tables=frozenset(tables), damage=f"table names that are not UTF-8: {', '.join(undecodable)}"
+        )
+    raw = None
+    if "alembic_version" in tables:
+        query = "SELECT typeof(version_num), hex(version_num) FROM alembic_version"
+        raw = [RawRow(kind, None if kind == "null" else bytes.fromhex(data)) for kind, data in conn.execute(query)]
+    return _snapshot(tables, raw, "sqlite", lambda sql: [row[0] for row in conn.execute(sql)])
+
+
+def _as_int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _has_sqlite_header(path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(16) == b"SQLite format 3\0"
+
+
+def refuse_unreadable_sqlite(path, wait_s: float = CONNECT_TIMEOUT_S) -> None:
+    """A file no read-only open can read now: locked by a writer, or a crashed writer's hot journal."""
+    pid = exclusive_holder(path, wait_s)
+    if pid is not None:
+        command = mask_text(process_command(pid))
+        who = f"pid {pid}" + (f" ({command})" if command else "")
+        raise Refused(
+            f"{path} is locked by {who}: it is writing to the database (an EXCLUSIVE lock) and nothing can read "
+            f"it meanwhile; wait for pid {pid} to finish (or stop it), then run this again"
+        )
+    journal = hot_journal(path)
+    if journal is not None:
+        raise Refused(
+            f"{path} has a hot rollback journal ({journal.name}) left by a writer that crashed mid-transaction; "
+            f"SQLite rolls it back on the next read-write open (`sqlite3 {shlex.quote(str(path))} "
+            "'PRAGMA quick_check;'`, or starting Galaxy); never delete the journal (that corrupts the database)"
+        )
 
 
 def _inspect_postgresql(db: DatabaseUrl) -> DatabaseSnapshot:
@@ -75,18 +137,24 @@ def _inspect_postgresql(db: DatabaseUrl) -> DatabaseSnapshot:
             tables = set(
                 query("SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = ANY (current_schemas(false))")
             )
-            return _snapshot(tables, query)
+            raw = None
+            if "alembic_version" in tables:
+                values = query("SELECT version_num::text FROM alembic_version")
+                raw = [RawRow("null", None) if v is None else RawRow("text", v.encode()) for v in values]
+            return _snapshot(tables, raw, "postgresql", query)
     finally:
         conn.close()
 
 
-def _snapshot(tables: set[str], query) -> DatabaseSnapshot:
-    rows = tuple(query("SELECT version_num FROM alembic_version")) if "alembic_version" in tables else None
+def _snapshot(tables: set[str], raw: list[RawRow] | None, dialect: str, query) -> DatabaseSnapshot:
+    rows, bad = classify(raw, dialect) if raw is not None else (None, ())
     migrate = None
     if "migrate_version" in tables:
         values = query("SELECT version FROM migrate_version")
-        migrate = int(values[0]) if values else None
-    return DatabaseSnapshot(exists=True, tables=frozenset(tables), alembic_rows=rows, migrate_version=migrate)
+        migrate = _as_int(values[0]) if values else None
+    return DatabaseSnapshot(
+        exists=True, tables=frozenset(tables), alembic_rows=rows, migrate_version=migrate, bad_version_rows=bad
+    )
 
 
 # -- PostgreSQL connections with clear errors ----------------------------------
@@ -123,6 +191,9 @@ def connect_postgresql(db: DatabaseUrl, **kwargs):
         return psycopg2.connect(**{key: value for key, value in params.items() if value is not None})
     except psycopg2.OperationalError as error:
         raise postgresql_error(db, error) from None
+    except psycopg2.ProgrammingError as error:  # libpq rejects the URL's options before connecting
+        first = mask_text(str(error), db.password).strip().splitlines()[0]
+        raise UsageError(f"cannot connect to {db} ({first}): check the options after ? in the URL") from None
 
 
 def postgresql_error(db: DatabaseUrl, error: Exception) -> RunbookError:

@@ -7,20 +7,12 @@ reports a conflicting lock and its owner's pid without taking one (so it never h
 
 from __future__ import annotations
 
-import fcntl
 import os
-import struct
 from dataclasses import dataclass, field
 
 from runbooks.database.connections import read_only_cursor
+from runbooks.database.sqlite_files import PENDING_BYTE, RESERVED_BYTE, SHARED_FIRST, SHARED_SIZE, lock_holder
 from runbooks.database.urls import DatabaseUrl
-
-# SQLite's lock bytes (os_unix.c): PENDING, RESERVED, then 510 SHARED bytes.
-PENDING_BYTE = 0x40000000
-RESERVED_BYTE = PENDING_BYTE + 1
-SHARED_FIRST = PENDING_BYTE + 2
-SHARED_SIZE = 510
-_FLOCK = "hhqqi"  # struct flock: l_type, l_whence, l_start, l_len, l_pid
 
 
 @dataclass(frozen=True)
@@ -110,16 +102,9 @@ class SqliteLock:
         return f"pid {self.pid} holds a {self.kind} lock"
 
 
-def _probe(fd: int, start: int, length: int) -> int | None:
-    request = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, start, length, 0)
-    answer = fcntl.fcntl(fd, fcntl.F_GETLK, request)
-    l_type, _, _, _, pid = struct.unpack(_FLOCK, answer[: struct.calcsize(_FLOCK)])
-    return None if l_type == fcntl.F_UNLCK else pid
-
-
 def sqlite_locks(path: os.PathLike) -> list[SqliteLock]:
     """Locks other processes hold on a SQLite file (rollback-journal mode), without waiting."""
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
         found = []
         for kind, start, length in (
@@ -127,7 +112,7 @@ def sqlite_locks(path: os.PathLike) -> list[SqliteLock]:
             ("reserved", RESERVED_BYTE, 1),
             ("shared", SHARED_FIRST, SHARED_SIZE),
         ):
-            pid = _probe(fd, start, length)
+            pid = lock_holder(fd, start, length)
             if pid is not None:
                 found.append(SqliteLock(kind, pid))
         return found

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from runbooks.database.sqlite_files import checked_sqlite_path
 from runbooks.errors import UsageError
 
 SUPPORTED = {"sqlite": "sqlite", "postgresql": "postgresql", "postgres": "postgresql"}
@@ -54,7 +55,8 @@ class DatabaseUrl:
 
     @property
     def sqlite_path(self) -> Path:
-        return Path(self.url.database).expanduser().resolve()
+        """The file's absolute path; a directory or a special file (FIFO, socket, device) is refused, unopened."""
+        return checked_sqlite_path(self.url.database)
 
     @property
     def database_name(self) -> str:

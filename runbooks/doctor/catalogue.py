@@ -30,6 +30,13 @@ CODES = [
         "Galaxy initializes it on first start (or `create_db.sh`); `manage_db.sh` refuses to run on it.",
     ),
     Code(
+        "database-damaged",
+        "error",
+        "The SQLite file cannot be read whole: a malformed page, or table names that are not UTF-8.",
+        "Restore the latest backup (`python -m runbooks restore BACKUP`); to salvage what is readable, "
+        "`sqlite3 FILE .recover | sqlite3 NEW.sqlite` and check NEW with `troubleshoot`.",
+    ),
+    Code(
         "no-version-table",
         "error",
         "Tables exist but neither alembic_version nor migrate_version: Galaxy cannot tell the schema's version.",
@@ -54,6 +61,13 @@ CODES = [
         "error",
         "alembic_version has no row for a branch (gxy or tsi) although the database has its tables.",
         "Stamp the branch's revision the schema is at (`run_alembic.sh stamp REV`), or restore a backup.",
+    ),
+    Code(
+        "invalid-version-rows",
+        "error",
+        "alembic_version holds a row that is not a revision id (NULL, a duplicate, over-long, not text or not "
+        "UTF-8): the table was recreated or edited by hand.",
+        "Back up, then run the DELETE statement given for each such row (it matches exactly that row).",
     ),
     Code(
         "database-behind",
@@ -121,6 +135,14 @@ CODES = [
         "error",
         "Another process holds a write lock on the SQLite file: a migration would fail with 'database is locked'.",
         "Stop the process named by its pid (a running Galaxy?), then migrate.",
+    ),
+    Code(
+        "hot-journal",
+        "error",
+        "A rollback journal (FILE-journal) left by a writer that crashed mid-transaction: the file alone is not "
+        "the database; nothing can read it read-only until SQLite rolls the journal back.",
+        "Keep the journal beside the file (deleting it corrupts the database); the next read-write open rolls it "
+        "back: `sqlite3 FILE 'PRAGMA quick_check;'` or starting Galaxy.",
     ),
     Code(
         "schema-drift",

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from runbooks.code.revisions import RevisionGraph
+from runbooks.database.sqlite_files import file_kind
 from runbooks.errors import UsageError
 from runbooks.lint.catalogue import SEVERITY_ORDER, Finding
 from runbooks.lint.registry import CONTENT_RULES, GRAPH_RULES
@@ -35,10 +36,9 @@ def lint_file(path: PathLike, graph: RevisionGraph | None = None) -> list[Findin
     graph is also checked against the current head of its branch.
     """
     path = Path(path)
-    if path.is_dir():
+    kind = _kind(path)
+    if kind == "directory":
         raise UsageError(f"{path} is a directory: pass revision files, or use lint_paths() for a directory")
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file: pass the path of a revision file (.py) or a versions directory")
     source, findings = not_python.read(path)
     if source is None:
         return findings
@@ -64,15 +64,23 @@ def _expand(paths: Iterable[PathLike]) -> Iterator[Path]:
     if not given:
         raise UsageError("nothing to lint: pass revision files or a versions directory")
     for path in given:
-        if path.is_dir():
+        if _kind(path) == "directory":
             files = sorted(p for p in path.glob("*.py") if p.is_file())
             if not files:
                 raise UsageError(f"{path} holds no .py files: pass revision files or a versions directory")
             yield from files
-        elif path.is_file():
-            yield path
         else:
-            raise UsageError(f"{path}: no such file: pass the path of a revision file (.py) or a versions directory")
+            yield path
+
+
+def _kind(path: Path) -> str:
+    """'file' or 'directory'; anything else (missing, a FIFO, a device) is one clear line, never opened."""
+    kind = file_kind(path)
+    if kind == "missing":
+        raise UsageError(f"{path}: no such file: pass the path of a revision file (.py) or a versions directory")
+    if kind not in ("file", "directory"):
+        raise UsageError(f"{path} is a {kind}, not a revision file: it was not opened; pass a .py file or a directory")
+    return kind
 
 
 # -- output for the CLI ----------------------------------------------------------------

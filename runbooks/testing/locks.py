@@ -19,20 +19,28 @@ from runbooks.errors import RunbookError
 
 
 @contextmanager
-def sqlite_writer(db: DatabaseUrl) -> Iterator[int]:
-    """A second process holding a write transaction (BEGIN IMMEDIATE) on the file; yields its pid."""
+def sqlite_writer(db: DatabaseUrl, begin: str = "IMMEDIATE") -> Iterator[int]:
+    """A second process holding a write transaction on the file; yields its pid.
+
+    ``begin="EXCLUSIVE"``: a writer that keeps every reader out too (as one committing does).
+    """
+    if begin not in ("IMMEDIATE", "EXCLUSIVE"):
+        raise ValueError(f"begin must be IMMEDIATE or EXCLUSIVE, not {begin!r}")
     code = textwrap.dedent(
         """
         import sqlite3, sys
         conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN " + sys.argv[2])
         conn.execute("UPDATE alembic_version SET version_num = version_num")
         print("locked", flush=True)
         sys.stdin.read()
         """
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", code, str(db.sqlite_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", code, str(db.sqlite_path), begin],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         if process.stdout.readline().strip() != "locked":

@@ -15,7 +15,7 @@ from runbooks.doctor.checks.objects_and_orphans import (
     check_orphans,
 )
 from runbooks.doctor.checks.schema_drift import check_drift
-from runbooks.doctor.checks.sessions_and_locks import check_sessions_and_locks
+from runbooks.doctor.checks.sessions_and_locks import check_readable, check_sessions_and_locks
 from runbooks.doctor.checks.upgrade_rehearsal import check_rehearsal
 from runbooks.doctor.checks.version_table import check_existence, check_heads, check_version_table
 from runbooks.status import get_status
@@ -25,6 +25,8 @@ __all__ = ["Examination", "run_all"]
 
 def run_all(ex: Examination, *, rehearse, drift, every_foreign_key, rehearsal_limit_bytes) -> None:
     check_heads(ex)
+    if not check_readable(ex):  # SQLite: locked by a writer, or a hot journal; nothing more can be read
+        return
     ex.snapshot = inspect_database(ex.db)
     if not check_existence(ex):
         if ex.snapshot.exists:  # an empty database: who else is on it still matters

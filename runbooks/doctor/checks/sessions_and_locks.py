@@ -3,9 +3,38 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
+from runbooks.database.connections import CONNECT_TIMEOUT_S
+from runbooks.database.sqlite_files import exclusive_holder, hot_journal
+from runbooks.database.urls import mask_text
 from runbooks.doctor.checks.examination import SHOWN, Examination, shown_ids
+from runbooks.paths import CLI
+
+
+def check_readable(ex: Examination) -> bool:
+    """SQLite: a writer's EXCLUSIVE lock or a crashed writer's hot journal keeps every reader out."""
+    if not ex.db.is_sqlite or not ex.db.sqlite_path.is_file():
+        return True
+    path = ex.db.sqlite_path
+    if exclusive_holder(path, wait_s=CONNECT_TIMEOUT_S) is not None:
+        _sqlite_sessions(ex)
+        return False
+    ex.ran("hot-journal")
+    journal = hot_journal(path)
+    if journal is None:
+        return True
+    ex.add(
+        "hot-journal",
+        f"{journal.name} is a hot rollback journal: a writer crashed (or was killed) mid-transaction and no process "
+        f"holds {path.name} now; until it is rolled back, nothing can read the database read-only",
+        "keep the journal beside the file (deleting or moving it corrupts the database); SQLite rolls it back on "
+        f"the next read-write open: `sqlite3 {shlex.quote(str(path))} 'PRAGMA quick_check;'` (or start Galaxy), "
+        f"then `{CLI} troubleshoot` again",
+        {"journal": str(journal), "bytes": journal.stat().st_size},
+    )
+    return False
 
 
 def check_sessions_and_locks(ex: Examination) -> None:
@@ -90,7 +119,7 @@ def sqlite_openers(path: Path) -> list[tuple[int, str]]:
             try:
                 if os.readlink(fd) == target:
                     command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                    found.append((int(entry.name), " ".join(command.split())[:100]))
+                    found.append((int(entry.name), mask_text(" ".join(command.split()))[:100]))
                     break
             except OSError:
                 continue

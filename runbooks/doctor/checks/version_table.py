@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from runbooks.code.environment import BRANCHES
@@ -50,6 +51,17 @@ def check_existence(ex: Examination) -> bool:
             {"database": ex.db.masked()},
         )
         return False
+    ex.ran("database-damaged")
+    if snapshot.damage:
+        ex.add(
+            "database-damaged",
+            f"{where} cannot be read whole ({snapshot.damage})",
+            f"restore the latest backup (`{CLI} restore BACKUP`); to salvage what is readable: "
+            f"`sqlite3 {shlex.quote(where)} .recover | sqlite3 recovered.sqlite`, then "
+            f"`{CLI} troubleshoot --db sqlite:///recovered.sqlite`",
+            {"damage": snapshot.damage},
+        )
+        return False
     ex.ran("database-empty")
     if snapshot.is_empty:
         extra = sorted(snapshot.tables)
@@ -67,6 +79,9 @@ def check_existence(ex: Examination) -> bool:
 def check_version_table(ex: Examination) -> None:
     ex.ran("version-table")
     snapshot, status = ex.snapshot, ex.status
+    if snapshot.bad_version_rows:
+        _invalid_rows(ex, snapshot)
+        return
     if snapshot.alembic_rows is None:
         _no_alembic(ex, snapshot)
         return
@@ -94,6 +109,18 @@ def check_version_table(ex: Examination) -> None:
             f"`{CLI} upgrade --rehearse`, then `{CLI} upgrade` (Galaxy: `sh manage_db.sh upgrade`)",
             {"pending": pending, "current": list(status.rows)},
         )
+
+
+def _invalid_rows(ex: Examination, snapshot: DatabaseSnapshot) -> None:
+    bad = snapshot.bad_version_rows
+    ex.add(
+        "invalid-version-rows",
+        f"alembic_version holds {len(bad)} row(s) that are not revision ids: "
+        + "; ".join(row.describe() for row in bad)
+        + f" (revision ids: {', '.join(snapshot.alembic_rows) or 'none'}); Galaxy's migrations cannot start from it",
+        "back up the database, then delete exactly these rows: " + " ".join(row.delete_sql for row in bad),
+        {"rows": [row.to_json() for row in bad], "revision_ids": list(snapshot.alembic_rows or ())},
+    )
 
 
 def _no_alembic(ex: Examination, snapshot: DatabaseSnapshot) -> None:

@@ -1,0 +1,110 @@
+"""Rows of ``alembic_version`` that are not revision ids, each with the exact SQL that deletes it.
+
+Alembic creates the table as ``version_num VARCHAR(32) NOT NULL`` primary key, so a NULL,
+a duplicate, an over-long value or bytes that are not text only appear when the table was
+recreated or edited by hand. Such a row is never guessed at: it is named (printable, ASCII
+only, so it cannot drive the terminal) and the statement that deletes exactly that row is given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_LENGTH = 32  # alembic_version.version_num is VARCHAR(32)
+_REVISION_ID = re.compile(r"^[A-Za-z0-9_]+$")
+_SHOWN = 40
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One row as stored: its SQL type (``null``, ``text``, ``blob``, ...) and its bytes."""
+
+    kind: str
+    data: bytes | None
+
+    @property
+    def text(self) -> str | None:
+        if self.kind == "null" or self.data is None:
+            return None
+        try:
+            return self.data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+
+@dataclass(frozen=True)
+class BadRow:
+    shown: str
+    problem: str
+    delete_sql: str
+
+    def describe(self) -> str:
+        return f"{self.shown} ({self.problem})"
+
+    def to_json(self) -> dict:
+        return {"row": self.shown, "problem": self.problem, "delete": self.delete_sql}
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def shown(raw: RawRow) -> str:
+    if raw.kind == "null":
+        return "NULL"
+    text = raw.text
+    if text is None:
+        return "x'" + (raw.data or b"").hex() + "'"
+    short = text if len(text) <= _SHOWN else text[:_SHOWN] + f"… ({len(text)} characters)"
+    return ascii(short) if not short.isascii() or not short.isprintable() else repr(short)
+
+
+def _match(raw: RawRow, dialect: str) -> str:
+    """A WHERE condition that matches exactly this value."""
+    if raw.kind == "null":
+        return "version_num IS NULL"
+    text = raw.text
+    if raw.kind == "text" and text is not None and text.isascii() and text.isprintable():
+        return f"version_num = {sql_literal(text)}"
+    data = (raw.data or b"").hex()
+    if dialect == "sqlite":
+        return f"hex(version_num) = '{data.upper()}'"
+    return f"encode(convert_to(version_num::text, 'UTF8'), 'hex') = '{data}'"
+
+
+def _problem(raw: RawRow) -> str | None:
+    if raw.kind == "null":
+        return "no value"
+    if raw.kind == "blob":
+        return "bytes, not text"
+    text = raw.text
+    if text is None:
+        return "not valid UTF-8"
+    if len(text) > MAX_LENGTH:
+        return f"longer than {MAX_LENGTH} characters"
+    if not _REVISION_ID.match(text):
+        return "characters no revision id has (only letters, digits and _)"
+    return None
+
+
+def classify(rows: list[RawRow], dialect: str) -> tuple[tuple[str, ...], tuple[BadRow, ...]]:
+    """The revision ids (each once) and the rows that are not, with the SQL deleting each."""
+    good: list[str] = []
+    bad: list[BadRow] = []
+    row_id = "rowid" if dialect == "sqlite" else "ctid"
+    for raw in rows:
+        problem = _problem(raw)
+        if problem:
+            bad.append(BadRow(shown(raw), problem, f"DELETE FROM alembic_version WHERE {_match(raw, dialect)};"))
+        elif raw.text in good:
+            if all(b.shown != shown(raw) for b in bad):
+                condition = _match(raw, dialect)
+                sql = (
+                    f"DELETE FROM alembic_version WHERE {condition} AND {row_id} <> "
+                    f"(SELECT min({row_id}) FROM alembic_version WHERE {condition});"
+                )
+                bad.append(BadRow(shown(raw), "a duplicate", sql))
+        else:
+            good.append(raw.text)
+    return tuple(good), tuple(bad)
