@@ -62,7 +62,11 @@ def run_script(script: str, argv: list[str], url: str, cwd: Path, **env_vars: st
 def mask(text: str, cwd: Path) -> str:
     """Build-machine paths out: the scratch folder shows as ``<dir>``."""
     site_packages = sysconfig.get_paths()["purelib"]
-    return text.replace(str(cwd), "<dir>").replace(site_packages, "<site-packages>").replace(str(PROJECT_ROOT), "<project>")
+    return (
+        text.replace(str(cwd), "<dir>")
+        .replace(site_packages, "<site-packages>")
+        .replace(str(PROJECT_ROOT), "<project>")
+    )
 
 
 def last_error(stderr: str) -> str:

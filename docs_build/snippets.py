@@ -176,29 +176,91 @@ SNIPPETS = {
 # the pages really have, so a row never points at a section that is not there.
 COVERAGE = [
     ("Task menu (create, upgrade, downgrade, status, troubleshoot)", [("index.md", None)]),
-    ("Quick commands (`dbversion`, `version`, `history --indicate-current`)", [("index.md", "Quick commands"), ("reference/scripts.md", None)]),
+    (
+        "Quick commands (`dbversion`, `version`, `history --indicate-current`)",
+        [("index.md", "Quick commands"), ("reference/scripts.md", None)],
+    ),
     ("Two branches gxy / tsi and their directories", [("explanation/branches.md", None)]),
     ("Three scripts: `manage_db.sh`, `scripts/db_dev.sh`, `scripts/run_alembic.sh`", [("reference/scripts.md", None)]),
-    ("create, step 1: update the model and its mapping tests", [("tasks/create.md", None), ("tutorial/first-migration.md", None)]),
+    (
+        "create, step 1: update the model and its mapping tests",
+        [("tasks/create.md", None), ("tutorial/first-migration.md", None)],
+    ),
     ("create, step 2: `db_dev.sh revision -m`", [("tasks/create.md", None), ("reference/scripts.md", None)]),
-    ("create, step 3: fill out the revision; imports; helper list; check-function list", [("reference/util-helpers.md", None)]),
-    ("create, step 4: read a recent revision as an example", [("tasks/create.md", None), ("reference/revision-graph.md", None)]),
+    (
+        "create, step 3: fill out the revision; imports; helper list; check-function list",
+        [("reference/util-helpers.md", None)],
+    ),
+    (
+        "create, step 4: read a recent revision as an example",
+        [("tasks/create.md", None), ("reference/revision-graph.md", None)],
+    ),
     ("create, step 5: run the migration", [("tasks/create.md", None), ("runbooks/create.ipynb", None)]),
-    ("create, step 6: verify (runs, schema matches, tests pass)", [("tasks/create.md", None), ("reference/lint-rules.md", None)]),
-    ("upgrade: to head, to a release (`22.05`, `release_22.05`), gxy only, `gxy@+1`", [("tasks/upgrade.md", "Targets"), ("reference/release-tags.md", None), ("runbooks/upgrade.ipynb", None)]),
-    ("upgrade notes: back up, shut Galaxy down, first Alembic upgrade", [("tasks/upgrade.md", None), ("explanation/sqlite-postgresql.md", "Errors and locks"), ("explanation/sqlalchemy-migrate.md", None)]),
-    ("downgrade: `REV-1`, a revision, a release, `gxy@-1`, `gxy@base`", [("tasks/downgrade.md", "Targets"), ("runbooks/downgrade.ipynb", None)]),
-    ("downgrade notes: back up, oldest release 22.01", [("tasks/downgrade.md", None), ("explanation/sqlalchemy-migrate.md", "Downgrading to 22.01"), ("explanation/merges.md", None)]),
-    ("status: `dbversion`, `version`, `history -i`, compare database and code", [("tasks/status.md", "What Galaxy gives you"), ("runbooks/status.ipynb", None)]),
+    (
+        "create, step 6: verify (runs, schema matches, tests pass)",
+        [("tasks/create.md", None), ("reference/lint-rules.md", None)],
+    ),
+    (
+        "upgrade: to head, to a release (`22.05`, `release_22.05`), gxy only, `gxy@+1`",
+        [("tasks/upgrade.md", "Targets"), ("reference/release-tags.md", None), ("runbooks/upgrade.ipynb", None)],
+    ),
+    (
+        "upgrade notes: back up, shut Galaxy down, first Alembic upgrade",
+        [
+            ("tasks/upgrade.md", None),
+            ("explanation/sqlite-postgresql.md", "Errors and locks"),
+            ("explanation/sqlalchemy-migrate.md", None),
+        ],
+    ),
+    (
+        "downgrade: `REV-1`, a revision, a release, `gxy@-1`, `gxy@base`",
+        [("tasks/downgrade.md", "Targets"), ("runbooks/downgrade.ipynb", None)],
+    ),
+    (
+        "downgrade notes: back up, oldest release 22.01",
+        [
+            ("tasks/downgrade.md", None),
+            ("explanation/sqlalchemy-migrate.md", "Downgrading to 22.01"),
+            ("explanation/merges.md", None),
+        ],
+    ),
+    (
+        "status: `dbversion`, `version`, `history -i`, compare database and code",
+        [("tasks/status.md", "What Galaxy gives you"), ("runbooks/status.ipynb", None)],
+    ),
     ("status: `show REV`", [("tasks/status.md", "One revision: `db_dev.sh show REV`")]),
-    ("troubleshoot: deadlock detected", [("tasks/troubleshoot.md", "Deadlocks and waiting migrations"), ("explanation/sqlite-postgresql.md", "Errors and locks")]),
-    ("troubleshoot: `IncorrectVersionError`", [("explanation/sqlalchemy-migrate.md", "Fixing `IncorrectSAMigrateVersionError`"), ("tasks/troubleshoot.md", "IncorrectSAMigrateVersionError and SAMigrateError")]),
-    ("troubleshoot: database version mismatch on startup", [("explanation/startup.md", None), ("tasks/troubleshoot.md", "OutdatedDatabaseError: the database is behind")]),
-    ("troubleshoot: \"table already exists\"", [("tasks/troubleshoot.md", "\"already exists\" during an upgrade"), ("reference/util-helpers.md", None)]),
+    (
+        "troubleshoot: deadlock detected",
+        [
+            ("tasks/troubleshoot.md", "Deadlocks and waiting migrations"),
+            ("explanation/sqlite-postgresql.md", "Errors and locks"),
+        ],
+    ),
+    (
+        "troubleshoot: `IncorrectVersionError`",
+        [
+            ("explanation/sqlalchemy-migrate.md", "Fixing `IncorrectSAMigrateVersionError`"),
+            ("tasks/troubleshoot.md", "IncorrectSAMigrateVersionError and SAMigrateError"),
+        ],
+    ),
+    (
+        "troubleshoot: database version mismatch on startup",
+        [("explanation/startup.md", None), ("tasks/troubleshoot.md", "OutdatedDatabaseError: the database is behind")],
+    ),
+    (
+        'troubleshoot: "table already exists"',
+        [("tasks/troubleshoot.md", '"already exists" during an upgrade'), ("reference/util-helpers.md", None)],
+    ),
     ("troubleshoot: cannot find revision file", [("tasks/troubleshoot.md", "Cannot find revision file")]),
     ("troubleshoot: foreign key constraint violation", [("tasks/troubleshoot.md", "Rows that point nowhere")]),
-    ("Key files and external documentation", [("reference/scripts.md", None), ("explanation/branches.md", "Where to look")]),
-    ("Common patterns: `with transaction():`, util helpers over raw `op`, both `upgrade()` and `downgrade()`", [("reference/lint-rules.md", None), ("explanation/sqlite-postgresql.md", None), ("tasks/create.md", None)]),
+    (
+        "Key files and external documentation",
+        [("reference/scripts.md", None), ("explanation/branches.md", "Where to look")],
+    ),
+    (
+        "Common patterns: `with transaction():`, util helpers over raw `op`, both `upgrade()` and `downgrade()`",
+        [("reference/lint-rules.md", None), ("explanation/sqlite-postgresql.md", None), ("tasks/create.md", None)],
+    ),
 ]
 
 
