@@ -14,6 +14,7 @@ import re
 import shlex
 import shutil
 import sys
+import sysconfig
 import time
 from html import escape as html_escape
 from pathlib import Path
@@ -25,6 +26,9 @@ from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.plugins import event_priority  # noqa: E402
 from mkdocs.structure.files import File, Files  # noqa: E402
 
+# MkDocs puts sys.path back after loading a hook: load the package now, so docs_build.* imports
+# made later, at build time, still find it.
+import docs_build  # noqa: E402, F401
 from runbooks.errors import RunbookError  # noqa: E402
 from runbooks.execute import available_tasks, run_notebook  # noqa: E402
 from runbooks.paths import PROJECT_ROOT  # noqa: E402
@@ -53,6 +57,7 @@ def on_config(config):
             run_notebook(task, output=output, home=home)
         except RunbookError as error:
             raise PluginError(f"runbook {task} failed, so the build fails: {error}") from None
+        output.write_text(hide_build_paths(output.read_text(encoding="utf-8")), encoding="utf-8")  # the download too
         log.info(f"executed runbook {task} in {time.monotonic() - started:.1f}s")
         _executed[task] = output
     check_runbook_claims()
@@ -258,10 +263,29 @@ def run_box(task: str) -> str:
     )
 
 
-def hide_build_paths(html: str) -> str:
-    """The build's sample database shows as ``.runbooks/sample.sqlite``, the project as ``.``."""
-    html = html.replace(str(BUILD_DIR / "home"), ".runbooks").replace(str(BUILD_DIR), "build/docs")
-    return html.replace(str(PROJECT_ROOT) + "/", "").replace(str(PROJECT_ROOT), ".")
+def hide_build_paths(text: str) -> str:
+    """The build's sample database shows as ``.runbooks/sample.sqlite``; no other path of this machine."""
+    replacements = (
+        (str(BUILD_DIR / "home"), ".runbooks"),
+        (str(BUILD_DIR), "build/docs"),
+        (sysconfig.get_paths()["purelib"], "site-packages"),
+        (str(Path(sys.prefix) / "bin") + "/", ""),
+        (str(PROJECT_ROOT) + "/", ""),
+        (str(PROJECT_ROOT), "."),
+    )
+    for path, shown in replacements:
+        text = text.replace(path, shown)
+    return text
+
+
+def on_post_page(output: str, page, config) -> str:
+    return hide_build_paths(output)
+
+
+def on_post_build(config) -> None:
+    index = Path(config.site_dir) / "search" / "search_index.json"
+    if index.exists():
+        index.write_text(hide_build_paths(index.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 def on_page_content(html: str, page, config, files) -> str:
