@@ -205,3 +205,11 @@ def revision_file_names_are_rev_underscore_slug():
     assert len(paths) == 82 and all(re.fullmatch(r"[0-9a-f]{12}_\w*\.py", n) for n in paths)
     mismatched = {name[:12]: rev_id for name, rev_id in paths.items() if not name.startswith(f"{rev_id}_")}
     assert mismatched == {"23143e0bf1d8": "b964490175fd"}  # Alembic goes by `revision`, not the name
+
+
+@check
+def manage_db_init_is_galaxys_startup_path():
+    from galaxy.model.migrations.dbscript import Command
+
+    assert "verify_databases_via_script(" in inspect.getsource(Command.init)
+    assert "_initialize_database" in _source("__init__.py") and "create_all" in _source("__init__.py")
