@@ -212,4 +212,8 @@ def manage_db_init_is_galaxys_startup_path():
     from galaxy.model.migrations.dbscript import Command
 
     assert "verify_databases_via_script(" in inspect.getsource(Command.init)
-    assert "_initialize_database" in _source("__init__.py") and "create_all" in _source("__init__.py")
+    import galaxy.model.migrations as migrations
+
+    initialize = inspect.getsource(migrations.DatabaseStateVerifier._initialize_database)
+    assert "load_metadata(self.metadata" in initialize and "stamp_model_head" in initialize
+    assert "create_all" in inspect.getsource(migrations.load_metadata)
