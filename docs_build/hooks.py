@@ -11,9 +11,12 @@ import logging
 import os
 import posixpath
 import re
+import shlex
 import shutil
 import sys
+import sysconfig
 import time
+from html import escape as html_escape
 from pathlib import Path
 
 # MkDocs loads hooks by path: make the project importable however `mkdocs` was started.
@@ -23,6 +26,9 @@ from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.plugins import event_priority  # noqa: E402
 from mkdocs.structure.files import File, Files  # noqa: E402
 
+# MkDocs puts sys.path back after loading a hook: load the package now, so docs_build.* imports
+# made later, at build time, still find it.
+import docs_build  # noqa: E402, F401
 from runbooks.errors import RunbookError  # noqa: E402
 from runbooks.execute import available_tasks, run_notebook  # noqa: E402
 from runbooks.paths import PROJECT_ROOT  # noqa: E402
@@ -35,6 +41,7 @@ log = logging.getLogger("mkdocs.hooks.runbooks")
 
 _executed: dict[str, Path] = {}
 _generated: dict[str, str] = {}
+_checked: dict[str, str | None] = {}  # check name -> None (passed) or why it failed
 
 
 def on_config(config):
@@ -50,8 +57,10 @@ def on_config(config):
             run_notebook(task, output=output, home=home)
         except RunbookError as error:
             raise PluginError(f"runbook {task} failed, so the build fails: {error}") from None
+        output.write_text(hide_build_paths(output.read_text(encoding="utf-8")), encoding="utf-8")  # the download too
         log.info(f"executed runbook {task} in {time.monotonic() - started:.1f}s")
         _executed[task] = output
+    check_runbook_claims()
     from docs_build.reference import generate_pages
 
     _generated.update(generate_pages(Path(config.docs_dir)))
@@ -152,11 +161,12 @@ def unlink_pending(markdown: str, page_uri: str, existing: set[str]) -> str:
 def generated_snippets() -> dict[str, callable]:
     """``<!-- generated: NAME -->`` in a page is replaced by ``NAME``'s output at build time."""
     from docs_build.attacks import attack_table
+    from docs_build.snippets import SNIPPETS
 
-    return {"attack-table": attack_table}
+    return {"attack-table": attack_table, **SNIPPETS}
 
 
-GENERATED_MARKER = re.compile(r"<!-- generated: ([\w-]+) -->")
+GENERATED_MARKER = re.compile(r"<!-- generated: ([a-z0-9-]+) -->")
 
 
 def fill_generated(markdown: str) -> str:
@@ -170,7 +180,34 @@ def fill_generated(markdown: str) -> str:
     return GENERATED_MARKER.sub(replace, markdown)
 
 
+# -- claims bound to checks (docs_build/claims.py) ---------------------------------------------------
+
+
+def check_claims(where: str, markdown: str) -> str:
+    """Run the checks ``<!-- check: NAME -->`` markers name; fail the build on a missing or failing one."""
+    from docs_build.claims import CHECK_MARKER, named_checks, run_check
+
+    for name in named_checks(markdown):
+        if name not in _checked:
+            _checked[name] = run_check(name)
+        if _checked[name]:
+            raise PluginError(f"{where}: a claim is not shown true: {_checked[name]}")
+    return CHECK_MARKER.sub("", markdown)
+
+
+def check_runbook_claims() -> None:
+    from docs_build.claims import page_sources
+    from docs_build.experiments import run_all
+
+    _checked.clear()
+    run_all()  # every experiment once (cached across builds), two at a time
+    for page, text in page_sources().items():
+        if page.startswith(f"{RUNBOOKS_URI}/"):
+            check_claims(page, text)
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:
+    markdown = check_claims(page.file.src_uri, markdown)
     markdown = fill_generated(markdown)
     if TABLE_MARKER in markdown:
         markdown = markdown.replace(TABLE_MARKER, task_table(Path(config.docs_dir), list(_executed)))
@@ -196,7 +233,7 @@ def _toc_items(items) -> list:
 MERMAID_SCRIPT = "assets/vendor/mermaid.min.js"
 
 
-def on_post_page(output: str, page, config) -> str:
+def with_local_mermaid(output: str, page) -> str:
     """Pages that draw a diagram load the vendored Mermaid first, so Material never fetches it from a CDN."""
     if 'class="mermaid"' not in output:
         return output
@@ -204,7 +241,69 @@ def on_post_page(output: str, page, config) -> str:
     return output.replace("</head>", f'<script src="{src}"></script>\n</head>', 1)
 
 
+# -- what a reader sees: no build-machine path, and how to run each runbook -------------------------
+
+# Parameters a reader sets to run a runbook on their own database; confirm is what lets it write.
+READER_PARAMETERS = ("target", "message", "table", "column", "confirm")
+
+
+def run_command_lines(task: str) -> tuple[str, str]:
+    """The SQLite and PostgreSQL commands that run ``task`` against the reader's database."""
+    from runbooks.execute import notebook_path
+    from runbooks.parameters import declared_parameters
+
+    declared = declared_parameters(notebook_path(task))
+    shown = []
+    for name in READER_PARAMETERS:
+        if name in declared:
+            value = "true" if name == "confirm" else str(declared[name])
+            shown.append(f"-p {name} {shlex.quote(value)}")
+    tail = " ".join([task, *shown])
+    return (
+        f"python -m runbooks run {tail} --db 'sqlite:///database/universe.sqlite'",
+        f"RUNBOOK_DB_URL='postgresql://galaxy@dbhost/galaxy' python -m runbooks run {tail}",
+    )
+
+
+def run_box(task: str) -> str:
+    sqlite, postgresql = (html_escape(line) for line in run_command_lines(task))
+    return (
+        '<div class="runbook-run"><p><strong>Run it on your own database</strong> '
+        "(the outputs below are from this site's build, on a sample database):</p>"
+        f'<pre><code class="language-sh"># SQLite\n{sqlite}\n# PostgreSQL\n{postgresql}</code></pre></div>'
+    )
+
+
+def hide_build_paths(text: str) -> str:
+    """The build's sample database shows as ``.runbooks/sample.sqlite``; no other path of this machine."""
+    replacements = (
+        (str(BUILD_DIR / "home"), ".runbooks"),
+        (str(BUILD_DIR), "build/docs"),
+        (sysconfig.get_paths()["purelib"], "site-packages"),
+        (str(Path(sys.prefix) / "bin") + "/", ""),
+        (str(PROJECT_ROOT) + "/", ""),
+        (str(PROJECT_ROOT), "."),
+    )
+    for path, shown in replacements:
+        text = text.replace(path, shown)
+    return text
+
+
+def on_post_page(output: str, page, config) -> str:
+    return with_local_mermaid(hide_build_paths(output), page)
+
+
+def on_post_build(config) -> None:
+    index = Path(config.site_dir) / "search" / "search_index.json"
+    if index.exists():
+        index.write_text(hide_build_paths(index.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 def on_page_content(html: str, page, config, files) -> str:
+    html = hide_build_paths(html)
+    task = page.file.src_uri.removeprefix(f"{RUNBOOKS_URI}/").removesuffix(".ipynb")
+    if page.file.src_uri.endswith(".ipynb") and task in _executed:
+        html = run_box(task) + html
     if page.file.src_uri.endswith(".ipynb") and page.toc:
         ids = [i for i in HEADING_ID.findall(html) if not i.startswith("__")]
         items = _toc_items(page.toc)

@@ -7,6 +7,7 @@ import argparse
 import ast
 import html
 import inspect
+import os
 import re
 from importlib import metadata
 from pathlib import Path
@@ -383,8 +384,9 @@ def test_sqlalchemy_migrate_and_outdated_skill_claims(env, graph):
 
 def test_coverage_table_covers_every_skill_section():
     seed = Path("/work/shared/seed/galaxy-db-migration-skill.txt")
-    contributing = (DOCS / "contributing.md").read_text(encoding="utf-8")
-    table = contributing[contributing.index("| skill item |") :]
+    from docs_build.snippets import coverage_table
+
+    table = coverage_table()
     for topic in (
         "Task menu",
         "Quick commands",
@@ -408,3 +410,31 @@ def test_coverage_table_covers_every_skill_section():
     if seed.exists():
         problems = re.findall(r"^Problem: (.+)$", seed.read_text(encoding="utf-8"), re.M)
         assert len(problems) == 6
+
+
+# -- what a reader sees ------------------------------------------------------------------------------
+
+
+def test_no_build_machine_path_in_the_site(site):
+    import sys
+
+    needles = [str(PROJECT), sys.prefix, os.environ.get("RUNBOOKS_DOCS_BUILD_DIR") or str(site.parent / "build")]
+    found = {}
+    for path in site.rglob("*"):
+        if path.suffix in (".html", ".ipynb", ".json") and path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            hits = [n for n in needles if n in text]
+            if hits:
+                found[str(path.relative_to(site))] = hits
+    assert found == {}
+    assert ".runbooks/sample.sqlite" in page_path(site, "runbooks/status.ipynb").read_text(encoding="utf-8")
+
+
+def test_each_runbook_page_shows_how_to_run_it_on_your_database(site):
+    from docs_build.hooks import run_command_lines
+
+    for notebook in sorted((PROJECT / "notebooks").glob("*.ipynb")):
+        text = html.unescape(page_path(site, f"runbooks/{notebook.name}").read_text(encoding="utf-8"))
+        sqlite, postgresql = run_command_lines(notebook.stem)
+        assert sqlite in text and postgresql in text, notebook.stem
+    assert "-p confirm true" in run_command_lines("upgrade")[0]

@@ -27,7 +27,7 @@ CODES = [
         "database-empty",
         "warning",
         "The database exists but holds no tables (or only kombu_* tables).",
-        "Galaxy initializes it on first start (or `create_db.sh`); `manage_db.sh` refuses to run on it.",
+        "Galaxy initializes it on first start (or `create_db.sh`); `manage_db.sh upgrade` does not initialize it.",
     ),
     Code(
         "database-damaged",

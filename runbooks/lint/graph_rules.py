@@ -37,7 +37,7 @@ NOT_CURRENT_HEAD = Rule(
     "`down_revision` is not the current head",
     "A new revision must sit on top of the branch's only head. Based on an older revision, "
     "it creates a second head, and commands that target `gxy@head` (Galaxy's upgrade, "
-    "`manage_db.sh upgrade`) fail with 'Multiple heads are present ...' "
+    "`manage_db.sh upgrade`) fail with 'Multiple head revisions are present ...' "
     "(galaxyproject/galaxy#15768, #22370).",
     "Set `down_revision` (and `Revises:` in the docstring) to the current head, or create the "
     "revision again on an up-to-date checkout; if two heads already exist, add a merge "
