@@ -16,6 +16,7 @@ from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
 from runbooks.paths import DB_URL_ENV
 from runbooks.samples import embedded_sample_url, ensure_embedded_sample
+from runbooks.shell import DatabaseArgs
 
 
 @dataclass
@@ -31,6 +32,12 @@ class Selection:
     @property
     def is_sample(self) -> bool:
         return self.source == "sample"
+
+    @property
+    def database_args(self) -> DatabaseArgs:
+        """What a printed command repeats so that pasting it selects this database and code again."""
+        db = self.db if self.source in ("argument", "environment") else None
+        return DatabaseArgs(db, self.env.root, from_environment=self.source == "environment")
 
     def describe(self) -> str:
         how = {

@@ -1,0 +1,71 @@
+"""Commands the tool prints for a user to paste: shell-quoted, naming the same database.
+
+Every printed ``python -m runbooks …`` line (restore with, Next, a finding's fix, a
+failure's way out) is built by ``command_line``: each argument goes through
+``shlex.quote`` and the line repeats the database selection, so pasting it into a shell
+runs nothing but that command and acts on the database the user was looking at.
+A password is never printed: a URL with one is named as ``"$RUNBOOK_DB_URL"``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from runbooks.database.urls import DatabaseUrl
+from runbooks.paths import CLI, DB_URL_ENV
+
+FROM_ENVIRONMENT = f'"${DB_URL_ENV}"'
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    """The options a printed command repeats to select the same database and Galaxy code."""
+
+    db: DatabaseUrl | None = None  # None: no --db (the embedded sample, or the checkout's configured one)
+    galaxy_root: Path | None = None
+    from_environment: bool = False  # the URL came from $RUNBOOK_DB_URL
+
+    def words(self) -> list[str]:
+        words = [] if self.db is None else ["--db", _url_word(self.db)]
+        if self.galaxy_root is not None:
+            words += ["--galaxy-root", shlex.quote(str(Path(self.galaxy_root).resolve()))]
+        return words
+
+    @property
+    def uses_environment(self) -> bool:
+        return self.db is not None and bool(self.db.password)
+
+    def note(self) -> str:
+        """What to do before pasting, when the commands read the password from the environment."""
+        if not self.uses_environment or self.from_environment:
+            return ""
+        return (
+            f"the commands above read the password from ${DB_URL_ENV}: first `export {DB_URL_ENV}=URL` "
+            "with the URL you gave, password included"
+        )
+
+
+def _url_word(db: DatabaseUrl) -> str:
+    if db.password:
+        return FROM_ENVIRONMENT
+    if db.is_sqlite:  # absolute, so the line works from any folder
+        return shlex.quote(f"sqlite:///{db.sqlite_path}")
+    return shlex.quote(db.secret())
+
+
+def for_url(db: DatabaseUrl) -> DatabaseArgs:
+    """When only the URL is known: ``--db`` names it."""
+    return DatabaseArgs(db)
+
+
+def command_line(task: str, *args: str | Path, database: DatabaseArgs | None = None) -> str:
+    """``python -m runbooks TASK ARGS… [--db …] [--galaxy-root …]``, every argument quoted."""
+    words = [CLI, task, *(shlex.quote(str(arg)) for arg in args)]
+    return " ".join(words + (database.words() if database else []))
+
+
+def quoted_path(path: str | Path) -> str:
+    """A path as a shell word, for lines that show a file a user may copy."""
+    return shlex.quote(str(path))
