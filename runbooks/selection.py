@@ -16,7 +16,8 @@ from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
 from runbooks.paths import DB_URL_ENV
 from runbooks.samples import embedded_sample_url, ensure_embedded_sample
-from runbooks.shell import DatabaseArgs
+from runbooks.errors import UsageError
+from runbooks.shell import ENV_REFERENCE, DatabaseArgs
 
 
 @dataclass
@@ -56,6 +57,10 @@ def select(
     announce: Callable[[str], None] = print,
 ) -> Selection:
     env = GalaxyEnv.locate(galaxy_root)
+    if db == ENV_REFERENCE:  # how printed commands name a URL with a password
+        if not os.environ.get(DB_URL_ENV):
+            raise UsageError(f"--db '{db}' reads the URL from {db}, which is not set: export {DB_URL_ENV}=URL first")
+        db = None
     if db:
         return Selection(DatabaseUrl.parse(db), env, "argument")
     if os.environ.get(DB_URL_ENV):

@@ -4,7 +4,9 @@ Every printed ``python -m runbooks …`` line (restore with, Next, a finding's f
 failure's way out) is built by ``command_line``: each argument goes through
 ``shlex.quote`` and the line repeats the database selection, so pasting it into a shell
 runs nothing but that command and acts on the database the user was looking at.
-A password is never printed: a URL with one is named as ``"$RUNBOOK_DB_URL"``.
+A password is never printed: a URL with one is named as ``--db '$RUNBOOK_DB_URL'``, single-quoted
+so the shell passes the name and the CLI reads the variable itself (an expanded URL would put
+the password into the process's argv, which every user of the machine can read).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from runbooks.database.urls import DatabaseUrl
 from runbooks.paths import CLI, DB_URL_ENV
 
-FROM_ENVIRONMENT = f'"${DB_URL_ENV}"'
+ENV_REFERENCE = f"${DB_URL_ENV}"  # as a --db value: "read the URL from the environment"
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class DatabaseArgs:
 
 def _url_word(db: DatabaseUrl) -> str:
     if db.password:
-        return FROM_ENVIRONMENT
+        return shlex.quote(ENV_REFERENCE)
     if db.is_sqlite:  # absolute, so the line works from any folder
         return shlex.quote(f"sqlite:///{db.sqlite_path}")
     return shlex.quote(db.secret())
