@@ -14,9 +14,9 @@ from functools import cached_property
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
+from runbooks.errors import UsageError
 from runbooks.paths import DB_URL_ENV
 from runbooks.samples import embedded_sample_url, ensure_embedded_sample
-from runbooks.errors import UsageError
 from runbooks.shell import ENV_REFERENCE, DatabaseArgs
 
 

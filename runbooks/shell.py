@@ -19,6 +19,20 @@ from runbooks.database.urls import DatabaseUrl
 from runbooks.paths import CLI, DB_URL_ENV
 
 ENV_REFERENCE = f"${DB_URL_ENV}"  # as a --db value: "read the URL from the environment"
+CONTROL = {chr(code) for code in range(32)} | {chr(127)}
+
+
+def shell_word(text: str) -> str:
+    """One shell word for ``text``; control characters (a newline in a path) as bash's ``$'…'``.
+
+    So a printed command stays on one line, whichever report indents or splits its lines.
+    """
+    if not CONTROL & set(text):
+        return shlex.quote(text)
+    escaped = "".join(
+        f"\\x{ord(char):02x}" if char in CONTROL else "\\" + char if char in "\\'" else char for char in text
+    )
+    return f"$'{escaped}'"
 
 
 @dataclass(frozen=True)
@@ -32,7 +46,7 @@ class DatabaseArgs:
     def words(self) -> list[str]:
         words = [] if self.db is None else ["--db", _url_word(self.db)]
         if self.galaxy_root is not None:
-            words += ["--galaxy-root", shlex.quote(str(Path(self.galaxy_root).resolve()))]
+            words += ["--galaxy-root", shell_word(str(Path(self.galaxy_root).resolve()))]
         return words
 
     @property
@@ -53,8 +67,8 @@ def _url_word(db: DatabaseUrl) -> str:
     if db.password:
         return shlex.quote(ENV_REFERENCE)
     if db.is_sqlite:  # absolute, so the line works from any folder
-        return shlex.quote(f"sqlite:///{db.sqlite_path}")
-    return shlex.quote(db.secret())
+        return shell_word(f"sqlite:///{db.sqlite_path}")
+    return shell_word(db.secret())
 
 
 def for_url(db: DatabaseUrl) -> DatabaseArgs:
@@ -64,10 +78,10 @@ def for_url(db: DatabaseUrl) -> DatabaseArgs:
 
 def command_line(task: str, *args: str | Path, database: DatabaseArgs | None = None) -> str:
     """``python -m runbooks TASK ARGS… [--db …] [--galaxy-root …]``, every argument quoted."""
-    words = [CLI, task, *(shlex.quote(str(arg)) for arg in args)]
+    words = [CLI, task, *(shell_word(str(arg)) for arg in args)]
     return " ".join(words + (database.words() if database else []))
 
 
 def quoted_path(path: str | Path) -> str:
     """A path as a shell word, for lines that show a file a user may copy."""
-    return shlex.quote(str(path))
+    return shell_word(str(path))
