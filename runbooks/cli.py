@@ -47,7 +47,9 @@ class OneLineParser(argparse.ArgumentParser):
 
 def _database_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--db", metavar="URL", help="database URL (else $RUNBOOK_DB_URL, --galaxy-root, sample)")
+    parent.add_argument(
+        "--db", metavar="URL", help="database URL, or '$RUNBOOK_DB_URL' (else $RUNBOOK_DB_URL, --galaxy-root, sample)"
+    )
     parent.add_argument("--galaxy-root", metavar="DIR", help="a Galaxy checkout (its lib/ and config/galaxy.yml)")
     return parent
 
