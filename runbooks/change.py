@@ -16,6 +16,7 @@ from runbooks.errors import Refused, UsageError
 from runbooks.migrate import Outcome, Plan, apply, make_plan
 from runbooks.rehearsal import Rehearsal, rehearse
 from runbooks.selection import Selection
+from runbooks.shell import DatabaseArgs, command_line
 from runbooks.status import Status, get_status
 
 MOVABLE_STATES = ("up-to-date", "behind", "multiple-current", "legacy-sqlalchemy-migrate")
@@ -47,36 +48,37 @@ class Change:
         result = self.outcome or (self.rehearsal.outcome if self.rehearsal else None)
         if result is None or result.reached:
             return None
-        return explain_failure(result.errors, self.selection.db.dialect)
+        return explain_failure(result.errors, self.selection.db.dialect, self.selection.database_args)
 
 
 def plan_change(selection: Selection, target: str, direction: str) -> Change:
     """Read the database and plan the move; refuse states no migration should touch."""
     before = get_status(selection.db, selection.graph, selection.env)
-    _refuse_unmovable(before)
+    _refuse_unmovable(before, selection.database_args)
     plan = make_plan(selection.graph, before.rows, target, direction)
     return Change(selection, direction, before, plan)
 
 
-def _refuse_unmovable(status: Status) -> None:
+def _refuse_unmovable(status: Status, database: DatabaseArgs) -> None:
+    troubleshoot = f"`{command_line('troubleshoot', database=database)}`"
     if status.state in MOVABLE_STATES:
         if status.state == "legacy-sqlalchemy-migrate" and status.legacy_migrate_version != 180:
             raise Refused(
                 f"the database is under SQLAlchemy Migrate at version {status.legacy_migrate_version}, not 180: "
-                "upgrade it to 180 with a release_22.01 Galaxy checkout first (`python -m runbooks troubleshoot`)"
+                f"upgrade it to 180 with a release_22.01 Galaxy checkout first ({troubleshoot})"
             )
         return
     hints = {
         "missing": "there is no database at that URL: check it (Galaxy creates a new one on first start)",
         "empty": "the database is empty: Galaxy initializes it on first start (create_db.sh); nothing to migrate",
-        "no-version-table": "the database has no version table (not a Galaxy database?): see `troubleshoot`",
-        "unknown-revision": f"the database is at {', '.join(status.unknown)}, unknown to this code: see `troubleshoot`",
-        "revision-missing": "alembic_version has no gxy row: see `troubleshoot` before migrating",
+        "no-version-table": f"the database has no version table (not a Galaxy database?): see {troubleshoot}",
+        "unknown-revision": f"the database is at {', '.join(status.unknown)}, unknown to this code: see {troubleshoot}",
+        "revision-missing": f"alembic_version has no gxy row: see {troubleshoot} before migrating",
         "invalid-version-rows": "alembic_version holds rows that are not revision ids ("
         + "; ".join(row.describe() for row in status.bad_rows)
         + "): back up the database, then delete them with: "
         + " ".join(row.delete_sql for row in status.bad_rows),
-        "damaged": f"the database file is damaged ({status.damage}): see `troubleshoot` before migrating",
+        "damaged": f"the database file is damaged ({status.damage}): see {troubleshoot} before migrating",
     }
     raise Refused(hints[status.state])
 

@@ -47,7 +47,9 @@ class OneLineParser(argparse.ArgumentParser):
 
 def _database_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--db", metavar="URL", help="database URL (else $RUNBOOK_DB_URL, --galaxy-root, sample)")
+    parent.add_argument(
+        "--db", metavar="URL", help="database URL, or '$RUNBOOK_DB_URL' (else $RUNBOOK_DB_URL, --galaxy-root, sample)"
+    )
     parent.add_argument("--galaxy-root", metavar="DIR", help="a Galaxy checkout (its lib/ and config/galaxy.yml)")
     return parent
 
@@ -149,9 +151,9 @@ def cmd_status(args) -> int:
     selection = select(args.db, args.galaxy_root, announce=_stderr)
     status = get_status(selection.db, selection.graph, selection.env)
     if args.json:
-        print(json.dumps(status.to_json(), indent=2))
+        print(json.dumps(status.to_json(selection.database_args), indent=2))
     else:
-        print(status_text(status, selection.graph, history=args.history))
+        print(status_text(status, selection.graph, history=args.history, database=selection.database_args))
     return 0 if status.is_healthy else 1
 
 
@@ -198,7 +200,7 @@ def _asker():
 
 def cmd_change(args) -> int:
     from runbooks import change as steps
-    from runbooks.render import activity_text, outcome_text, plan_text, rehearsal_text
+    from runbooks.render import activity_text, backup_text, outcome_text, plan_text, rehearsal_text
     from runbooks.selection import select
 
     say = (lambda text: print(text, file=sys.stderr)) if args.json else print
@@ -216,8 +218,8 @@ def cmd_change(args) -> int:
     say(activity_text(steps.check_sessions(change, args.ignore_sessions)))
     steps.confirm_or_refuse(change, args.yes, _asker())
     if not args.no_backup:
-        backup = steps.take_backup(change)
-        say(f"Backup: {backup.path} ({backup.seconds:.1f}s); restore with: {backup.restore_command()}")
+        steps.take_backup(change)
+        say(backup_text(change))
     steps.apply_change(change)
     say(outcome_text(change))
     return _finish(args, change, 0 if change.succeeded else 1)
@@ -278,6 +280,7 @@ def cmd_troubleshoot(args) -> int:
         rehearse=args.rehearse,
         drift=args.drift,
         every_foreign_key=args.every_foreign_key,
+        database=selection.database_args,
     )
     print(json.dumps(report.to_json(), indent=2) if args.json else report.text(verbose=args.verbose))
     return 1 if report.has_errors else 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from runbooks.code.revisions import RevisionGraph
+from runbooks.shell import DatabaseArgs, command_line, for_url, quoted_path
 from runbooks.status import Status, dbversion_lines, history_lines, next_step, version_lines
 
 
-def status_text(status: Status, graph: RevisionGraph, history: int = 8) -> str:
+def status_text(status: Status, graph: RevisionGraph, history: int = 8, database: DatabaseArgs | None = None) -> str:
     lines = [
         f"Database:    {status.database} ({status.database.dialect})",
         f"Galaxy code: {status.galaxy}",
@@ -33,8 +34,24 @@ def status_text(status: Status, graph: RevisionGraph, history: int = 8) -> str:
     if status.rows and not status.unknown and history:
         lines += ["", "Recent history, as `db_dev.sh history --indicate-current` prints it:"]
         lines += [f"  {line}" for line in history_lines(graph, status.rows, limit=history)]
-    lines += ["", f"Next: {next_step(status)}"]
+    database = database or for_url(status.database)
+    lines += ["", f"Next: {next_step(status, database)}"]
+    if status.state != "up-to-date" and database.note():
+        lines.append(f"Note: {database.note()}")
     return "\n".join(lines)
+
+
+def restore_command(change) -> str:
+    """The one command that puts the change's backup back, onto the same database."""
+    path = change.backup.path.resolve()
+    return command_line("restore", path, "--yes", database=change.selection.database_args)
+
+
+def backup_text(change) -> str:
+    backup = change.backup
+    line = f"Backup: {quoted_path(backup.path)} ({backup.seconds:.1f}s); restore with: `{restore_command(change)}`"
+    note = change.selection.database_args.note()
+    return line + (f"\nNote: {note}" if note else "")
 
 
 def pending_text(status: Status, graph: RevisionGraph) -> str:
@@ -95,7 +112,7 @@ def outcome_text(change) -> str:
     if explanation:
         lines += [f"  cause: {explanation.cause}", f"  way out: {explanation.fix}"]
     if change.backup:
-        lines.append(f"  to put the database back as it was: {change.backup.restore_command()}")
+        lines.append(f"  to put the database back as it was: `{restore_command(change)}`")
     return "\n".join(lines)
 
 
@@ -115,7 +132,7 @@ def change_json(change) -> dict:
         "database": change.selection.db.masked(),
         "direction": change.direction,
         "target": plan.target.text,
-        "before": change.before.to_json(),
+        "before": change.before.to_json(change.selection.database_args),
         "plan": {
             "revisions": plan.revisions,
             "galaxy_commands": [call.shell() for call in plan.calls],
@@ -136,7 +153,9 @@ def change_json(change) -> dict:
             "statements": change.rehearsal.changes,
         }
     if change.backup is not None:
-        report["backup"] = {"path": str(change.backup.path), "restore": change.backup.restore_command()}
+        note = change.selection.database_args.note()
+        report["backup"] = {"path": str(change.backup.path), "restore": restore_command(change)}
+        report["backup"] |= {"note": note} if note else {}
     if change.outcome is not None:
         outcome = change.outcome
         report["outcome"] = {
@@ -146,7 +165,7 @@ def change_json(change) -> dict:
             "stopped_at": outcome.stopped_at,
             "errors": outcome.errors,
         }
-        report["after"] = change.after.to_json() if change.after else None
+        report["after"] = change.after.to_json(change.selection.database_args) if change.after else None
     if change.explanation:  # the JSON key stays "diagnosis"
         report["diagnosis"] = {"cause": change.explanation.cause, "fix": change.explanation.fix}
     return report

@@ -27,9 +27,6 @@ class Backup:
     database: DatabaseUrl
     seconds: float
 
-    def restore_command(self) -> str:
-        return f"python -m runbooks restore {self.path} --db '{self.database.masked()}' --yes"
-
 
 def backups_dir() -> Path:
     return runbook_home() / "backups"

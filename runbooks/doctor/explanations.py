@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from runbooks.shell import DatabaseArgs, command_line
+
 
 @dataclass(frozen=True)
 class FailureExplanation:
@@ -16,7 +18,11 @@ class FailureExplanation:
     fix: str
 
 
-def _index_on_dropped_column(error: str, dialect: str) -> FailureExplanation | None:
+def _troubleshoot(database: DatabaseArgs | None) -> str:
+    return f"`{command_line('troubleshoot', database=database)}`"
+
+
+def _index_on_dropped_column(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     match = re.search(r"no such column: (\w+).*?CREATE (?:UNIQUE )?INDEX (\w+) ON (\w+)", error, re.S)
     if not match:
         return None
@@ -28,7 +34,7 @@ def _index_on_dropped_column(error: str, dialect: str) -> FailureExplanation | N
     )
 
 
-def _leftover_batch_table(error: str, dialect: str) -> FailureExplanation | None:
+def _leftover_batch_table(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     match = re.search(r"table (_alembic_tmp_\w+) already exists", error)
     if not match:
         return None
@@ -38,7 +44,7 @@ def _leftover_batch_table(error: str, dialect: str) -> FailureExplanation | None
     )
 
 
-def _already_exists(error: str, dialect: str) -> FailureExplanation | None:
+def _already_exists(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     match = re.search(
         r'(?:relation|table|index|column|constraint) "?(\w+)"? (?:of relation "(\w+)" )?already exists', error
     ) or re.search(r"duplicate column name: (\w+)", error)
@@ -48,12 +54,12 @@ def _already_exists(error: str, dialect: str) -> FailureExplanation | None:
     return FailureExplanation(
         f"{name} already exists, so the revision that creates it cannot run (a leftover of a manual change or an "
         "interrupted migration)",
-        f"python -m runbooks troubleshoot (objects-already-exist names the revision); remove {name} if it is a "
+        f"{_troubleshoot(database)} (objects-already-exist names the revision); remove {name} if it is a "
         "leftover, or run Galaxy's `db_dev.sh upgrade --repair` which skips objects that already exist",
     )
 
 
-def _locked(error: str, dialect: str) -> FailureExplanation | None:
+def _locked(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     if "database is locked" in error:
         return FailureExplanation(
             "another process holds a lock on the SQLite file (a running Galaxy?)",
@@ -62,13 +68,13 @@ def _locked(error: str, dialect: str) -> FailureExplanation | None:
     if "deadlock detected" in error or "lock timeout" in error or "could not obtain lock" in error:
         return FailureExplanation(
             "another session holds a lock on a table this revision alters",
-            "python -m runbooks troubleshoot names the blocking sessions; stop Galaxy (web, handlers, "
+            f"{_troubleshoot(database)} names the blocking sessions; stop Galaxy (web, handlers, "
             "schedulers) and run the upgrade again",
         )
     return None
 
 
-def _not_null_on_existing_rows(error: str, dialect: str) -> FailureExplanation | None:
+def _not_null_on_existing_rows(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     match = re.search(r'column "(\w+)" of relation "(\w+)" contains null values', error) or re.search(
         r"NOT NULL constraint failed: (\w+)\.(\w+)", error
     )
@@ -81,7 +87,7 @@ def _not_null_on_existing_rows(error: str, dialect: str) -> FailureExplanation |
     )
 
 
-def _unique_violation(error: str, dialect: str) -> FailureExplanation | None:
+def _unique_violation(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     if "could not create unique index" in error or "UNIQUE constraint failed" in error:
         return FailureExplanation(
             "duplicate values where the revision adds a unique constraint (Galaxy issue #18487: duplicate "
@@ -91,11 +97,11 @@ def _unique_violation(error: str, dialect: str) -> FailureExplanation | None:
     return None
 
 
-def _foreign_key(error: str, dialect: str) -> FailureExplanation | None:
+def _foreign_key(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     if "violates foreign key constraint" in error or "FOREIGN KEY constraint failed" in error:
         return FailureExplanation(
             "rows whose foreign-key values point to rows that do not exist",
-            "python -m runbooks troubleshoot (foreign-key-orphans lists them with the cleanup SQL)",
+            f"{_troubleshoot(database)} (foreign-key-orphans lists them with the cleanup SQL)",
         )
     return None
 
@@ -111,11 +117,11 @@ RECOGNISERS = (
 )
 
 
-def explain_failure(errors: list[str], dialect: str) -> FailureExplanation | None:
-    """The first recognisable cause among the errors, with its way out."""
+def explain_failure(errors: list[str], dialect: str, database: DatabaseArgs | None = None) -> FailureExplanation | None:
+    """The first recognisable cause among the errors, with its way out (its commands name ``database``)."""
     for error in errors:
         for recognise in RECOGNISERS:
-            found = recognise(error, dialect)
+            found = recognise(error, dialect, database)
             if found:
                 return found
     return None

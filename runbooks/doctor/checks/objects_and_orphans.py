@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from runbooks.doctor.checks.examination import SHOWN, Examination
-from runbooks.paths import CLI
 
 
 def check_orphans(ex: Examination, every_foreign_key: bool) -> None:
@@ -70,7 +69,7 @@ def check_objects_already_exist(ex: Examination) -> None:
         "objects-already-exist",
         "; ".join(f"{obj.revision} creates {obj.describe()}, which already exists" for obj in existing[:SHOWN])
         + f": the upgrade would stop at {first.revision}",
-        f"if the leftover holds nothing you need: {' '.join(drops)} then `{CLI} upgrade`; "
+        f"if the leftover holds nothing you need: {' '.join(drops)} then {ex.cli('upgrade')}; "
         + (
             "or skip them with Galaxy's `sh scripts/db_dev.sh upgrade --repair` (it skips a helper's object that "
             "already exists, without checking it matches the revision; leftovers of SQLite batch operations still "

@@ -36,7 +36,7 @@ def check_drift(ex: Examination, drift: bool) -> None:
             f"{table}: " + ", ".join(d.describe() for d in items[:3]) for table, items in list(grouped.items())[:SHOWN]
         ),
         "find who changed the schema (a manual fix, a dev branch's revision later removed); make it match "
-        "the model (or restore a backup), then `troubleshoot --drift` again",
+        f"the model (or restore a backup), then {ex.cli('troubleshoot', '--drift')} again",
         {
             "by_table": {t: [d.describe() for d in items] for t, items in grouped.items()},
             "ignored": len(report.ignored),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from runbooks.database.connections import read_only_cursor
 from runbooks.database.urls import DatabaseUrl
 from runbooks.doctor.checks.examination import Examination
-from runbooks.paths import CLI
 
 
 def _database_bytes(db: DatabaseUrl) -> int:
@@ -49,7 +48,7 @@ def check_rehearsal(ex: Examination, rehearse: bool | None, limit: int) -> None:
         return
     outcome = rehearsal.outcome
     error = outcome.errors[0] if outcome.errors else f"alembic_version ended at {', '.join(outcome.rows)}"
-    cause = explain_failure(outcome.errors, ex.db.dialect)
+    cause = explain_failure(outcome.errors, ex.db.dialect, ex.database)
     where = outcome.stopped_at or _revision_named_by(error, ex) or "the first revision"
     if set(outcome.rows) == set(ex.status.rows) and not ex.db.is_sqlite:
         where += " (PostgreSQL ran the upgrade in one transaction: nothing was applied)"
@@ -57,8 +56,8 @@ def check_rehearsal(ex: Examination, rehearse: bool | None, limit: int) -> None:
         "upgrade-will-fail",
         f"rehearsing the upgrade to head on a {rehearsal.copy_method} stopped at {where}: "
         f"{error.splitlines()[0]}" + (f" ({cause.cause})" if cause else ""),
-        (cause.fix if cause else f"read the error above; `{CLI} upgrade --rehearse` shows every statement")
-        + f"; then `{CLI} upgrade --rehearse` again",
+        (cause.fix if cause else f"read the error above; {ex.cli('upgrade', '--rehearse')} shows every statement")
+        + f"; then {ex.cli('upgrade', '--rehearse')} again",
         {
             "stopped_at": outcome.stopped_at,
             "errors": outcome.errors,
