@@ -64,6 +64,7 @@ def make_backup(db: DatabaseUrl, folder: Path | None = None) -> Backup:
     partial_manifest = folder / f".{final.name}.manifest.partial"
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        partial.touch(exist_ok=False)  # a read-only folder fails here, with its real reason (not SQLite's)
         rows = _write_sqlite(db, partial) if db.is_sqlite else _write_dump(db, partial)
         manifest = make_manifest(partial, db, rows) | {"file": final.name}
         write_synced(partial_manifest, json.dumps(manifest, indent=2).encode())
@@ -71,7 +72,8 @@ def make_backup(db: DatabaseUrl, folder: Path | None = None) -> Backup:
         os.replace(partial_manifest, manifest_path(final))
         _fsync(folder)
     except BaseException as error:  # interrupted too: never leave a partial or unmanifested backup
-        for path in (partial, partial_manifest, final, manifest_path(final)):
+        journals = (Path(f"{partial}-journal"), Path(f"{partial}-wal"))
+        for path in (partial, *journals, partial_manifest, final, manifest_path(final)):
             _remove_quietly(path)
         if isinstance(error, (OSError, sqlite3.Error, RunbookError)):
             raise _backup_failed(db, folder, error) from None
