@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from runbooks.database.backup import Backup, make_backup
+from runbooks.database.migration_lock import MigrationLock, acquire
 from runbooks.database.sessions import Activity, activity
 from runbooks.doctor.explanations import FailureExplanation, explain_failure
 from runbooks.errors import Refused, UsageError
@@ -35,6 +36,7 @@ class Change:
     backup: Backup | None = None
     outcome: Outcome | None = None
     after: Status | None = None
+    lock: MigrationLock | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -83,10 +85,36 @@ def _refuse_unmovable(status: Status, database: DatabaseArgs) -> None:
     raise Refused(hints[status.state])
 
 
+def take_lock(change: Change) -> None:
+    """The migration lock (a second run refuses at once), then the database read again.
+
+    Held until ``apply_change`` ends (or the process does): the Galaxy worker runs meanwhile.
+    A database that moved since it was planned (another run finished first) is refused.
+    """
+    if change.lock is not None:
+        return
+    change.lock = acquire(change.selection.db, change.direction)
+    now = get_status(change.selection.db, change.selection.graph, change.selection.env)
+    if set(now.rows) != set(change.before.rows):
+        release_lock(change)
+        raise Refused(
+            f"the database moved since it was read (now {', '.join(now.rows) or 'no revision'}; another run?): "
+            f"run the {change.direction} again to plan from where it stands; nothing was changed"
+        )
+
+
+def release_lock(change: Change) -> None:
+    if change.lock is not None:
+        change.lock.release()
+        change.lock = None
+
+
 def check_sessions(change: Change, ignore_sessions: bool = False) -> Activity:
-    """Name everyone else on the database; refuse if they would block the change."""
+    """Take the migration lock, name everyone else on the database; refuse if they would block the change."""
+    take_lock(change)
     change.activity = activity(change.selection.db)
     if change.activity.blockers and not ignore_sessions:
+        release_lock(change)
         raise Refused(
             "other sessions would block this change: "
             + "; ".join(change.activity.blockers)
@@ -101,13 +129,22 @@ def run_rehearsal(change: Change) -> Rehearsal:
 
 
 def take_backup(change: Change) -> Backup:
-    change.backup = make_backup(change.selection.db)
+    take_lock(change)
+    try:
+        change.backup = make_backup(change.selection.db)
+    except BaseException:
+        release_lock(change)
+        raise
     return change.backup
 
 
 def apply_change(change: Change) -> Outcome:
-    change.outcome = apply(change.selection.db, change.plan, env=change.selection.env)
-    change.after = get_status(change.selection.db, change.selection.graph, change.selection.env)
+    take_lock(change)
+    try:
+        change.outcome = apply(change.selection.db, change.plan, env=change.selection.env)
+        change.after = get_status(change.selection.db, change.selection.graph, change.selection.env)
+    finally:
+        release_lock(change)
     return change.outcome
 
 

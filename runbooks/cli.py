@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", parents=[database], help="put a backup back, in one command")
     restore.add_argument("backup", metavar="BACKUP", help="a backup file printed by upgrade/downgrade")
     restore.add_argument("--yes", action="store_true", help="answer yes to the confirmation")
+    restore.add_argument("--force", action="store_true", help="restore a non-Galaxy file or another database's backup")
 
     create = commands.add_parser("create", help="a new gxy revision from Galaxy's template (checkout or workspace)")
     create.add_argument("-m", "--message", required=True, metavar="MESSAGE", help="what the revision does")
@@ -236,7 +237,7 @@ def _finish(args, change, code: int) -> int:
 def cmd_restore(args) -> int:
     from pathlib import Path
 
-    from runbooks.database.backup import restore
+    from runbooks.database.restore import restore
     from runbooks.selection import select
 
     selection = select(args.db, args.galaxy_root, create_sample=False, announce=_stderr)
@@ -246,8 +247,7 @@ def cmd_restore(args) -> int:
             raise UsageError(f"{selection.db} would be replaced by {args.backup}: confirm in a terminal or pass --yes")
         if not ask(f"Replace {selection.db} with {args.backup}? [y/N] "):
             raise UsageError("not confirmed: nothing was changed")
-    restore(Path(args.backup), selection.db)
-    print(f"Restored {selection.db} from {args.backup}")
+    print(restore(Path(args.backup), selection.db, force=args.force).text())
     return 0
 
 

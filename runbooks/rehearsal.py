@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runbooks.code.environment import GalaxyEnv
+from runbooks.database.leftovers import remove_leftovers
 from runbooks.database.scratch import scratch_database
 from runbooks.database.urls import DatabaseUrl
 from runbooks.migrate import Outcome, Plan, apply
@@ -40,6 +41,7 @@ class Rehearsal:
 
 
 def rehearse(db: DatabaseUrl, plan: Plan, env: GalaxyEnv | None = None) -> Rehearsal:
+    remove_leftovers(db)  # of rehearsals that were killed (their owner pid has ended)
     with scratch_database(copy_of=db) as scratch:
         outcome = apply(scratch.db, plan, record_sql=True, env=env)
     return Rehearsal(outcome, scratch.made_by)

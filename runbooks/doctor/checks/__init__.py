@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from runbooks.database.connections import inspect_database
 from runbooks.doctor.checks.examination import Examination
+from runbooks.doctor.checks.leftovers import check_leftovers
 from runbooks.doctor.checks.objects_and_orphans import (
     check_leftover_batch_tables,
     check_objects_already_exist,
@@ -25,6 +26,7 @@ __all__ = ["Examination", "run_all"]
 
 def run_all(ex: Examination, *, rehearse, drift, every_foreign_key, rehearsal_limit_bytes) -> None:
     check_heads(ex)
+    check_leftovers(ex)
     if not check_readable(ex):  # SQLite: locked by a writer, or a hot journal; nothing more can be read
         return
     ex.snapshot = inspect_database(ex.db)
