@@ -116,19 +116,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from runbooks import interrupts
+
     argv = sys.argv[1:] if argv is None else argv
+    interrupts.install()
     try:
         args = build_parser().parse_args(argv)
         if not args.task:
             print(menu_text())
             return 0
-        return HANDLERS[args.task](args)
+        code = HANDLERS[args.task](args)
+        sys.stdout.flush()  # a closed pipe must fail here, not in the interpreter's exit
+        return code
     except RunbookError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as error:
+        interrupts.stop_workers()
+        interrupted = interrupts.as_interrupted(error)
+        print(mask_text(interrupted.report), file=sys.stderr)
+        return interrupted.exit_code
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as a shell tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:  # a bug of ours: still one line, never the password
         if os.environ.get("RUNBOOK_DEBUG"):
             raise
@@ -198,6 +208,7 @@ def _asker():
 
 def cmd_change(args) -> int:
     from runbooks import change as steps
+    from runbooks.interrupts import reported
     from runbooks.render import activity_text, outcome_text, plan_text, rehearsal_text
     from runbooks.selection import select
 
@@ -215,10 +226,11 @@ def cmd_change(args) -> int:
         return _finish(args, change, 0 if change.rehearsal.succeeded else 1)
     say(activity_text(steps.check_sessions(change, args.ignore_sessions)))
     steps.confirm_or_refuse(change, args.yes, _asker())
-    if not args.no_backup:
-        backup = steps.take_backup(change)
-        say(f"Backup: {backup.path} ({backup.seconds:.1f}s); restore with: {backup.restore_command()}")
-    steps.apply_change(change)
+    with reported(change):  # SIGINT/SIGTERM: stop, read back, say where it stands
+        if not args.no_backup:
+            backup = steps.take_backup(change)
+            say(f"Backup: {backup.path} ({backup.seconds:.1f}s); restore with: {backup.restore_command()}")
+        steps.apply_change(change)
     say(outcome_text(change))
     return _finish(args, change, 0 if change.succeeded else 1)
 

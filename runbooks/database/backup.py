@@ -18,6 +18,7 @@ from pathlib import Path
 from runbooks.database.connections import recreate_postgresql_database
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.errors import RunbookError, UsageError
+from runbooks.lifetime import dies_with_us
 from runbooks.paths import runbook_home
 
 
@@ -100,7 +101,7 @@ def _run_pg_tool(tool: str, db: DatabaseUrl, arguments: list[str]) -> None:
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = url.password
-    result = subprocess.run(command + arguments, env=env, capture_output=True, text=True)
+    result = subprocess.run(command + arguments, env=env, capture_output=True, text=True, preexec_fn=dies_with_us())
     if result.returncode != 0:
         detail = mask_text(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "", url.password)
         raise RunbookError(f"{tool} failed for {db}: {detail}")
