@@ -10,10 +10,12 @@ code is the shell's for the signal: 130 (SIGINT), 143 (SIGTERM).
 from __future__ import annotations
 
 import signal
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from runbooks.database.connections import inspect_database
+from runbooks.database.connections import CONNECT_TIMEOUT_S, inspect_database
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 
@@ -65,10 +67,22 @@ def reported(change) -> Iterator[None]:
         raise interrupted from None
 
 
+def roll_back_hot_journal(db) -> None:
+    """The migration just killed may have left SQLite's rollback journal: the next read-write
+    open rolls it back (what Galaxy's next start would do), so the read-back sees the truth."""
+    if db.is_sqlite and Path(f"{db.sqlite_path}-journal").exists():
+        connection = sqlite3.connect(db.sqlite_path, timeout=CONNECT_TIMEOUT_S)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            connection.close()
+
+
 def where_it_stands(change, interrupted: Interrupted) -> str:
     """One line: interrupted; alembic_version as read back now; the backup and its restore command."""
     line = f"interrupted by {signal.Signals(interrupted.signum).name}"
     try:
+        roll_back_hot_journal(change.selection.db)
         rows = tuple(inspect_database(change.selection.db).alembic_rows or ())
     except Exception as error:  # an unreachable database must not hide the rest of the line
         rows = None
