@@ -178,8 +178,6 @@ def cmd_sample(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from pathlib import Path
-
     from runbooks.execute import check_parameters, notebook_path, output_path, run_notebook
     from runbooks.parameters import typed_parameters
     from runbooks.selection import select
@@ -187,7 +185,7 @@ def cmd_run(args) -> int:
     # bad input is refused before anything is made
     check_parameters(dict(args.parameters))
     parameters = typed_parameters(args.notebook, notebook_path(args.notebook), args.parameters)
-    output = output_path(args.notebook, Path(args.output) if args.output else None)
+    output = output_path(args.notebook, args.output)
     selection = select(args.db, args.galaxy_root, announce=_stderr)
     output = run_notebook(args.notebook, parameters, db=None if selection.is_sample else selection.db, output=output)
     print(f"Executed {args.notebook} against {selection.db}; saved {output}")

@@ -7,6 +7,7 @@ masked if any cell printed it.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -40,7 +41,7 @@ def check_parameters(parameters: dict[str, str]) -> None:
             )
 
 
-def output_path(task: str, output: Path | None) -> Path:
+def output_path(task: str, output: str | Path | None) -> Path:
     """Where the executed notebook goes: ``output`` (inside it when it is a folder) or runs/.
 
     Checked before anything runs: a folder that is missing or cannot be written is refused.
@@ -48,12 +49,16 @@ def output_path(task: str, output: Path | None) -> Path:
     stamp = f"{task}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"
     if output is None:
         return runbook_home() / "runs" / stamp
+    as_folder = str(output).endswith(os.sep)
     output = Path(output).expanduser().absolute()
-    if output.is_dir():
+    if output.is_dir() or as_folder:
         output = output / stamp
+    elif output.suffix != ".ipynb":
+        raise UsageError(f"-o {output}: give a notebook path ending in .ipynb, or an existing folder")
     folder = output.parent
     if not folder.is_dir():
-        raise UsageError(f"-o {output}: the folder {folder} does not exist: create it or choose another")
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise UsageError(f"-o {output}: {folder} {what}: create the folder or choose another")
     if output.exists() and not output.is_file():
         raise UsageError(f"-o {output}: not a regular file: choose a notebook path (.ipynb) or a folder")
     try:

@@ -91,7 +91,7 @@ class Cli:
 
     def backup(self) -> str | None:
         for line in self.stdout:
-            found = re.match(r"Backup: (\S+) ", line)
+            found = re.match(r"Backup: (.+?) \(\d+\.\ds\)", line)
             if found:
                 return found.group(1)
         return None
@@ -137,17 +137,15 @@ def _moment_reached(moment: str, cli: Cli, db: DatabaseUrl, home: Path, tag: str
         if db.is_sqlite:
             return any((home / "backups").glob("*"))
         return any("pg_dump" in line for line in run_processes(tag))
-    return migrating(db, home, start)
+    return migrating(db, home, start, cli)
 
 
-def migrating(db: DatabaseUrl, home: Path, start: set[str]) -> bool:
+def migrating(db: DatabaseUrl, home: Path, start: set[str], cli: Cli) -> bool:
     """The migration has begun. The database is looked at only once the backup exists: a test
     reading it during the pre-flight would be named as a blocking session, rightly."""
-    if not any((home / "backups").glob("*")):
-        return False
     if db.is_sqlite:
-        return set(read_rows(db)) != start
-    return migration_session_active(db)
+        return any((home / "backups").glob("*")) and set(read_rows(db)) != start
+    return cli.backup() is not None and migration_session_active(db)  # not pg_dump's session
 
 
 def kill_at(moment: str, args: list[str], db: DatabaseUrl, home: Path, seed: int) -> Kill:
@@ -159,8 +157,8 @@ def kill_at(moment: str, args: list[str], db: DatabaseUrl, home: Path, seed: int
         lambda: _moment_reached(moment, cli, db, home, tag, start) or cli.process.poll() is not None, every=0.02
     )
     assert reached and cli.process.poll() is None, f"the run ended before {moment}: {cli.finish()}"
-    if moment != "backup":  # a random moment within the phase
-        time.sleep(random.Random(seed).uniform(0, 0.5))
+    if moment != "backup":  # a random moment within the phase (the pre-flight is short)
+        time.sleep(random.Random(seed).uniform(0, 0.1 if moment == "pre-flight" else 0.5))
     os.kill(cli.process.pid, signal.SIGKILL)  # the CLI alone, as `kill -9 PID` does
     cli.finish()
     wait_for(lambda: not run_processes(tag), timeout=DEATH_S, every=0.05)
@@ -301,7 +299,7 @@ def interrupt_during_migration(db: DatabaseUrl, home: Path, signum: int, group: 
     tag = uuid.uuid4().hex
     start = set(read_rows(db))
     cli = Cli(upgrade_args(db), home, tag)
-    assert wait_for(lambda: migrating(db, home, start) or cli.process.poll() is not None, every=0.05)
+    assert wait_for(lambda: migrating(db, home, start, cli) or cli.process.poll() is not None, every=0.05)
     assert cli.process.poll() is None, f"the upgrade ended before the signal: {cli.finish()}"
     if group:  # Ctrl-C in a terminal reaches the whole foreground process group
         os.killpg(cli.process.pid, signum)
