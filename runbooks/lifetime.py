@@ -15,17 +15,26 @@ import signal
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def die_with_parent(expected_parent: int) -> None:
-    """Have the kernel kill this process when ``expected_parent`` ends; exit now if it already has."""
+def _prctl():
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: the server's own watch has to do
+        return None
+
+
+def die_with_parent(expected_parent: int, prctl=None) -> None:
+    """Have the kernel kill this process when ``expected_parent`` ends; exit now if it already has."""
+    prctl = prctl or _prctl()
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != expected_parent:
         os._exit(1)
 
 
 def dies_with_us():
-    """A ``preexec_fn`` for ``subprocess``: the tool (pg_dump, pg_restore) dies with this process."""
-    parent = os.getpid()
-    return lambda: die_with_parent(parent)
+    """A ``preexec_fn`` for ``subprocess``: the tool (pg_dump, pg_restore) dies with this process.
+
+    prctl is looked up here, before the fork: the child of a threaded parent (a notebook
+    kernel) must not load libraries between fork and exec."""
+    parent, prctl = os.getpid(), _prctl()
+    return lambda: die_with_parent(parent, prctl)
