@@ -119,19 +119,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from runbooks import interrupts
+
     argv = sys.argv[1:] if argv is None else argv
+    interrupts.install()
     try:
         args = build_parser().parse_args(argv)
         if not args.task:
             print(menu_text())
             return 0
-        return HANDLERS[args.task](args)
+        code = HANDLERS[args.task](args)
+        sys.stdout.flush()  # a closed pipe must fail here, not in the interpreter's exit
+        return code
     except RunbookError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as error:
+        interrupts.stop_workers()
+        interrupted = interrupts.as_interrupted(error)
+        print(mask_text(interrupted.report), file=sys.stderr)
+        return interrupted.exit_code
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as a shell tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:  # a bug of ours: still one line, never the password
         if os.environ.get("RUNBOOK_DEBUG"):
             raise
@@ -171,22 +181,16 @@ def cmd_sample(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from pathlib import Path
-
-    from runbooks.execute import check_parameters, notebook_path, run_notebook
+    from runbooks.execute import check_parameters, notebook_path, output_path, run_notebook
     from runbooks.parameters import typed_parameters
     from runbooks.selection import select
 
     # bad input is refused before anything is made
     check_parameters(dict(args.parameters))
     parameters = typed_parameters(args.notebook, notebook_path(args.notebook), args.parameters)
+    output = output_path(args.notebook, args.output)
     selection = select(args.db, args.galaxy_root, announce=_stderr)
-    output = run_notebook(
-        args.notebook,
-        parameters,
-        db=None if selection.is_sample else selection.db,
-        output=Path(args.output) if args.output else None,
-    )
+    output = run_notebook(args.notebook, parameters, db=None if selection.is_sample else selection.db, output=output)
     print(f"Executed {args.notebook} against {selection.db}; saved {output}")
     return 0
 
@@ -201,6 +205,7 @@ def _asker():
 
 def cmd_change(args) -> int:
     from runbooks import change as steps
+    from runbooks.interrupts import reported
     from runbooks.render import activity_text, backup_text, outcome_text, plan_text, rehearsal_text
     from runbooks.selection import select
 
@@ -218,10 +223,11 @@ def cmd_change(args) -> int:
         return _finish(args, change, 0 if change.rehearsal.succeeded else 1)
     say(activity_text(steps.check_sessions(change, args.ignore_sessions)))
     steps.confirm_or_refuse(change, args.yes, _asker())
-    if not args.no_backup:
-        steps.take_backup(change)
-        say(backup_text(change))
-    steps.apply_change(change)
+    with reported(change):  # SIGINT/SIGTERM: stop, read back, say where it stands
+        if not args.no_backup:
+            steps.take_backup(change)
+            say(backup_text(change))
+        steps.apply_change(change)
     say(outcome_text(change))
     return _finish(args, change, 0 if change.succeeded else 1)
 

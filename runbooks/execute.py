@@ -7,6 +7,8 @@ masked if any cell printed it.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +40,41 @@ def check_parameters(parameters: dict[str, str]) -> None:
             )
 
 
+def output_path(task: str, output: str | Path | None) -> Path:
+    """Where the executed notebook goes: ``output`` (inside it when it is a folder) or runs/.
+
+    Checked before anything runs: a folder that is missing or cannot be written is refused.
+    """
+    stamp = f"{task}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"
+    if output is None:
+        return runbook_home() / "runs" / stamp
+    as_folder = str(output).endswith(os.sep)
+    output = Path(output).expanduser().absolute()
+    if output.is_dir() or as_folder:
+        output = output / stamp
+    elif output.suffix != ".ipynb":
+        raise UsageError(f"-o {output}: give a notebook path ending in .ipynb, or an existing folder")
+    folder = output.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise UsageError(f"-o {output}: {folder} {what}: create the folder or choose another")
+    if output.exists() and not output.is_file():
+        raise UsageError(f"-o {output}: not a regular file: choose a notebook path (.ipynb) or a folder")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise UsageError(f"-o {output}: cannot write into {folder} ({error.strerror}): choose another folder") from None
+    return output
+
+
+def _kernel_config():
+    """Talk to the kernel over local sockets (IPC) beside its connection file, not over TCP:
+    nothing listens on the network, and ipykernel has no unencrypted-TCP warning to print."""
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc"}})
+
+
 def _kernel_env(db: DatabaseUrl | None, home: Path | None):
     """The kernel inherits these: the URL (or none, so it uses the sample) and the project home."""
     changes = {DB_URL_ENV: db.secret() if db is not None else None}
@@ -59,8 +96,7 @@ def run_notebook(
     source = notebook_path(task)
     parameters = dict(parameters or {})
     check_parameters(parameters)
-    if output is None:
-        output = runbook_home() / "runs" / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"
+    output = output_path(task, output) if output is None or Path(output).is_dir() else Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     secret = db.password if db else None
     try:
@@ -73,6 +109,7 @@ def run_notebook(
                 progress_bar=False,
                 execution_timeout=CELL_TIMEOUT_S,
                 kernel_name="python3",
+                config=_kernel_config(),
             )
     except papermill.PapermillExecutionError as error:
         _scrub(output, secret)

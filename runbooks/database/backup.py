@@ -25,6 +25,7 @@ from runbooks.database.connections import inspect_database, recreate_postgresql_
 from runbooks.database.manifest import make_manifest, manifest_path, write_synced
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.errors import Refused, RunbookError
+from runbooks.lifetime import dies_with_us
 from runbooks.paths import runbook_home
 
 BUSY_TIMEOUT_S = 5.0
@@ -164,7 +165,7 @@ def run_pg_tool(tool: str, db: DatabaseUrl, arguments: list[str]) -> None:
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = url.password
-    result = subprocess.run(command + arguments, env=env, capture_output=True, text=True)
+    result = subprocess.run(command + arguments, env=env, capture_output=True, text=True, preexec_fn=dies_with_us())
     if result.returncode != 0:
         detail = mask_text(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "", url.password)
         raise RunbookError(f"{tool} failed for {db}: {detail}")

@@ -1,12 +1,12 @@
 """The one protocol for running Galaxy's code in another process: the shapes, and the server's command line.
 
 The parent (``runbooks.galaxy.client``) starts one server per Galaxy code tree
-(``python -m runbooks.galaxy.worker``, that tree's ``lib/`` first on ``PYTHONPATH``). The
+(``python -m runbooks.galaxy.worker PARENT_PID``, that tree's ``lib/`` first on ``PYTHONPATH``). The
 server imports ``galaxy.model`` once and forks a fresh child for every request: Galaxy's
 modules keep state between runs in one process (a PostgreSQL migration then a SQLite
 downgrade in the same interpreter fails with "No such constraint"), so no two commands
-share a process. A child dies with its server; the server ends when its stdin closes or
-its parent dies.
+share a process. A child dies with its server; the server ends when its stdin closes, its
+parent (PARENT_PID) dies, or it gets SIGTERM (then it kills and reaps a running child first).
 
 Request, one JSON line on the server's stdin::
 
@@ -43,11 +43,12 @@ SERVER_MODULE = "runbooks.galaxy.worker"
 
 
 def server_command(lib_dir: str | None) -> tuple[list[str], dict[str, str]]:
-    """The server's argv and environment: ``lib_dir`` (a checkout's), then this project, on the path."""
+    """The server's argv (with this process as the parent it dies with) and environment:
+    ``lib_dir`` (a checkout's), then this project, on the path."""
     env = dict(os.environ)
     paths = ([lib_dir] if lib_dir else []) + [str(IMPORT_ROOT)]
     env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return [sys.executable, "-m", SERVER_MODULE], env
+    return [sys.executable, "-m", SERVER_MODULE, str(os.getpid())], env
 
 
 @dataclass
