@@ -50,7 +50,7 @@ def median(values: list[float]) -> float:
 
 def sample(target: str | None, folder: Path) -> Path:
     """A SQLite database made by Galaxy's own code at ``target`` (cached in ``folder``)."""
-    from runbooks.databases import DatabaseUrl
+    from runbooks.database.urls import DatabaseUrl
     from runbooks.samples import make_sample
 
     path = folder / f"sample-{target or 'head'}.sqlite"

@@ -49,8 +49,8 @@ def _not_null_columns_sqlite(conn, table):
 
 
 def orphans_sqlite(folder, rows: int) -> None:
-    from runbooks.databases import DatabaseUrl
-    from runbooks.orphans import find_orphans
+    from runbooks.database.orphans import find_orphans
+    from runbooks.database.urls import DatabaseUrl
 
     url = copy(sample(None, folder), folder, "orphans-1m.sqlite")
     db = DatabaseUrl.parse(url)
@@ -79,10 +79,11 @@ def orphans_sqlite(folder, rows: int) -> None:
 def orphans_postgresql(pg: str, folder, rows: int) -> None:
     import uuid
 
-    from runbooks.databases import DatabaseUrl
-    from runbooks.orphans import find_orphans
+    from runbooks.database.orphans import find_orphans
+    from runbooks.database.scratch import drop_database
+    from runbooks.database.urls import DatabaseUrl
     from runbooks.samples import make_sample
-    from runbooks.scratch_states import drop_database, execute_sql
+    from runbooks.testing.scratch_states import execute_sql
 
     db = DatabaseUrl.parse(pg).with_database(f"runbooks_bench_orphans_{uuid.uuid4().hex[:6]}")
     try:

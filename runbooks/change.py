@@ -9,22 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from runbooks.backup import Backup, make_backup
-from runbooks.errors import RunbookError, UsageError
-from runbooks.failures import Diagnosis, diagnose
+from runbooks.database.backup import Backup, make_backup
+from runbooks.database.sessions import Activity, activity
+from runbooks.doctor.explanations import FailureExplanation, explain_failure
+from runbooks.errors import Refused, UsageError
 from runbooks.migrate import Outcome, Plan, apply, make_plan
 from runbooks.rehearsal import Rehearsal, rehearse
 from runbooks.selection import Selection
-from runbooks.sessions import Activity, activity
 from runbooks.status import Status, get_status
 
 MOVABLE_STATES = ("up-to-date", "behind", "multiple-current", "legacy-sqlalchemy-migrate")
-
-
-class Refused(RunbookError):
-    """The database is in a state or a situation where changing it now would be wrong: exit 1."""
-
-    exit_code = 1
 
 
 @dataclass
@@ -48,11 +42,12 @@ class Change:
         return self.outcome.reached
 
     @property
-    def diagnosis(self) -> Diagnosis | None:
+    def explanation(self) -> FailureExplanation | None:
+        """Why the change (or its rehearsal) failed and the way out, when the error is a known one."""
         result = self.outcome or (self.rehearsal.outcome if self.rehearsal else None)
         if result is None or result.reached:
             return None
-        return diagnose(result.errors, self.selection.db.dialect)
+        return explain_failure(result.errors, self.selection.db.dialect)
 
 
 def plan_change(selection: Selection, target: str, direction: str) -> Change:

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from runbooks.databases import mask_text
+from runbooks.database.urls import mask_text
 from runbooks.errors import RunbookError, UsageError
 
 TASKS = [
@@ -142,7 +142,7 @@ def _stderr(message: str) -> None:
 
 
 def cmd_status(args) -> int:
-    from runbooks.report import status_text
+    from runbooks.render import status_text
     from runbooks.selection import select
     from runbooks.status import get_status
 
@@ -156,7 +156,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from runbooks.databases import DatabaseUrl
+    from runbooks.database.urls import DatabaseUrl
     from runbooks.samples import make_sample, sample_target
 
     out = args.out if "://" in args.out else f"sqlite:///{os.path.abspath(args.out)}"
@@ -171,14 +171,16 @@ def cmd_run(args) -> int:
     from pathlib import Path
 
     from runbooks.execute import check_parameters, notebook_path, run_notebook
+    from runbooks.parameters import typed_parameters
     from runbooks.selection import select
 
-    notebook_path(args.notebook)  # bad input is refused before anything is made
+    # bad input is refused before anything is made
     check_parameters(dict(args.parameters))
+    parameters = typed_parameters(args.notebook, notebook_path(args.notebook), args.parameters)
     selection = select(args.db, args.galaxy_root, announce=_stderr)
     output = run_notebook(
         args.notebook,
-        dict(args.parameters),
+        parameters,
         db=None if selection.is_sample else selection.db,
         output=Path(args.output) if args.output else None,
     )
@@ -196,7 +198,7 @@ def _asker():
 
 def cmd_change(args) -> int:
     from runbooks import change as steps
-    from runbooks.report import activity_text, outcome_text, plan_text, rehearsal_text
+    from runbooks.render import activity_text, outcome_text, plan_text, rehearsal_text
     from runbooks.selection import select
 
     say = (lambda text: print(text, file=sys.stderr)) if args.json else print
@@ -208,8 +210,8 @@ def cmd_change(args) -> int:
         return _finish(args, change, 0)
     if args.rehearse:
         say(rehearsal_text(steps.run_rehearsal(change), args.show_sql))
-        if not change.rehearsal.succeeded and change.diagnosis:
-            say(f"Cause: {change.diagnosis.cause}\nWay out: {change.diagnosis.fix}")
+        if not change.rehearsal.succeeded and change.explanation:
+            say(f"Cause: {change.explanation.cause}\nWay out: {change.explanation.fix}")
         return _finish(args, change, 0 if change.rehearsal.succeeded else 1)
     say(activity_text(steps.check_sessions(change, args.ignore_sessions)))
     steps.confirm_or_refuse(change, args.yes, _asker())
@@ -223,7 +225,7 @@ def cmd_change(args) -> int:
 
 def _finish(args, change, code: int) -> int:
     if args.json:
-        from runbooks.report import change_json
+        from runbooks.render import change_json
 
         print(json.dumps(change_json(change), indent=2))
     return code
@@ -232,7 +234,7 @@ def _finish(args, change, code: int) -> int:
 def cmd_restore(args) -> int:
     from pathlib import Path
 
-    from runbooks.backup import restore
+    from runbooks.database.backup import restore
     from runbooks.selection import select
 
     selection = select(args.db, args.galaxy_root, create_sample=False, announce=_stderr)

@@ -3,7 +3,7 @@
 Galaxy's ``DbScript.revision`` runs in a fresh process (``galaxy_commands.run_dbscript``):
 Alembic renders Galaxy's ``script.py.mako`` with ``head=gxy@head`` into
 ``versions_gxy/<rev>_<slug>.py``, in a checkout (``--galaxy-root``) or in a workspace copy of
-the installed environment (``runbooks.workspace``). The template's empty ``op`` bodies are
+the installed environment (``runbooks.code.workspace``). The template's empty ``op`` bodies are
 then replaced with a starting body built on Galaxy's ``util`` helpers and
 ``with transaction():``; ``add_column_body`` writes a complete one (a column and its index,
 guarded by the check functions so a rerun is safe).
@@ -16,9 +16,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbooks.errors import RunbookError, UsageError
-from runbooks.galaxy_env import GalaxyEnv
-from runbooks.revisions import RevisionGraph, read_revision
+from runbooks.code.environment import GalaxyEnv
+from runbooks.code.revisions import RevisionGraph, read_revision
+from runbooks.errors import GalaxyCommandFailed, RunbookError, UsageError
 
 UTIL_MODULE = "galaxy.model.migrations.util"
 MODEL_FILE = "lib/galaxy/model/__init__.py"
@@ -175,7 +175,7 @@ def check_message(message: str | None) -> str:
 
 def target_env(galaxy_root: str | None = None, workspace: str | None = None) -> tuple[GalaxyEnv, bool]:
     """Where the new file goes: a checkout's versions_gxy, else a workspace. Returns (env, in_workspace)."""
-    from runbooks.workspace import ensure_workspace
+    from runbooks.code.workspace import ensure_workspace
 
     if galaxy_root and workspace:
         raise UsageError("give --galaxy-root or --workspace, not both")
@@ -188,8 +188,8 @@ def create_revision(
     message: str, env: GalaxyEnv, in_workspace: bool | None = None, body: RevisionBody | None = STARTING_BODY
 ) -> CreatedRevision:
     """Galaxy's ``DbScript.revision`` (what ``db_dev.sh revision -m`` runs) in ``env``, then ``body``."""
-    from runbooks.databases import DatabaseUrl
-    from runbooks.galaxy_commands import GalaxyCommandFailed, run_dbscript
+    from runbooks.database.urls import DatabaseUrl
+    from runbooks.galaxy.commands import run_dbscript
 
     message = check_message(message)
     if in_workspace is None:
@@ -274,7 +274,7 @@ def env_for_paths(paths, galaxy_root: str | None = None, workspace: str | None =
     sees the revisions created there); else ``--workspace``, ``--galaxy-root``/``$GALAXY_ROOT``,
     or the installed package.
     """
-    from runbooks.workspace import MARKER, ensure_workspace
+    from runbooks.code.workspace import MARKER, ensure_workspace
 
     for path in paths:
         for folder in Path(path).resolve().parents:
@@ -293,7 +293,7 @@ class LintRun:
     notes: list[str] = field(default_factory=list)
 
     def text(self) -> str:
-        from runbooks.lint import format_text
+        from runbooks.lint.command import format_text
 
         lines = [format_text(self.results)]
         for path, statements in self.rehearsed.items():
@@ -302,7 +302,7 @@ class LintRun:
         return "\n".join(lines)
 
     def to_json(self) -> dict:
-        from runbooks.lint import results_to_json
+        from runbooks.lint.command import results_to_json
 
         document = results_to_json(self.results)
         document["rehearsed_sql"] = {str(path): statements for path, statements in self.rehearsed.items()}
@@ -311,7 +311,7 @@ class LintRun:
 
     @property
     def exit_code(self) -> int:
-        from runbooks.lint import exit_code
+        from runbooks.lint.command import exit_code
 
         return exit_code(self.results)
 
@@ -327,7 +327,7 @@ def lint_revisions(
     """
     from dataclasses import replace
 
-    from runbooks.lint import lint_paths
+    from runbooks.lint.command import lint_paths
     from runbooks.prove import pg_server, rehearse_sql, squawk_findings
 
     paths = [Path(p) for p in paths]

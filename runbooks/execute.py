@@ -10,11 +10,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from runbooks.databases import DatabaseUrl, mask_text
+from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.environ import temporary_environ
-from runbooks.errors import RunbookError, UsageError
-from runbooks.samples import PROJECT_ROOT, runbook_home
-from runbooks.selection import DB_URL_ENV
+from runbooks.errors import NotebookFailed, UsageError
+from runbooks.paths import DB_URL_ENV, PROJECT_ROOT, runbook_home
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 CELL_TIMEOUT_S = 900
@@ -25,10 +24,10 @@ def available_tasks() -> list[str]:
 
 
 def notebook_path(task: str) -> Path:
-    path = NOTEBOOKS_DIR / f"{task}.ipynb"
-    if not path.is_file():
+    """Only a notebook of ``notebooks/`` by its name: never a path the user typed."""
+    if task not in available_tasks():
         raise UsageError(f"no runbook named {task!r}: choose one of {', '.join(available_tasks())}")
-    return path
+    return NOTEBOOKS_DIR / f"{task}.ipynb"
 
 
 def check_parameters(parameters: dict[str, str]) -> None:
@@ -84,10 +83,6 @@ def run_notebook(
         ) from None
     _scrub(output, secret)
     return output
-
-
-class NotebookFailed(RunbookError):
-    exit_code = 1
 
 
 def _scrub(path: Path, secret: str | None) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from runbooks.databases import DatabaseUrl, inspect_database
-from runbooks.errors import UsageError
-from runbooks.revisions import RevisionGraph
-from runbooks.targets import Target, expected_rows, resolve_target
+from runbooks.code.revisions import RevisionGraph
+from runbooks.code.targets import Target, expected_rows, resolve_target
+from runbooks.database.connections import inspect_database
+from runbooks.database.urls import DatabaseUrl
+from runbooks.errors import GalaxyCommandFailed, UsageError
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def read_rows(db: DatabaseUrl) -> tuple[str, ...]:
 
 def apply(db: DatabaseUrl, plan: Plan, record_sql: bool = False, env=None) -> Outcome:
     """Run the plan's Galaxy calls one by one; stop at the first one that leaves an error behind."""
-    from runbooks.galaxy_commands import GalaxyCommandFailed, run_dbscript
+    from runbooks.galaxy.commands import run_dbscript
 
     log, errors, statements = [], [], []
     for call in plan.calls:

@@ -4,7 +4,7 @@ For each dialect (SQLite always; PostgreSQL when a server is reachable): a scrat
 made by Galaxy's own initialization, brought to the revision's parent, then upgrade to the
 revision, downgrade to the parent, upgrade again, each step through Galaxy's DbScript
 (``migrate.make_plan``/``apply`` with the revision's environment: a workspace or a checkout)
-and verified by reading ``alembic_version`` back. Then ``model_drift.model_drift`` compares the
+and verified by reading ``alembic_version`` back. Then ``galaxy.commands.model_drift`` compares the
 result with Galaxy's model. On PostgreSQL the SQL the first upgrade really executed is kept
 for squawk. Scratch databases are removed afterwards.
 """
@@ -12,23 +12,22 @@ for squawk. Scratch databases are removed afterwards.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbooks.databases import DatabaseUrl, connect_postgresql, drop_postgresql_database
+from runbooks.code.environment import GalaxyEnv
+from runbooks.code.revisions import RevisionGraph, read_revision
+from runbooks.database.connections import connect_postgresql
+from runbooks.database.scratch import copy_database, scratch_database
+from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import RunbookError, UsageError
-from runbooks.galaxy_env import GalaxyEnv
-from runbooks.lint_rules import Finding
-from runbooks.model_drift import DriftReport, model_drift
-from runbooks.revisions import RevisionGraph, read_revision
+from runbooks.galaxy.commands import model_drift
+from runbooks.galaxy.drift import DriftReport
+from runbooks.lint.catalogue import Finding
+from runbooks.paths import PG_SERVER_ENV
 
-PG_SERVER_ENV = "RUNBOOK_PG_URL"
 SQL_VERBS = ("CREATE", "ALTER", "DROP", "UPDATE", "DELETE", "INSERT", "TRUNCATE", "COMMENT")
 
 
@@ -61,33 +60,18 @@ def pg_server(db: DatabaseUrl | None = None, explicit: str | None = None) -> Dat
     return None
 
 
-@contextmanager
-def scratch_database(dialect: str, server: DatabaseUrl | None = None) -> Iterator[DatabaseUrl]:
-    """A new, not yet existing database name (SQLite file or PostgreSQL database); removed afterwards."""
-    if dialect == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="runbooks-scratch-") as folder:
-            yield DatabaseUrl.parse(f"sqlite:///{Path(folder) / 'scratch.sqlite'}")
-        return
-    if server is None:
-        raise UsageError("no PostgreSQL server for a scratch database: set $RUNBOOK_PG_URL or pass one")
-    name = f"runbooks_scratch_{uuid.uuid4().hex[:10]}"
-    try:
-        yield server.with_database(name)
-    finally:
-        drop_postgresql_database(server.with_database(name))
-
-
 def start_at(db: DatabaseUrl, env: GalaxyEnv, graph: RevisionGraph, parent: str) -> tuple[str, ...]:
     """Galaxy's own initialization of ``db``, then Galaxy's upgrade/downgrade to ``parent``.
 
     A workspace (or the package) initializes with the installed code, i.e. at the package
     head; a checkout initializes with its own code and model (at the checkout's head).
     """
-    from runbooks import galaxy_commands, migrate
+    from runbooks import migrate
+    from runbooks.galaxy import commands as galaxy_commands
     from runbooks.samples import make_sample
 
     if env.root is None and db.is_sqlite:
-        shutil.copyfile(_cached_head_sample(), db.sqlite_path)
+        copy_database(DatabaseUrl.parse(f"sqlite:///{_cached_head_sample()}"), db)
     elif env.root is None:
         make_sample(db)
     else:
@@ -106,8 +90,9 @@ def start_at(db: DatabaseUrl, env: GalaxyEnv, graph: RevisionGraph, parent: str)
 
 def _cached_head_sample() -> Path:
     """A SQLite database Galaxy's installed code initialized at head, made once, then copied."""
-    from runbooks.samples import make_sample, runbook_home
-    from runbooks.workspace import galaxy_data_version
+    from runbooks.code.workspace import galaxy_data_version
+    from runbooks.paths import runbook_home
+    from runbooks.samples import make_sample
 
     path = runbook_home() / "cache" / f"head-galaxy-data-{galaxy_data_version()}.sqlite"
     if not path.exists():
@@ -139,7 +124,7 @@ def executed_ddl(statements: list[str]) -> list[str]:
 
 def squawk_findings(statements: list[str]) -> list[Finding]:
     """squawk's Galaxy-relevant findings on the SQL (which runs inside Alembic's transaction)."""
-    from runbooks.squawk import squawk_sql
+    from runbooks.lint.squawk import squawk_sql
 
     if not statements:
         return []
@@ -233,7 +218,8 @@ def round_trip(
     from runbooks import migrate
 
     started = time.monotonic()
-    with scratch_database(dialect, server) as db:
+    with scratch_database(server if dialect == "postgresql" else None) as scratch:
+        db = scratch.db
         trip = RoundTrip(dialect, str(db))
         try:
             start_at(db, env, graph, parent)
@@ -298,7 +284,10 @@ def rehearse_sql(revision, env: GalaxyEnv, server: DatabaseUrl) -> list[str]:
         return []
     from runbooks import migrate
 
-    with scratch_database("postgresql", server) as db:
+    if server is None:
+        raise UsageError("no PostgreSQL server for a scratch database: set $RUNBOOK_PG_URL or pass one")
+    with scratch_database(server) as scratch:
+        db = scratch.db
         start_at(db, env, trip_graph, parents[0])
         outcome = migrate.apply(db, migrate.make_plan(trip_graph, migrate.read_rows(db), rev, "upgrade"), True, env=env)
         if not outcome.reached:

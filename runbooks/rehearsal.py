@@ -7,16 +7,11 @@ database really executed, and a failure is the real database error.
 
 from __future__ import annotations
 
-import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-from runbooks.backup import copy_sqlite, make_backup, recreate_postgresql_database, restore
-from runbooks.databases import DatabaseUrl, drop_postgresql_database
-from runbooks.galaxy_env import GalaxyEnv
+from runbooks.code.environment import GalaxyEnv
+from runbooks.database.scratch import scratch_database
+from runbooks.database.urls import DatabaseUrl
 from runbooks.migrate import Outcome, Plan, apply
 
 READ_ONLY_PREFIXES = ("SELECT", "PRAGMA", "SHOW", "WITH")
@@ -44,36 +39,7 @@ class Rehearsal:
         return f"Rehearsal FAILED on a {self.copy_method} at {where}:\n{error}"
 
 
-@contextmanager
-def scratch_copy(db: DatabaseUrl) -> Iterator[tuple[DatabaseUrl, str]]:
-    """A copy of ``db`` that disappears afterwards, and how it was made."""
-    if db.is_sqlite:
-        with tempfile.TemporaryDirectory(prefix="runbooks-rehearsal-") as folder:
-            path = Path(folder) / db.sqlite_path.name
-            copy_sqlite(db.sqlite_path, path)
-            yield DatabaseUrl.parse(f"sqlite:///{path}"), "copy of the SQLite file"
-        return
-    scratch = db.with_database(f"{db.database_name[:40]}_rehearsal_{uuid.uuid4().hex[:8]}")
-    method = _copy_postgresql(db, scratch)
-    try:
-        yield scratch, method
-    finally:
-        drop_postgresql_database(scratch)
-
-
-def _copy_postgresql(db: DatabaseUrl, scratch: DatabaseUrl) -> str:
-    try:
-        recreate_postgresql_database(scratch, template=db.database_name)
-        return "PostgreSQL copy (CREATE DATABASE ... TEMPLATE)"
-    except Exception:
-        # TEMPLATE needs the source to have no other sessions: fall back to dump and restore.
-        with tempfile.TemporaryDirectory(prefix="runbooks-rehearsal-") as folder:
-            dump = make_backup(db, Path(folder))
-            restore(dump.path, scratch)
-        return "PostgreSQL copy (pg_dump / pg_restore)"
-
-
 def rehearse(db: DatabaseUrl, plan: Plan, env: GalaxyEnv | None = None) -> Rehearsal:
-    with scratch_copy(db) as (copy, method):
-        outcome = apply(copy, plan, record_sql=True, env=env)
-    return Rehearsal(outcome, method)
+    with scratch_database(copy_of=db) as scratch:
+        outcome = apply(scratch.db, plan, record_sql=True, env=env)
+    return Rehearsal(outcome, scratch.made_by)

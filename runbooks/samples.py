@@ -5,21 +5,12 @@ The embedded sample lives in a project-local folder and is created at head on fi
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-from runbooks.databases import DatabaseUrl, inspect_database
+from runbooks.code.environment import GalaxyEnv
+from runbooks.code.revisions import RevisionGraph
+from runbooks.database.connections import inspect_database
+from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import RunbookError, UsageError
-from runbooks.galaxy_env import GalaxyEnv
-from runbooks.revisions import RevisionGraph
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-HOME_ENV = "RUNBOOK_HOME"
-
-
-def runbook_home() -> Path:
-    """The project-local folder for the sample database, backups and executed notebooks."""
-    return Path(os.environ.get(HOME_ENV) or PROJECT_ROOT / ".runbooks")
+from runbooks.paths import runbook_home
 
 
 def embedded_sample_url() -> DatabaseUrl:
@@ -41,8 +32,9 @@ def make_sample(db: DatabaseUrl, target: str | None = None, graph: RevisionGraph
     Refuses a database that already has tables: a sample never overwrites anything.
     Returns the alembic_version rows read back.
     """
-    from runbooks import galaxy_commands, migrate
-    from runbooks.targets import resolve_target
+    from runbooks import migrate
+    from runbooks.code.targets import resolve_target
+    from runbooks.galaxy import commands as galaxy_commands
 
     moving = bool(target) and target.lower() not in ("head", "heads")
     if moving:

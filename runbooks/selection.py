@@ -11,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from runbooks.databases import DatabaseUrl
-from runbooks.galaxy_env import GalaxyEnv
-from runbooks.revisions import RevisionGraph
+from runbooks.code.environment import GalaxyEnv
+from runbooks.code.revisions import RevisionGraph
+from runbooks.database.urls import DatabaseUrl
+from runbooks.paths import DB_URL_ENV
 from runbooks.samples import embedded_sample_url, ensure_embedded_sample
-
-DB_URL_ENV = "RUNBOOK_DB_URL"
 
 
 @dataclass

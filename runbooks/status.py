@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runbooks.databases import DatabaseSnapshot, DatabaseUrl, inspect_database
-from runbooks.galaxy_env import BRANCHES, GalaxyEnv
-from runbooks.revisions import RevisionGraph
+from runbooks.code.environment import BRANCHES, GalaxyEnv
+from runbooks.code.revisions import RevisionGraph
+from runbooks.database.connections import DatabaseSnapshot, inspect_database
+from runbooks.database.urls import DatabaseUrl
 
 SQLALCHEMY_MIGRATE_LAST = {"gxy": 180, "tsi": 17}
 STATES = (

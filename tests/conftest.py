@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.databases import DatabaseUrl
-from runbooks.galaxy_env import GalaxyEnv
-from runbooks.revisions import RevisionGraph
+from runbooks.code.environment import GalaxyEnv
+from runbooks.code.revisions import RevisionGraph
+from runbooks.database.urls import DatabaseUrl
 
 PROJECT = Path(__file__).resolve().parent.parent
 # Tests never touch the project's own .runbooks/ (sample database, backups): a home of their own.
@@ -71,7 +71,7 @@ def sqlite_db(sqlite_store, tmp_path):
 
 
 def _pg_reachable() -> str | None:
-    from runbooks.databases import connect_postgresql
+    from runbooks.database.connections import connect_postgresql
     from runbooks.errors import RunbookError
 
     try:
@@ -92,7 +92,7 @@ def pg_admin() -> DatabaseUrl:
 
 
 def _admin_sql(admin: DatabaseUrl, sql: str) -> None:
-    from runbooks.databases import run_admin_sql
+    from runbooks.database.connections import run_admin_sql
 
     run_admin_sql(admin, sql)
 

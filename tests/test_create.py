@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from runbooks.code.environment import GalaxyEnv
+from runbooks.code.revisions import RevisionGraph, read_revision
+from runbooks.code.workspace import MARKER, ensure_workspace
 from runbooks.create import add_column_body, create_revision, fill_in, lint_revisions, remove_revision
-from runbooks.databases import DatabaseUrl
-from runbooks.galaxy_commands import run_dbscript
-from runbooks.galaxy_env import GalaxyEnv
-from runbooks.lint import lint_paths
+from runbooks.database.urls import DatabaseUrl
+from runbooks.galaxy.commands import run_dbscript
+from runbooks.lint.command import lint_paths
 from runbooks.prove import prove_revision
-from runbooks.revisions import RevisionGraph, read_revision
-from runbooks.workspace import MARKER, ensure_workspace
 
 from conftest import run_cli
 from test_bad_input import assert_one_clear_line
@@ -138,7 +138,7 @@ def test_prove_both_ways_on_postgresql(filled, pg_admin):
     assert "ALTER TABLE stored_workflow ADD COLUMN run_count INTEGER" in trip.statements
     assert "require-concurrent-index-creation" in {f.rule for f in trip.squawk}
     name = DatabaseUrl.parse(trip.database).database_name
-    from runbooks.databases import inspect_database
+    from runbooks.database.connections import inspect_database
 
     assert not inspect_database(pg_admin.with_database(name)).exists  # the scratch database is gone
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.galaxy_env import GalaxyEnv
+from runbooks.code.environment import GalaxyEnv
 
 from docs_site import PROJECT, built_site, page_path
 from html_links import broken_links
@@ -90,7 +90,7 @@ def test_nav_lists_what_exists(site):
 
 
 def test_nav_and_links_skip_pages_that_do_not_exist(tmp_path):
-    from runbooks.docs_hooks import build_nav, task_table, unlink_pending
+    from docs_build.hooks import build_nav, task_table, unlink_pending
 
     (tmp_path / "tasks").mkdir()
     (tmp_path / "tasks" / "status.md").write_text("# Check status\n")
@@ -197,7 +197,7 @@ def test_scripts_page_has_every_subcommand_and_flag(site):
 
 def test_cli_and_lint_pages_match_the_code(site):
     from runbooks.cli import build_parser
-    from runbooks.lint import RULES
+    from runbooks.lint.registry import RULES
 
     cli = page_text(site, "reference/cli.md")
     subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
@@ -220,7 +220,7 @@ def test_doctor_codes_page_lists_every_code(site):
 
 def test_generated_pages_are_what_the_code_generates_now(site):
     """A page in the build that differs from a fresh generation means a stale or typed table."""
-    from runbooks.docs_reference import generate_pages
+    from docs_build.reference import generate_pages
 
     for uri, markdown in generate_pages(DOCS).items():
         text = page_text(site, uri)

@@ -10,13 +10,16 @@ import time
 
 import pytest
 
-from runbooks.databases import DatabaseUrl
-from runbooks.doctor import CODES, catalogue, diagnose
-from runbooks.galaxy_commands import GalaxyCommandFailed, run_dbscript
-from runbooks.orphans import foreign_keys
-from runbooks.revision_objects import created_objects
-from runbooks.revisions import RevisionGraph
-from runbooks.scratch_states import (
+from runbooks.code.objects import created_objects
+from runbooks.code.revisions import RevisionGraph
+from runbooks.database.orphans import foreign_keys
+from runbooks.database.urls import DatabaseUrl
+from runbooks.doctor import diagnose
+from runbooks.doctor.catalogue import CODES, catalogue
+from runbooks.errors import GalaxyCommandFailed
+from runbooks.galaxy.commands import run_dbscript
+from runbooks.testing.locks import sqlite_writer
+from runbooks.testing.scratch_states import (
     BEHIND_RELEASE,
     LEFTOVER,
     UNKNOWN_REVISION,
@@ -24,7 +27,6 @@ from runbooks.scratch_states import (
     execute_sql,
     galaxy_verdicts,
     make_state,
-    sqlite_writer,
     states,
 )
 
@@ -172,7 +174,7 @@ def test_rehearsal_skipped_above_the_size_limit(made, graph):
 
 
 def test_orphan_cleanup_sql_resolves_them(made, graph, tmp_path):
-    from runbooks.scratch_states import copy_database
+    from runbooks.database.scratch import copy_database
 
     db = DatabaseUrl.parse(f"sqlite:///{tmp_path}/orphans.sqlite")
     copy_database(made["orphans"], db)

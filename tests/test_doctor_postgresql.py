@@ -7,20 +7,14 @@ import time
 
 import pytest
 
-from runbooks.databases import connect_postgresql
+from runbooks.database.connections import connect_postgresql
+from runbooks.database.scratch import copy_database
 from runbooks.doctor import diagnose
-from runbooks.galaxy_commands import run_dbscript
+from runbooks.galaxy.commands import run_dbscript
 from runbooks.migrate import read_rows
 from runbooks.samples import make_sample
-from runbooks.scratch_states import (
-    BEHIND_RELEASE,
-    LEFTOVER,
-    copy_database,
-    execute_sql,
-    galaxy_verdicts,
-    idle_in_transaction,
-    make_state,
-)
+from runbooks.testing.locks import idle_in_transaction
+from runbooks.testing.scratch_states import BEHIND_RELEASE, LEFTOVER, execute_sql, galaxy_verdicts, make_state
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from runbooks import galaxy_commands
+from runbooks.galaxy import commands as galaxy_commands
 
 from conftest import OLD_RELEASES, PROJECT, run_cli
 from fixtures.make_release_fixtures import ensure_venv, venv_python

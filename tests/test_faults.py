@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from runbooks import galaxy_commands
-from runbooks.databases import connect_postgresql
+from runbooks.database.connections import connect_postgresql
+from runbooks.galaxy import commands as galaxy_commands
 from runbooks.migrate import read_rows
 from runbooks.samples import make_sample
 

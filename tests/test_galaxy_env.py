@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from runbooks.code.environment import GalaxyEnv
 from runbooks.errors import UsageError
-from runbooks.galaxy_env import GalaxyEnv
 
 from conftest import run_cli
 
@@ -35,7 +35,7 @@ def test_reading_the_graph_does_not_import_galaxy_model():
 
     code = (
         "import sys\n"
-        "from runbooks.galaxy_env import GalaxyEnv; from runbooks.revisions import RevisionGraph\n"
+        "from runbooks.code.environment import GalaxyEnv; from runbooks.code.revisions import RevisionGraph\n"
         "RevisionGraph.load(GalaxyEnv.from_package())\n"
         "print('galaxy.model' in sys.modules)"
     )

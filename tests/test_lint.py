@@ -13,20 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from runbooks.code.environment import GalaxyEnv
+from runbooks.code.revisions import Revision, RevisionGraph
 from runbooks.errors import UsageError
-from runbooks.galaxy_env import GalaxyEnv
-from runbooks.lint import (
-    RULES,
-    calibrate,
-    exit_code,
-    format_text,
-    lint_file,
-    lint_paths,
-    render_calibration_markdown,
-    results_to_json,
-)
-from runbooks.revisions import Revision, RevisionGraph
-from runbooks.squawk import squawk_sql
+from runbooks.lint.calibration import calibrate, render_calibration_markdown
+from runbooks.lint.command import exit_code, format_text, lint_file, lint_paths, results_to_json
+from runbooks.lint.registry import RULES
+from runbooks.lint.squawk import squawk_sql
 
 SAMPLES = Path(__file__).parent / "lint_samples"
 REPO = Path(__file__).parent.parent
@@ -373,7 +366,7 @@ def test_calibration_markdown_is_pure_and_complete(report, galaxy_versions):
 
 def test_lint_does_not_import_galaxy_model(galaxy_versions):
     code = (
-        "import sys\nfrom runbooks.lint import calibrate\n"
+        "import sys\nfrom runbooks.lint.calibration import calibrate\n"
         f"calibrate({str(galaxy_versions)!r})\n"
         "assert not [m for m in sys.modules if m.startswith('galaxy.model')], 'galaxy.model imported'\n"
     )

@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from runbooks.change import Refused, apply_change, check_sessions, plan_change, run_rehearsal
-from runbooks.errors import UsageError
+from runbooks.change import apply_change, check_sessions, plan_change, run_rehearsal
+from runbooks.errors import Refused, UsageError
 from runbooks.migrate import make_plan, read_rows
 from runbooks.selection import Selection
 
@@ -185,7 +185,7 @@ def test_postgresql_downgrade_across_merge_and_rehearsal(pg_db, env, graph):
     "tag, leftover", [("25.0", {"fb16d09348db", "c716ee82337b"}), ("25.1", {"724237cc4cf0", "63dc6cca023f"})]
 )
 def test_galaxy_plain_downgrade_leaves_side_branch_rows_and_our_plan_names_them(sqlite_db, graph, tag, leftover):
-    from runbooks import galaxy_commands
+    from runbooks.galaxy import commands as galaxy_commands
 
     db = sqlite_db("head")
     galaxy_commands.run_dbscript(db, "downgrade", revision=tag)
@@ -196,7 +196,7 @@ def test_galaxy_plain_downgrade_leaves_side_branch_rows_and_our_plan_names_them(
 
 
 def test_revision_effects_named_in_the_guide(graph):
-    from runbooks.revision_effects import effects
+    from runbooks.code.effects import effects
 
     for rev_id in ("a91ea1d97111", "c716ee82337b", "b8d5e2f9a1c7"):
         assert effects(graph.revisions[rev_id]).upgrade_runs_on == "postgresql"
@@ -209,7 +209,7 @@ def test_revision_effects_named_in_the_guide(graph):
 def test_postgresql_failure_names_the_revision_and_the_real_error(pg_db):
     """On PostgreSQL a ProgrammingError escapes Galaxy's env: still report where and why."""
     db = pg_db("26.0")
-    from runbooks.databases import connect_postgresql
+    from runbooks.database.connections import connect_postgresql
 
     conn = connect_postgresql(db)
     conn.autocommit = True

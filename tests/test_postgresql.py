@@ -23,7 +23,7 @@ def test_missing_postgresql_database_is_reported_not_created(pg_database, pg_adm
     result = run_cli("status", "--json", "--db", db.secret())
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout)["state"] == "missing"
-    from runbooks.databases import inspect_database
+    from runbooks.database.connections import inspect_database
 
     assert not inspect_database(db).exists
 

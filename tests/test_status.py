@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from runbooks import galaxy_commands
-from runbooks.databases import DatabaseUrl
+from runbooks.database.urls import DatabaseUrl
+from runbooks.galaxy import commands as galaxy_commands
 from runbooks.status import dbversion_lines, get_status, history_lines, version_lines
 
 from conftest import file_digest, run_cli
@@ -97,7 +97,7 @@ def test_unknown_revision(sqlite_db, graph):
     assert report["unknown_revisions"] == ["abcdef123456"]
     assert report["branches"]["gxy"]["release"] is None
     # Galaxy's own dbversion cannot even print it: Alembic gives up on the unknown id.
-    from runbooks.galaxy_commands import GalaxyCommandFailed
+    from runbooks.errors import GalaxyCommandFailed
 
     with pytest.raises(GalaxyCommandFailed, match="CommandError: Can't locate revision identified by 'abcdef123456'"):
         galaxy_lines(db, "dbversion")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from runbooks.code.environment import GalaxyEnv
 from runbooks.execute import run_notebook
-from runbooks.galaxy_env import GalaxyEnv
 
 from test_notebooks import outputs
 from test_postgresql import PASSWORD, with_password

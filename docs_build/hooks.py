@@ -1,0 +1,205 @@
+"""MkDocs hooks: execute every runbook against a fresh sample database, generate reference pages.
+
+``mkdocs build --strict`` alone does the whole job: notebooks run with papermill into
+``build/docs/runbooks/`` (never into ``notebooks/``), each against a sample database made
+for this build, and the site renders those executed copies. A failing notebook fails the build.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+# MkDocs loads hooks by path: make the project importable however `mkdocs` was started.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mkdocs.exceptions import PluginError  # noqa: E402
+from mkdocs.plugins import event_priority  # noqa: E402
+from mkdocs.structure.files import File, Files  # noqa: E402
+
+from runbooks.errors import RunbookError  # noqa: E402
+from runbooks.execute import available_tasks, run_notebook  # noqa: E402
+from runbooks.paths import PROJECT_ROOT  # noqa: E402
+
+# Executed notebooks and the build's sample database. RUNBOOKS_DOCS_BUILD_DIR gives a build a
+# folder of its own (the docs tests use one), so two builds at once never clobber each other.
+BUILD_DIR = Path(os.environ.get("RUNBOOKS_DOCS_BUILD_DIR") or PROJECT_ROOT / "build" / "docs")
+RUNBOOKS_URI = "runbooks"
+log = logging.getLogger("mkdocs.hooks.runbooks")
+
+_executed: dict[str, Path] = {}
+_generated: dict[str, str] = {}
+
+
+def on_config(config):
+    _executed.clear()
+    _generated.clear()
+    if BUILD_DIR.exists():
+        shutil.rmtree(BUILD_DIR)
+    home = BUILD_DIR / "home"  # a fresh sample database for this build
+    for task in available_tasks():
+        started = time.monotonic()
+        output = BUILD_DIR / RUNBOOKS_URI / f"{task}.ipynb"
+        try:
+            run_notebook(task, output=output, home=home)
+        except RunbookError as error:
+            raise PluginError(f"runbook {task} failed, so the build fails: {error}") from None
+        log.info(f"executed runbook {task} in {time.monotonic() - started:.1f}s")
+        _executed[task] = output
+    from docs_build.reference import generate_pages
+
+    _generated.update(generate_pages(Path(config.docs_dir)))
+    config.nav = build_nav(config.nav, Path(config.docs_dir), list(_executed), list(_generated))
+    return config
+
+
+@event_priority(100)  # before mkdocs-jupyter turns .ipynb files into pages
+def on_files(files: Files, config) -> Files:
+    for task in _executed:
+        # A plain File rooted in the build folder: mkdocs-jupyter wraps it like any docs file.
+        uri = f"{RUNBOOKS_URI}/{task}.ipynb"
+        files.append(File(uri, str(BUILD_DIR), config.site_dir, config.use_directory_urls))
+    for uri, content in _generated.items():
+        files.append(File.generated(config, uri, content=content))
+    return files
+
+
+# -- navigation and the home page's task table, from what exists -------------------------------
+# Task pages and runbooks land one by one: the How-to, Tutorial and Runbooks sections and the
+# home table list only what exists, so `mkdocs build --strict` never points at a missing page.
+
+TASK_ORDER = ("create", "upgrade", "downgrade", "status", "troubleshoot")
+TASK_SUMMARIES = {
+    "create": "write a new gxy revision from Galaxy's template, lint it, prove it on a sample",
+    "upgrade": "move a database forward: both branches to head, a release, or a revision",
+    "downgrade": "move a database back: a revision, a release tag, one step, or base",
+    "status": "where the database stands against the code: revisions, heads, release, pending",
+    "troubleshoot": "diagnose a migration problem and get the fix for each finding",
+}
+TUTORIAL = "first-migration"
+GENERATED_SECTIONS = ("Tutorial", "How-to", "Runbooks")
+TABLE_MARKER = "<!-- task-table -->"
+
+
+def _h1(path: Path) -> str | None:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return None
+
+
+def _task_rank(name: str) -> tuple[int, str]:
+    return (TASK_ORDER.index(name) if name in TASK_ORDER else len(TASK_ORDER), name)
+
+
+def build_nav(nav, docs_dir: Path, runbooks: list[str], generated: list[str]) -> list:
+    """The configured nav with Tutorial, How-to and Runbooks made from the files that exist."""
+    nav = [item for item in (nav or []) if not (isinstance(item, dict) and set(item) & set(GENERATED_SECTIONS))]
+    sections = []
+    tutorial_pages = sorted((docs_dir / "tutorial").glob("*.md")) if (docs_dir / "tutorial").is_dir() else []
+    if tutorial_pages:
+        sections.append({"Tutorial": [{_h1(p) or p.stem: f"tutorial/{p.name}"} for p in tutorial_pages]})
+    tasks = sorted((docs_dir / "tasks").glob("*.md"), key=lambda p: _task_rank(p.stem))
+    if tasks:
+        sections.append({"How-to": [{_h1(p) or p.stem: f"tasks/{p.name}"} for p in tasks]})
+    ordered = sorted(runbooks, key=lambda n: (n != TUTORIAL, _task_rank(n)))
+    if ordered:
+        labels = {TUTORIAL: "Tutorial: first migration"}
+        sections.append({"Runbooks": [{labels.get(n, n.capitalize()): f"{RUNBOOKS_URI}/{n}.ipynb"} for n in ordered]})
+    home = 1 if nav and isinstance(nav[0], dict) and "Home" in nav[0] else 0
+    nav = nav[:home] + sections + nav[home:]
+    if "reference/doctor-codes.md" in generated or (docs_dir / "reference/doctor-codes.md").exists():
+        for item in nav:
+            if isinstance(item, dict) and isinstance(item.get("Reference"), list):
+                listed = [
+                    v for entry in item["Reference"] for v in (entry.values() if isinstance(entry, dict) else [entry])
+                ]
+                if "reference/doctor-codes.md" not in listed:
+                    item["Reference"].append({"Doctor codes": "reference/doctor-codes.md"})
+    return nav
+
+
+def task_table(docs_dir: Path, runbooks: list[str], prefix: str = "") -> str:
+    """The home page's task menu: one row per task, links only to pages that exist."""
+    lines = ["| task | what it does | guide | runbook | command |", "| --- | --- | --- | --- | --- |"]
+    for task in TASK_ORDER:
+        page = docs_dir / "tasks" / f"{task}.md"
+        guide = f"[{_h1(page) or task}]({prefix}tasks/{task}.md)" if page.exists() else "*being written*"
+        runbook = f"[{task} runbook]({prefix}{RUNBOOKS_URI}/{task}.ipynb)" if task in runbooks else "*being written*"
+        lines.append(f"| **{task}** | {TASK_SUMMARIES[task]} | {guide} | {runbook} | `python -m runbooks {task}` |")
+    return "\n".join(lines)
+
+
+PENDING_LINK = re.compile(r"\[([^\]]+)\]\(((?:\.\./)*(?:tasks|tutorial|runbooks)/[\w.-]+\.(?:md|ipynb))(#[\w-]*)?\)")
+
+
+def unlink_pending(markdown: str, page_uri: str, existing: set[str]) -> str:
+    """``[text](../tasks/x.md)`` becomes ``text`` while that page or runbook does not exist yet."""
+
+    def replace(match: re.Match) -> str:
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(page_uri), match.group(2)))
+        return match.group(0) if target in existing else match.group(1)
+
+    return PENDING_LINK.sub(replace, markdown)
+
+
+def generated_snippets() -> dict[str, callable]:
+    """``<!-- generated: NAME -->`` in a page is replaced by ``NAME``'s output at build time."""
+    from docs_build.attacks import attack_table
+
+    return {"attack-table": attack_table}
+
+
+GENERATED_MARKER = re.compile(r"<!-- generated: ([\w-]+) -->")
+
+
+def fill_generated(markdown: str) -> str:
+    snippets = generated_snippets()
+
+    def replace(match: re.Match) -> str:
+        if match[1] not in snippets:
+            raise PluginError(f"unknown generated snippet {match[1]!r}: one of {', '.join(snippets)}")
+        return snippets[match[1]]()
+
+    return GENERATED_MARKER.sub(replace, markdown)
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    markdown = fill_generated(markdown)
+    if TABLE_MARKER in markdown:
+        markdown = markdown.replace(TABLE_MARKER, task_table(Path(config.docs_dir), list(_executed)))
+    return unlink_pending(markdown, page.file.src_uri, {f.src_uri for f in files})
+
+
+# -- notebook pages: table-of-contents links that match the headings ---------------------------
+# mkdocs-jupyter builds a notebook page's table of contents with Python-Markdown's slugs, which
+# drop inline code, while nbconvert's heading ids keep it ("as-db_devsh-dbversion-shows-it"), so
+# the sidebar links of such headings lead nowhere. Both list the headings in document order.
+
+HEADING_ID = re.compile(r"<h[1-6][^>]*\bid=\"([^\"]+)\"")
+
+
+def _toc_items(items) -> list:
+    flat = []
+    for item in items:
+        flat.append(item)
+        flat.extend(_toc_items(item.children))
+    return flat
+
+
+def on_page_content(html: str, page, config, files) -> str:
+    if page.file.src_uri.endswith(".ipynb") and page.toc:
+        ids = [i for i in HEADING_ID.findall(html) if not i.startswith("__")]
+        items = _toc_items(page.toc)
+        if len(ids) == len(items):
+            for item, heading_id in zip(items, ids, strict=True):
+                item.id = heading_id
+        else:
+            log.info(f"{page.file.src_uri}: {len(items)} TOC entries but {len(ids)} headings; TOC left as is")
+    return html

@@ -1,0 +1,115 @@
+"""Where Galaxy's migration environment lives: the installed package or a checkout.
+
+Nothing here imports ``galaxy.model`` (it costs seconds); paths are found on disk.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from runbooks.errors import UsageError
+from runbooks.paths import GALAXY_DB_OVERRIDE_ENV
+
+BRANCHES = ("gxy", "tsi")
+MIGRATIONS_SUBDIR = Path("galaxy") / "model" / "migrations"
+CONFIG_NAMES = ("galaxy.yml", "galaxy.yaml")
+
+
+@dataclass(frozen=True)
+class GalaxyEnv:
+    """Galaxy's migrations directory, and the checkout it belongs to (None for the package)."""
+
+    migrations_dir: Path
+    root: Path | None = None
+
+    @classmethod
+    def from_package(cls) -> GalaxyEnv:
+        spec = importlib.util.find_spec("galaxy")
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        for location in locations:
+            candidate = Path(location) / "model" / "migrations"
+            if (candidate / "alembic.ini").is_file():
+                return cls(candidate)
+        raise UsageError("galaxy-data is not installed: run `pip install -r requirements.txt`")
+
+    @classmethod
+    def from_checkout(cls, root: str | os.PathLike) -> GalaxyEnv:
+        root = Path(root).expanduser().resolve()
+        migrations = root / "lib" / MIGRATIONS_SUBDIR
+        if not (migrations / "alembic.ini").is_file():
+            raise UsageError(
+                f"{root} is not a Galaxy checkout (no lib/galaxy/model/migrations/alembic.ini): "
+                "pass the directory that holds lib/ and config/"
+            )
+        return cls(migrations, root)
+
+    @classmethod
+    def locate(cls, galaxy_root: str | None = None) -> GalaxyEnv:
+        """A checkout from the argument or GALAXY_ROOT, else the installed package."""
+        root = galaxy_root or os.environ.get("GALAXY_ROOT")
+        return cls.from_checkout(root) if root else cls.from_package()
+
+    @property
+    def alembic_ini(self) -> Path:
+        return self.migrations_dir / "alembic.ini"
+
+    @property
+    def script_location(self) -> Path:
+        return self.migrations_dir / "alembic"
+
+    @property
+    def dbrevisions_file(self) -> Path:
+        return self.migrations_dir / "dbrevisions.py"
+
+    @property
+    def lib_dir(self) -> Path:
+        """The directory to put on sys.path so `import galaxy` finds this code."""
+        return self.migrations_dir.parent.parent.parent
+
+    def versions_dir(self, branch: str) -> Path:
+        return self.script_location / f"versions_{branch}"
+
+    def describe(self) -> str:
+        return f"Galaxy checkout {self.root}" if self.root else f"galaxy-data package ({self.migrations_dir})"
+
+    # -- the database a checkout is configured for --------------------------------
+
+    def config_file(self) -> Path | None:
+        if self.root is None:
+            return None
+        for folder in (self.root, self.root / "config"):
+            for name in CONFIG_NAMES:
+                if (folder / name).is_file():
+                    return folder / name
+        return None
+
+    def configured_database_url(self) -> str:
+        """``database_connection`` as Galaxy would resolve it for this checkout."""
+        if self.root is None:
+            raise UsageError("no Galaxy checkout given: use --galaxy-root DIR or --db URL")
+        override = os.environ.get(GALAXY_DB_OVERRIDE_ENV)
+        if override:
+            return override
+        properties = self._config_properties()
+        if properties.get("database_connection"):
+            return str(properties["database_connection"])
+        data_dir = Path(properties.get("data_dir") or self.root / "database")
+        if not data_dir.is_absolute():
+            data_dir = self.root / data_dir
+        return f"sqlite:///{data_dir / 'universe.sqlite'}?isolation_level=IMMEDIATE"
+
+    def _config_properties(self) -> dict:
+        path = self.config_file()
+        if path is None:
+            return {}
+        try:
+            document = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise UsageError(f"{path} is not valid YAML ({error.__class__.__name__}): fix the file") from None
+        section = document.get("galaxy") if isinstance(document, dict) else None
+        return section if isinstance(section, dict) else {}

@@ -1,0 +1,1 @@
+"""The user's database, without importing Galaxy: URLs, connections, sessions and locks, backups."""

@@ -1,0 +1,131 @@
+"""Throwaway databases: the one mechanism behind rehearsals, proofs and the test states.
+
+``scratch_database`` gives a database that lives only inside its ``with`` block and is always
+dropped afterwards: a SQLite file (in a temporary folder, or a given one) or a PostgreSQL
+database on a given server. It starts as a new name (nothing created yet: Galaxy's own
+initialization can create it), empty (``create=True``), or a copy of another database
+(``copy_of=``): SQLite through the backup API, PostgreSQL by ``CREATE DATABASE ... TEMPLATE``
+with a ``pg_dump``/``pg_restore`` fallback (TEMPLATE needs the source to have no other sessions).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from runbooks.database.backup import copy_sqlite, make_backup, restore
+from runbooks.database.connections import drop_postgresql_database, recreate_postgresql_database
+from runbooks.database.urls import DatabaseUrl
+from runbooks.errors import UsageError
+
+PG_PREFIX = "rb_scratch"
+SQLITE_COPY = "copy of the SQLite file"
+TEMPLATE_COPY = "PostgreSQL copy (CREATE DATABASE ... TEMPLATE)"
+DUMP_COPY = "PostgreSQL copy (pg_dump / pg_restore)"
+
+
+@dataclass(frozen=True)
+class Scratch:
+    db: DatabaseUrl
+    made_by: str  # how it started: "new (not created)", "empty database" or how it was copied
+
+
+@contextmanager
+def scratch_database(
+    server: DatabaseUrl | None = None,
+    *,
+    copy_of: DatabaseUrl | None = None,
+    create: bool = False,
+    folder: Path | None = None,
+    name: str = "scratch",
+) -> Iterator[Scratch]:
+    """A throwaway database, dropped when the block ends (whatever happens inside it).
+
+    ``server``: a PostgreSQL URL puts it on that server (its own database is only connected to);
+    a SQLite URL or None makes a SQLite file. Default: ``copy_of``'s kind and server, else SQLite.
+    ``folder``: where the SQLite file goes (default: a temporary folder removed afterwards).
+    """
+    where = server if server is not None else copy_of
+    if where is None or where.is_sqlite:
+        with _sqlite_place(folder) as place:
+            db = DatabaseUrl.parse(f"sqlite:///{place / _safe(name)}.sqlite")
+            with _dropped(db):
+                yield Scratch(db, _start(db, copy_of, create))
+        return
+    db = where.with_database(f"{PG_PREFIX}_{uuid.uuid4().hex[:8]}_{_safe(name)}"[:63])
+    with _dropped(db):
+        yield Scratch(db, _start(db, copy_of, create))
+
+
+@contextmanager
+def _sqlite_place(folder: Path | None) -> Iterator[Path]:
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        yield Path(folder)
+        return
+    with tempfile.TemporaryDirectory(prefix="runbooks-scratch-") as temporary:
+        yield Path(temporary)
+
+
+@contextmanager
+def _dropped(db: DatabaseUrl) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        drop_database(db)
+
+
+def _safe(name: str) -> str:
+    return name.replace("-", "_").replace("@", "_")
+
+
+def _start(db: DatabaseUrl, copy_of: DatabaseUrl | None, create: bool) -> str:
+    if copy_of is not None:
+        return copy_database(copy_of, db)
+    if create:
+        create_empty(db)
+        return "empty database"
+    return "new (not created)"
+
+
+def create_empty(db: DatabaseUrl) -> None:
+    """``db`` as a database without tables (replacing any that is there)."""
+    if db.is_sqlite:
+        db.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        db.sqlite_path.unlink(missing_ok=True)
+        sqlite3.connect(db.sqlite_path).close()
+    else:
+        recreate_postgresql_database(db)
+
+
+def copy_database(source: DatabaseUrl, target: DatabaseUrl) -> str:
+    """Make ``target`` (replaced if it exists) a copy of ``source``; returns how it was copied."""
+    if source.is_sqlite != target.is_sqlite:
+        raise UsageError("copy a database within one dialect")
+    if source.is_sqlite:
+        target.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        target.sqlite_path.unlink(missing_ok=True)
+        copy_sqlite(source.sqlite_path, target.sqlite_path)
+        return SQLITE_COPY
+    try:
+        recreate_postgresql_database(target, template=source.database_name)
+        return TEMPLATE_COPY
+    except Exception:  # noqa: BLE001 - other sessions on the source (or another server): dump and restore
+        with tempfile.TemporaryDirectory(prefix="runbooks-scratch-") as folder:
+            dump = make_backup(source, Path(folder))
+            restore(dump.path, target)
+        return DUMP_COPY
+
+
+def drop_database(db: DatabaseUrl) -> None:
+    """Remove ``db`` if it exists: the SQLite file (and its journal), or the PostgreSQL database."""
+    if db.is_sqlite:
+        for path in (db.sqlite_path, Path(f"{db.sqlite_path}-journal"), Path(f"{db.sqlite_path}-wal")):
+            path.unlink(missing_ok=True)
+        return
+    drop_postgresql_database(db)

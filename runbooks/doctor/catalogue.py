@@ -1,0 +1,138 @@
+"""The doctor's catalogue: one stable code per problem, its severity, meaning and usual fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severity: str
+    summary: str
+    fix: str
+
+
+# The catalogue: one entry per finding code, in the order the doctor checks them.
+CODES = [
+    Code(
+        "database-missing",
+        "error",
+        "The database (SQLite file or PostgreSQL database) does not exist.",
+        "Check the path or URL; Galaxy creates and initializes a missing database on first start (or `create_db.sh`).",
+    ),
+    Code(
+        "database-empty",
+        "warning",
+        "The database exists but holds no tables (or only kombu_* tables).",
+        "Galaxy initializes it on first start (or `create_db.sh`); `manage_db.sh` refuses to run on it.",
+    ),
+    Code(
+        "no-version-table",
+        "error",
+        "Tables exist but neither alembic_version nor migrate_version: Galaxy cannot tell the schema's version.",
+        "Restore the version table from a backup, or stamp the revision the schema matches "
+        "(`run_alembic.sh stamp REV`) after checking it with `troubleshoot --drift`.",
+    ),
+    Code(
+        "sqlalchemy-migrate-wrong-version",
+        "error",
+        "Under SQLAlchemy Migrate at a version other than 180 (gxy) / 17 (tsi): Alembic cannot take over.",
+        "Two steps: reach version 180 with a release_22.01 checkout (`manage_db.sh upgrade`), then upgrade "
+        "with this code.",
+    ),
+    Code(
+        "sqlalchemy-migrate-needs-alembic",
+        "error",
+        "Under SQLAlchemy Migrate at its last version: Galaxy refuses to start until it is moved to Alembic.",
+        "`manage_db.sh upgrade` (or `python -m runbooks upgrade`) moves it to Alembic and to head.",
+    ),
+    Code(
+        "revision-missing-for-branch",
+        "error",
+        "alembic_version has no row for a branch (gxy or tsi) although the database has its tables.",
+        "Stamp the branch's revision the schema is at (`run_alembic.sh stamp REV`), or restore a backup.",
+    ),
+    Code(
+        "database-behind",
+        "error",
+        "The database is at an older revision than the code: Galaxy refuses to start (OutdatedDatabaseError).",
+        "`python -m runbooks upgrade --rehearse`, then `python -m runbooks upgrade` (Galaxy: `manage_db.sh upgrade`).",
+    ),
+    Code(
+        "unknown-revision",
+        "error",
+        "alembic_version holds a revision no file in this code has: a newer Galaxy or a development branch "
+        "migrated it.",
+        "Run the Galaxy that wrote it, or with that code downgrade to this code's head (`manage_db.sh downgrade "
+        "HEAD`).",
+    ),
+    Code(
+        "multiple-current-revisions",
+        "error",
+        "More than one alembic_version row for one branch (a downgrade across merge revisions leaves them).",
+        "Upgrade to the merge that joins them (`manage_db.sh upgrade`), or undo the side rows "
+        "(`manage_db.sh downgrade REV@-1`; `python -m runbooks downgrade TARGET` does it).",
+    ),
+    Code(
+        "multiple-heads",
+        "error",
+        "The code (a checkout) has more than one head on a branch: `upgrade` fails with "
+        "'Multiple head revisions are present'.",
+        "Add a merge revision (`run_alembic.sh merge -m MSG HEAD1 HEAD2`) or re-parent the newer revision "
+        "(set its down_revision to the other head).",
+    ),
+    Code(
+        "objects-already-exist",
+        "error",
+        "Objects a pending revision creates are already in the database: the upgrade would stop there.",
+        "Drop the leftover (statement given) if it holds nothing you need, or `db_dev.sh upgrade --repair` "
+        "(skips Galaxy util helpers' objects only).",
+    ),
+    Code(
+        "upgrade-will-fail",
+        "error",
+        "A rehearsal of the pending upgrade on a throwaway copy failed: the first failing revision and the real "
+        "database error.",
+        "The recognised cause's fix (given), then `python -m runbooks upgrade --rehearse` again.",
+    ),
+    Code(
+        "foreign-key-orphans",
+        "warning",
+        "Rows whose foreign-key values point to rows that do not exist (SQLite does not enforce foreign keys).",
+        "Review, back up, then run the cleanup SQL given for each key (UPDATE ... SET NULL or DELETE).",
+    ),
+    Code(
+        "active-sessions",
+        "warning",
+        "Other sessions or processes use the database: a migration may block them, or they may block it.",
+        "Stop Galaxy (web, job handlers, workflow schedulers, celery) before migrating.",
+    ),
+    Code(
+        "blocked-by-locks",
+        "error",
+        "A session waits for locks another session holds (PostgreSQL): a migration would hang the same way.",
+        "End the blocking session (stop that process, or `SELECT pg_terminate_backend(PID);` if you choose).",
+    ),
+    Code(
+        "database-locked",
+        "error",
+        "Another process holds a write lock on the SQLite file: a migration would fail with 'database is locked'.",
+        "Stop the process named by its pid (a running Galaxy?), then migrate.",
+    ),
+    Code(
+        "schema-drift",
+        "warning",
+        "The schema differs from Galaxy's models (gxy and tsi) although the version table says up to date.",
+        "Find the change that was made by hand or by a dev branch; fix the schema (or the model), "
+        "then `troubleshoot --drift` again.",
+    ),
+]
+BY_CODE = {code.code: code for code in CODES}
+
+
+def catalogue() -> list[tuple[str, str, str, str]]:
+    """Every finding code: (code, severity, summary, usual fix), for the reference page."""
+    return [(c.code, c.severity, c.summary, c.fix) for c in CODES]

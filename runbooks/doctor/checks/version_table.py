@@ -1,0 +1,192 @@
+"""The code's heads and the version table, as Galaxy's startup and ``manage_db.sh`` judge them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runbooks.code.environment import BRANCHES
+from runbooks.database.connections import DatabaseSnapshot
+from runbooks.doctor.checks.examination import SHOWN, Examination, shown_ids
+from runbooks.paths import CLI
+from runbooks.status import SQLALCHEMY_MIGRATE_LAST, Status
+
+TSI_TABLES = ("tool_shed_repository", "tool_dependency", "tool_version")
+
+
+# -- the code -------------------------------------------------------------------------
+
+
+def check_heads(ex: Examination) -> None:
+    ex.ran("multiple-heads")
+    for branch in BRANCHES:
+        heads = ex.graph.heads(branch)
+        if len(heads) < 2:
+            continue
+        files = {rid: str(ex.graph.revisions[rid].path) for rid in heads}
+        newest, *others = sorted(heads, key=lambda rid: Path(files[rid]).stat().st_mtime, reverse=True)
+        ex.add(
+            "multiple-heads",
+            f"the {branch} branch of {ex.env.describe()} has {len(heads)} heads: {', '.join(heads)}; "
+            "`manage_db.sh upgrade` fails with \"Multiple head revisions are present for given argument 'gxy@head'\"",
+            f'add a merge revision: `sh scripts/run_alembic.sh merge -m "merge {branch} heads" {" ".join(heads)}`\n'
+            f'or re-parent the newer one: in {files[newest]} set down_revision = "{others[0]}"',
+            {"branch": branch, "heads": heads, "files": files},
+        )
+
+
+# -- the version table, as Galaxy's startup judges it ------------------------------------
+
+
+def check_existence(ex: Examination) -> bool:
+    ex.ran("database-missing")
+    snapshot = ex.snapshot
+    where = str(ex.db.sqlite_path) if ex.db.is_sqlite else f"database {ex.db.database_name!r}"
+    if not snapshot.exists:
+        ex.add(
+            "database-missing",
+            f"{where} does not exist ({ex.db})",
+            "check the path/URL (`--db`, $RUNBOOK_DB_URL, database_connection in galaxy.yml); for a new "
+            "Galaxy, start it or run `sh create_db.sh` to create and initialize the database",
+            {"database": ex.db.masked()},
+        )
+        return False
+    ex.ran("database-empty")
+    if snapshot.is_empty:
+        extra = sorted(snapshot.tables)
+        ex.add(
+            "database-empty",
+            f"{where} exists but has no Galaxy tables" + (f" (only {', '.join(extra)})" if extra else ""),
+            "start Galaxy (it initializes an empty database) or run `sh create_db.sh`; "
+            "`manage_db.sh` refuses to migrate it",
+            {"tables": extra},
+        )
+        return False
+    return True
+
+
+def check_version_table(ex: Examination) -> None:
+    ex.ran("version-table")
+    snapshot, status = ex.snapshot, ex.status
+    if snapshot.alembic_rows is None:
+        _no_alembic(ex, snapshot)
+        return
+    if status.unknown:
+        _unknown(ex, status)
+        return
+    _missing_branches(ex, snapshot, status)
+    for name, branch in status.branches.items():
+        if len(branch.current) > 1:
+            _multiple_current(ex, name, branch.current)
+    multiple = any(len(b.current) > 1 for b in status.branches.values())
+    if not multiple and status.state == "behind":
+        pending = {name: b.pending for name, b in status.branches.items() if b.pending}
+        parts = []
+        for name, revs in pending.items():
+            branch = status.branches[name]
+            release = f" (release {branch.release})" if branch.release else ""
+            parts.append(
+                f"{name} at {shown_ids(branch.current) or '(none)'}{release}, code head {shown_ids(branch.heads)}: "
+                f"{len(revs)} revision(s) pending ({shown_ids(revs, 3)})"
+            )
+        ex.add(
+            "database-behind",
+            "; ".join(parts) + "; Galaxy refuses to start (OutdatedDatabaseError)",
+            f"`{CLI} upgrade --rehearse`, then `{CLI} upgrade` (Galaxy: `sh manage_db.sh upgrade`)",
+            {"pending": pending, "current": list(status.rows)},
+        )
+
+
+def _no_alembic(ex: Examination, snapshot: DatabaseSnapshot) -> None:
+    if "migrate_version" in snapshot.tables:
+        version = snapshot.migrate_version
+        last = SQLALCHEMY_MIGRATE_LAST["gxy"]
+        if version == last:
+            ex.add(
+                "sqlalchemy-migrate-needs-alembic",
+                f"under SQLAlchemy Migrate at version {version} (its last), no alembic_version: Galaxy raises "
+                "SAMigrateError until the database is moved to Alembic",
+                f"back up, then `sh manage_db.sh upgrade` (or `{CLI} upgrade`): Alembic takes over from version "
+                f"{last} and runs every revision to head",
+                {"migrate_version": version, "expected": last},
+            )
+        else:
+            ex.add(
+                "sqlalchemy-migrate-wrong-version",
+                f"under SQLAlchemy Migrate at version {version}, not {last}: Galaxy raises "
+                "IncorrectSAMigrateVersionError (Alembic can only take over from version "
+                f"{last} for gxy, {SQLALCHEMY_MIGRATE_LAST['tsi']} for tsi)",
+                f"step 1: in a release_22.01 checkout, `sh manage_db.sh upgrade` (SQLAlchemy Migrate to version "
+                f"{last}); step 2: with this code, `sh manage_db.sh upgrade` (Alembic to head)",
+                {"migrate_version": version, "expected": last},
+            )
+        return
+    tables = sorted(snapshot.tables)
+    ex.add(
+        "no-version-table",
+        f"{len(tables)} tables but no alembic_version or migrate_version table: Galaxy raises NoVersionTableError",
+        "restore the database (or just alembic_version) from a backup; or, if the schema matches a revision "
+        f"(check with `{CLI} troubleshoot --drift`), stamp it: `sh scripts/run_alembic.sh stamp REV` for gxy "
+        "and tsi; if this is not a Galaxy database, point database_connection at the right one",
+        {"tables": len(tables), "sample": tables[:SHOWN]},
+    )
+
+
+def _unknown(ex: Examination, status: Status) -> None:
+    known_head = ex.graph.heads("gxy")
+    likely = (
+        "a development branch (this is a checkout: another branch's revision)"
+        if ex.env.root is not None
+        else "a newer Galaxy release (this is the released galaxy-data code)"
+    )
+    ex.add(
+        "unknown-revision",
+        f"alembic_version holds {shown_ids(status.unknown)}, which no revision file of {ex.env.describe()} has; "
+        f"likely written by {likely}",
+        f"run the Galaxy code that wrote it; to come back to this code, with that code run "
+        f"`sh manage_db.sh downgrade {known_head[0] if known_head else 'REV'}` (this code's gxy head), "
+        "then use this code",
+        {"unknown": status.unknown, "rows": list(status.rows), "code_heads": known_head},
+    )
+
+
+def _missing_branches(ex: Examination, snapshot: DatabaseSnapshot, status: Status) -> None:
+    if not status.branches["gxy"].current:
+        heads = ex.graph.heads("gxy")
+        ex.add(
+            "revision-missing-for-branch",
+            f"alembic_version has no gxy row (rows: {shown_ids(status.rows) or 'none'}) though the database has "
+            f"{len(snapshot.tables)} tables: Galaxy raises RevisionNotFoundError",
+            "restore alembic_version from a backup, or stamp the revision the schema is at "
+            f"(at this code's head: `sh scripts/run_alembic.sh stamp {heads[0]}`; check with "
+            f"`{CLI} troubleshoot --drift`)",
+            {"branch": "gxy", "rows": list(status.rows)},
+        )
+    if not status.branches["tsi"].current and any(t in snapshot.tables for t in TSI_TABLES):
+        ex.add(
+            "revision-missing-for-branch",
+            "alembic_version has no tsi row though the tool-shed-install tables exist: Galaxy raises "
+            "OutdatedDatabaseError for the tool shed install model",
+            "`sh manage_db.sh upgrade` (stamps tsi at its head; its only revision changes nothing)",
+            {"branch": "tsi", "rows": list(status.rows)},
+        )
+
+
+def _multiple_current(ex: Examination, branch: str, current: list[str]) -> None:
+    graph = ex.graph
+    # The nearest revision above all of them (the merge that joins them), if any.
+    joint = set.intersection(*(graph.descendants(rid) | {rid} for rid in current))
+    merge = next((rid for rid in graph.in_order(branch) if rid in joint), None)
+    side = [rid for rid in current if rid not in graph.ancestors([rid2 for rid2 in current if rid2 != rid])]
+    ex.add(
+        "multiple-current-revisions",
+        f"{len(current)} {branch} rows in alembic_version: {', '.join(current)} (a downgrade across a merge "
+        f'leaves them; `downgrade -1` then fails and `upgrade +1` says "Ambiguous upgrade")',
+        (
+            f"go forward: `sh manage_db.sh upgrade {merge}` (the merge that joins them) or `sh manage_db.sh upgrade`; "
+            if merge
+            else ""
+        )
+        + f"or go back to one row: `{CLI} downgrade TARGET` undoes the side rows "
+        f"(Galaxy: `sh manage_db.sh downgrade REV@-1` for each of {', '.join(side)})",
+        {"branch": branch, "rows": current, "merge": merge},
+    )

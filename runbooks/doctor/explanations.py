@@ -1,0 +1,121 @@
+"""Explaining why a migration failed, from the real database error, and what gets out of it.
+
+Not the doctor's ``diagnose`` (which examines a database): this reads the error a migration
+already raised and names its cause and way out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FailureExplanation:
+    cause: str
+    fix: str
+
+
+def _index_on_dropped_column(error: str, dialect: str) -> FailureExplanation | None:
+    match = re.search(r"no such column: (\w+).*?CREATE (?:UNIQUE )?INDEX (\w+) ON (\w+)", error, re.S)
+    if not match:
+        return None
+    column, index, table = match.groups()
+    return FailureExplanation(
+        f"index {index} on {table}.{column} survives from an older release's create_all; SQLite's batch "
+        f"rebuild of {table} tries to re-create it after the column is gone",
+        f"DROP INDEX IF EXISTS {index}; DROP TABLE IF EXISTS _alembic_tmp_{table};  -- then upgrade again",
+    )
+
+
+def _leftover_batch_table(error: str, dialect: str) -> FailureExplanation | None:
+    match = re.search(r"table (_alembic_tmp_\w+) already exists", error)
+    if not match:
+        return None
+    return FailureExplanation(
+        f"{match.group(1)} was left by an earlier SQLite batch operation that failed half-way",
+        f"DROP TABLE {match.group(1)};  -- after checking it holds nothing you need; then upgrade again",
+    )
+
+
+def _already_exists(error: str, dialect: str) -> FailureExplanation | None:
+    match = re.search(
+        r'(?:relation|table|index|column|constraint) "?(\w+)"? (?:of relation "(\w+)" )?already exists', error
+    ) or re.search(r"duplicate column name: (\w+)", error)
+    if not match:
+        return None
+    name = match.group(1)
+    return FailureExplanation(
+        f"{name} already exists, so the revision that creates it cannot run (a leftover of a manual change or an "
+        "interrupted migration)",
+        f"python -m runbooks troubleshoot (objects-already-exist names the revision); remove {name} if it is a "
+        "leftover, or run Galaxy's `db_dev.sh upgrade --repair` which skips objects that already exist",
+    )
+
+
+def _locked(error: str, dialect: str) -> FailureExplanation | None:
+    if "database is locked" in error:
+        return FailureExplanation(
+            "another process holds a lock on the SQLite file (a running Galaxy?)",
+            "stop every Galaxy process using this database, then run the upgrade again",
+        )
+    if "deadlock detected" in error or "lock timeout" in error or "could not obtain lock" in error:
+        return FailureExplanation(
+            "another session holds a lock on a table this revision alters",
+            "python -m runbooks troubleshoot names the blocking sessions; stop Galaxy (web, handlers, "
+            "schedulers) and run the upgrade again",
+        )
+    return None
+
+
+def _not_null_on_existing_rows(error: str, dialect: str) -> FailureExplanation | None:
+    match = re.search(r'column "(\w+)" of relation "(\w+)" contains null values', error) or re.search(
+        r"NOT NULL constraint failed: (\w+)\.(\w+)", error
+    )
+    if not match:
+        return None
+    a, b = match.groups()
+    return FailureExplanation(
+        f"rows with NULL in the column the revision makes NOT NULL ({a}, {b})",
+        "fill or delete those rows (see the revision's data-fix step), then upgrade again",
+    )
+
+
+def _unique_violation(error: str, dialect: str) -> FailureExplanation | None:
+    if "could not create unique index" in error or "UNIQUE constraint failed" in error:
+        return FailureExplanation(
+            "duplicate values where the revision adds a unique constraint (Galaxy issue #18487: duplicate "
+            "usernames or emails)",
+            "find the duplicates with GROUP BY ... HAVING count(*) > 1, merge or rename them, then upgrade again",
+        )
+    return None
+
+
+def _foreign_key(error: str, dialect: str) -> FailureExplanation | None:
+    if "violates foreign key constraint" in error or "FOREIGN KEY constraint failed" in error:
+        return FailureExplanation(
+            "rows whose foreign-key values point to rows that do not exist",
+            "python -m runbooks troubleshoot (foreign-key-orphans lists them with the cleanup SQL)",
+        )
+    return None
+
+
+RECOGNISERS = (
+    _index_on_dropped_column,
+    _leftover_batch_table,
+    _already_exists,
+    _locked,
+    _not_null_on_existing_rows,
+    _unique_violation,
+    _foreign_key,
+)
+
+
+def explain_failure(errors: list[str], dialect: str) -> FailureExplanation | None:
+    """The first recognisable cause among the errors, with its way out."""
+    for error in errors:
+        for recognise in RECOGNISERS:
+            found = recognise(error, dialect)
+            if found:
+                return found
+    return None

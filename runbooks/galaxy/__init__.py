@@ -1,0 +1,1 @@
+"""Galaxy's own code, run for real in a worker process (never imported by the CLI itself)."""

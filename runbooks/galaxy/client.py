@@ -1,0 +1,98 @@
+"""The client side of the Galaxy worker server: one server per Galaxy code tree, per process.
+
+The server (``runbooks.galaxy.worker``) imports galaxy.model once and forks a child for
+every request; requests and replies are JSON lines on its stdin/stdout, as
+``runbooks.galaxy.protocol`` says. The database URL travels in the request (a pipe), never
+on a command line or in an environment. This module is the transport; what the replies
+mean is ``runbooks.galaxy.commands``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import subprocess
+import tempfile
+
+from runbooks.database.urls import DatabaseUrl, mask_text
+from runbooks.errors import RunbookError
+from runbooks.galaxy.protocol import REPLY_PREFIX, server_command
+
+
+class _Server:
+    def __init__(self, lib_dir: str | None) -> None:
+        argv, env = server_command(lib_dir)
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=env,
+            text=True,
+            bufsize=1,
+        )
+
+    def ask(self, message: dict) -> dict | None:
+        """The reply; None if the server stopped."""
+        try:
+            self.process.stdin.write(json.dumps(message) + "\n")
+            self.process.stdin.flush()
+            for line in self.process.stdout:
+                if line.startswith(REPLY_PREFIX):
+                    return json.loads(line[len(REPLY_PREFIX) :])
+        except (BrokenPipeError, OSError):
+            pass
+        return None
+
+    def last_log_line(self) -> str:
+        self.log.seek(0)
+        lines = [line for line in self.log.read().splitlines() if line.strip()]
+        return lines[-1] if lines else f"exit code {self.process.poll()}"
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+_servers: dict[str | None, _Server] = {}
+
+
+def _server(lib_dir: str | None) -> _Server:
+    server = _servers.get(lib_dir)
+    if server is None or server.process.poll() is not None:
+        server = _servers[lib_dir] = _Server(lib_dir)
+    return server
+
+
+@atexit.register
+def _close_all() -> None:
+    for server in _servers.values():
+        server.close()
+    _servers.clear()
+
+
+def ask(
+    request: dict,
+    db: DatabaseUrl,
+    lib_dir: str | None = None,
+    alembic_config: str | None = None,
+    timeout: float | None = None,
+) -> dict:
+    """Run one request in a fresh child of the Galaxy server for ``lib_dir``; its reply.
+
+    A ``crashed`` reply gets the server's last log line, masked, as ``log``.
+    """
+    server = _server(lib_dir)
+    message = {**request, "url": db.secret(), "alembic_config": alembic_config, "timeout": timeout}
+    reply = server.ask(message)
+    if reply is None:
+        raise RunbookError(f"the Galaxy worker stopped: {mask_text(server.last_log_line(), db.password)}")
+    if "crashed" in reply:
+        reply["log"] = mask_text(server.last_log_line(), db.password)
+    return reply

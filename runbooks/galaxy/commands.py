@@ -1,0 +1,77 @@
+"""The parent's side: Galaxy's own commands, each in a fresh child of the Galaxy worker.
+
+Each call sends one request through ``runbooks.galaxy.client`` (the protocol:
+``runbooks.galaxy.protocol``) and turns the reply into a value or an error. What runs in
+the child is ``runbooks.galaxy.child``. Galaxy's model and revision modules keep state
+between runs in one process, so no two commands share one; the children are forked from a
+server that has imported galaxy.model once, so a command costs what it does, not a
+4-second import each time.
+"""
+
+from __future__ import annotations
+
+from runbooks.code.environment import GalaxyEnv
+from runbooks.database.urls import DatabaseUrl
+from runbooks.errors import GalaxyCommandFailed, RunbookError
+from runbooks.galaxy.client import ask
+from runbooks.galaxy.drift import DriftReport, drift_report
+from runbooks.galaxy.protocol import CommandOutput
+
+__all__ = ["CommandOutput", "GalaxyCommandFailed", "initialize", "model_drift", "run_dbscript", "verdict"]
+
+
+def _ask(request: dict, db: DatabaseUrl, env: GalaxyEnv | None, timeout: float | None = None, what: str = "") -> dict:
+    """The reply of one request run with ``env``'s code; Galaxy's exception as GalaxyCommandFailed."""
+    what = what or f"Galaxy's {request['command']}"
+    alembic_config = None
+    if env is not None and env.root is None and env != GalaxyEnv.from_package():
+        alembic_config = str(env.alembic_ini)  # a workspace copy of the environment
+    lib_dir = str(env.lib_dir) if env is not None and env.root is not None else None
+    reply = ask(request, db, lib_dir=lib_dir, alembic_config=alembic_config, timeout=timeout)
+    if "crashed" in reply:
+        raise RunbookError(f"{what} died ({reply['crashed']}): {reply['log']}")
+    if "timed_out" in reply:
+        raise RunbookError(f"{what} did not finish within {reply['timed_out']:.0f}s")
+    if "exception" in reply:
+        failure = reply["exception"]
+        raise GalaxyCommandFailed(failure["type"], failure["message"], failure.get("partial"))
+    return reply
+
+
+def run_dbscript(
+    db: DatabaseUrl, command: str, record_sql: bool = False, env: GalaxyEnv | None = None, **arguments
+) -> CommandOutput:
+    """Run one DbScript subcommand (``upgrade``, ``downgrade``, ``dbversion``, ...) in a fresh process.
+
+    Alembic's CommandError comes back as GalaxyCommandFailed (``manage_db.sh`` prints
+    ``FAILED: ...`` for it); database errors do not raise, because Galaxy's env swallows
+    them: they are in ``errors``.
+    """
+    request = {"command": command, "record_sql": record_sql, "arguments": arguments}
+    return CommandOutput.from_reply(_ask(request, db, env))
+
+
+def initialize(db: DatabaseUrl, env: GalaxyEnv | None = None) -> None:
+    """Galaxy's own first-start path (``verify_databases_via_script``), in a fresh process."""
+    _ask({"command": "initialize"}, db, env)
+
+
+def verdict(db: DatabaseUrl, env: GalaxyEnv | None = None) -> str:
+    """Galaxy's own word on a database, changing nothing: "OK" or "ExceptionType: exact message".
+
+    ``manage_db.sh``'s pre-check (missing or empty database) runs first, so Galaxy's startup
+    check never gets to create or initialize anything.
+    """
+    return _ask({"command": "verdict"}, db, env)["verdict"]
+
+
+def model_drift(db: DatabaseUrl, env: GalaxyEnv | None = None, timeout: float | None = 300) -> DriftReport:
+    """Compare ``db`` with Galaxy's model (of ``env``: a checkout's, else the installed one).
+
+    Runs ``alembic.autogenerate.compare_metadata`` in a fresh process; reads, never changes.
+    """
+    try:
+        reply = _ask({"command": "drift"}, db, env, timeout, what="the model comparison")
+    except GalaxyCommandFailed as failure:
+        raise RunbookError(f"the model comparison failed: {str(failure).splitlines()[0]}") from None
+    return drift_report(db, reply["differences"])

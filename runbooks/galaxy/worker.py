@@ -1,0 +1,119 @@
+"""The Galaxy worker server: imports galaxy.model once, answers each request in a forked child.
+
+Started by ``runbooks.galaxy.client`` (the protocol: ``runbooks.galaxy.protocol``). A child
+runs exactly one command (``runbooks.galaxy.child.run``) with a clean copy of the imported
+modules, so no state leaks from one command to the next. The server ends when its stdin
+closes or its parent dies (then it kills a running child); a child dies with the server.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import select
+import signal
+import sys
+import time
+import traceback
+
+from runbooks.database.urls import DatabaseUrl, mask_text
+from runbooks.galaxy.child import quiet_galaxy_logging, run
+from runbooks.galaxy.protocol import REPLY_PREFIX
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+WATCH_SECONDS = 1.0  # how often the server looks whether its parent is still there
+
+
+def _die_with_server(server: int) -> None:
+    """Have the kernel kill this child when the server dies (Linux; elsewhere the server's watch does)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != server:  # the server died before prctl
+        os._exit(1)
+
+
+def _child(message: dict, write_fd: int) -> None:
+    os.dup2(2, 1)  # whatever Galaxy prints must not mix with the replies
+    db = DatabaseUrl.parse(message["url"])
+    if message.get("alembic_config"):
+        os.environ["ALEMBIC_CONFIG"] = message["alembic_config"]
+    else:
+        os.environ.pop("ALEMBIC_CONFIG", None)
+    try:
+        reply = run(message, db)
+    except Exception as error:  # Galaxy's exception is the answer: its type and exact message
+        reply = {"exception": {"type": error.__class__.__name__, "message": mask_text(str(error), db.password)}}
+        partial = getattr(error, "partial_output", None)
+        if partial is not None:
+            reply["exception"]["partial"] = {"migration_log": partial.migration_log, "errors": partial.errors}
+    with os.fdopen(write_fd, "w") as pipe:
+        pipe.write(json.dumps(reply))
+
+
+def _read_answer(read_fd: int, timeout: float | None, parent: int) -> bytes | None:
+    """The child's whole answer (b"" if it died without one); None at the timeout."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    chunks = []
+    while True:
+        wait = WATCH_SECONDS if deadline is None else min(WATCH_SECONDS, deadline - time.monotonic())
+        if wait <= 0:
+            return None
+        if not select.select([read_fd], [], [], wait)[0]:
+            if os.getppid() != parent:  # the client is gone: nobody will read the answer
+                raise SystemExit(0)
+            continue
+        chunk = os.read(read_fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _run_in_child(message: dict, parent: int) -> dict:
+    read_fd, write_fd = os.pipe()
+    server = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        try:
+            _die_with_server(server)
+            _child(message, write_fd)
+        except BaseException:
+            traceback.print_exc()
+            os._exit(1)
+        os._exit(0)
+    os.close(write_fd)
+    data = None
+    try:
+        data = _read_answer(read_fd, message.get("timeout"), parent)
+    finally:
+        os.close(read_fd)
+        if data is None:  # the timeout, or the server is leaving
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    if data is None:
+        return {"timed_out": message["timeout"]}
+    if not data:
+        return {"crashed": f"wait status {status}"}
+    return json.loads(data)
+
+
+def serve() -> int:
+    import alembic.autogenerate  # noqa: F401  (the imports every child shares)
+    import galaxy.model.migrations.dbscript  # noqa: F401
+    import galaxy.model.tool_shed_install  # noqa: F401
+
+    quiet_galaxy_logging()
+    parent = os.getppid()
+    for line in sys.stdin:
+        if line.strip():
+            reply = _run_in_child(json.loads(line), parent)
+            sys.stdout.write(REPLY_PREFIX + json.dumps(reply) + "\n")
+            sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve())

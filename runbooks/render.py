@@ -1,0 +1,150 @@
+"""Human-readable renderings of the library's results (the CLI and notebooks print these)."""
+
+from __future__ import annotations
+
+from runbooks.code.revisions import RevisionGraph
+from runbooks.status import Status, dbversion_lines, history_lines, next_step, version_lines
+
+
+def status_text(status: Status, graph: RevisionGraph, history: int = 8) -> str:
+    lines = [
+        f"Database:    {status.database} ({status.database.dialect})",
+        f"Galaxy code: {status.galaxy}",
+        f"State:       {status.state}",
+    ]
+    if status.legacy_migrate_version is not None:
+        lines.append(f"SQLAlchemy Migrate version: {status.legacy_migrate_version}")
+    for name, branch in status.branches.items():
+        current = ", ".join(branch.current) or "(none)"
+        release = f"  release {branch.release}" if branch.release else ""
+        lines.append(f"{name}: current {current}{release}; head {', '.join(branch.heads)}")
+        if branch.pending:
+            shown = ", ".join(branch.pending[:5]) + (" …" if len(branch.pending) > 5 else "")
+            lines.append(f"     {len(branch.pending)} pending: {shown}")
+    if status.unknown:
+        lines.append(f"Unknown to this code: {', '.join(status.unknown)}")
+    if status.rows or status.state in ("up-to-date", "behind", "multiple-current", "unknown-revision"):
+        lines += ["", "Current revision(s), as `db_dev.sh dbversion` prints them:"]
+        lines += [f"  {line}" for line in dbversion_lines(status, graph)] or ["  (none)"]
+    lines += ["", "Code heads, as `db_dev.sh version` prints them:"]
+    lines += [f"  {line}" for line in version_lines(graph)]
+    if status.rows and not status.unknown and history:
+        lines += ["", "Recent history, as `db_dev.sh history --indicate-current` prints it:"]
+        lines += [f"  {line}" for line in history_lines(graph, status.rows, limit=history)]
+    lines += ["", f"Next: {next_step(status)}"]
+    return "\n".join(lines)
+
+
+def pending_text(status: Status, graph: RevisionGraph) -> str:
+    """The revisions an upgrade to head would run, per branch, each with its message."""
+    lines = []
+    for name, branch in status.branches.items():
+        if not branch.pending:
+            lines.append(f"{name}: nothing pending")
+            continue
+        lines.append(f"{name}: {len(branch.pending)} pending")
+        lines += [f"  {rid}  {graph.revisions[rid].message}" for rid in branch.pending]
+    return "\n".join(lines)
+
+
+def plan_text(plan, graph: RevisionGraph, dialect: str) -> str:
+    from runbooks.code.effects import effects
+
+    if plan.is_noop:
+        return f"Nothing to do: the database is already at {plan.target.text} ({', '.join(sorted(plan.expected))})."
+    verb = "apply" if plan.direction == "upgrade" else "undo"
+    lines = [f"Plan: {plan.direction} to {plan.target.text}; {len(plan.revisions)} revision(s) to {verb}, in order:"]
+    for rev_id in plan.revisions:
+        revision = graph.revisions[rev_id]
+        notes = effects(revision).notes(plan.direction, dialect)
+        lines.append(f"  {rev_id} ({revision.branch}) {revision.message}")
+        lines += [f"      - {note}" for note in notes]
+    lines.append("Galaxy commands, in order:")
+    lines += [f"  {call.shell()}    # {call.why}" for call in plan.calls]
+    lines += [f"Note: {note}" for note in plan.notes]
+    lines.append(f"Expected alembic_version afterwards: {', '.join(sorted(plan.expected)) or '(empty)'}")
+    return "\n".join(lines)
+
+
+def activity_text(found) -> str:
+    if not found.blockers and not found.others:
+        return "Pre-flight: no other sessions or locks on this database."
+    lines = ["Pre-flight:"]
+    lines += [f"  BLOCKS: {text}" for text in found.blockers]
+    lines += [f"  connected: {text}" for text in found.others]
+    return "\n".join(lines)
+
+
+def outcome_text(change) -> str:
+    outcome = change.outcome
+    rows = ", ".join(outcome.rows) or "(empty)"
+    if outcome.reached:
+        return f"Done: alembic_version read back = {rows}, which is the target {change.plan.target.text}."
+    lines = [
+        f"NOT DONE: the database did not reach {change.plan.target.text}.",
+        f"  alembic_version read back: {rows} (expected {', '.join(sorted(outcome.expected)) or '(empty)'})",
+    ]
+    if outcome.stopped_at:
+        lines.append(f"  stopped while running: {outcome.stopped_at}")
+    lines += [f"  database error: {error}" for error in outcome.errors[:3]]
+    if not outcome.errors:
+        lines.append("  no database error was raised: Galaxy's command returned normally without reaching the target")
+    explanation = change.explanation
+    if explanation:
+        lines += [f"  cause: {explanation.cause}", f"  way out: {explanation.fix}"]
+    if change.backup:
+        lines.append(f"  to put the database back as it was: {change.backup.restore_command()}")
+    return "\n".join(lines)
+
+
+def rehearsal_text(rehearsal, show_sql: int = 0) -> str:
+    lines = [rehearsal.summary()]
+    if show_sql:
+        lines += [f"  {statement.splitlines()[0][:160]}" for statement in rehearsal.changes[:show_sql]]
+        if len(rehearsal.changes) > show_sql:
+            lines.append(f"  … {len(rehearsal.changes) - show_sql} more")
+    return "\n".join(lines)
+
+
+def change_json(change) -> dict:
+    """The upgrade/downgrade report for scripts."""
+    plan = change.plan
+    report = {
+        "database": change.selection.db.masked(),
+        "direction": change.direction,
+        "target": plan.target.text,
+        "before": change.before.to_json(),
+        "plan": {
+            "revisions": plan.revisions,
+            "galaxy_commands": [call.shell() for call in plan.calls],
+            "expected": sorted(plan.expected),
+            "notes": plan.notes,
+        },
+        "succeeded": change.succeeded,
+    }
+    if change.activity is not None:
+        report["preflight"] = {"blockers": change.activity.blockers, "others": change.activity.others}
+    if change.rehearsal is not None:
+        outcome = change.rehearsal.outcome
+        report["rehearsal"] = {
+            "succeeded": change.rehearsal.succeeded,
+            "copy": change.rehearsal.copy_method,
+            "stopped_at": outcome.stopped_at,
+            "errors": outcome.errors,
+            "statements": change.rehearsal.changes,
+        }
+    if change.backup is not None:
+        report["backup"] = {"path": str(change.backup.path), "restore": change.backup.restore_command()}
+    if change.outcome is not None:
+        outcome = change.outcome
+        report["outcome"] = {
+            "reached": outcome.reached,
+            "alembic_version": list(outcome.rows),
+            "expected": sorted(outcome.expected),
+            "stopped_at": outcome.stopped_at,
+            "errors": outcome.errors,
+        }
+        report["after"] = change.after.to_json() if change.after else None
+    if change.explanation:  # the JSON key stays "diagnosis"
+        report["diagnosis"] = {"cause": change.explanation.cause, "fix": change.explanation.fix}
+    return report
