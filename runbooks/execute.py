@@ -13,6 +13,7 @@ from pathlib import Path
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.environ import temporary_environ
 from runbooks.errors import NotebookFailed, UsageError
+from runbooks.parameters import declared_parameters
 from runbooks.paths import DB_URL_ENV, PROJECT_ROOT, runbook_home
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -37,6 +38,18 @@ def check_parameters(parameters: dict[str, str]) -> None:
                 f"parameter {name!r} would be saved in the executed notebook: pass the database URL "
                 f"through ${DB_URL_ENV} or --db instead"
             )
+
+
+def with_galaxy_root(task: str, parameters: dict, galaxy_root: Path | None) -> dict:
+    """``parameters`` plus the checkout given with ``--galaxy-root``, so the notebook runs its code too."""
+    if galaxy_root is None or "galaxy_root" in parameters:
+        return parameters
+    if "galaxy_root" not in declared_parameters(notebook_path(task)):
+        raise UsageError(
+            f"runbook {task} works on the sample with the installed galaxy-data and takes no Galaxy checkout: "
+            "drop --galaxy-root"
+        )
+    return {**parameters, "galaxy_root": str(galaxy_root)}
 
 
 def _kernel_env(db: DatabaseUrl | None, home: Path | None):

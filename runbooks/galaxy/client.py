@@ -21,7 +21,7 @@ from runbooks.galaxy.protocol import REPLY_PREFIX, server_command
 
 class _Server:
     def __init__(self, lib_dir: str | None) -> None:
-        argv, env = server_command(lib_dir)
+        argv, env, cwd = server_command(lib_dir)
         self.log = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             argv,
@@ -29,6 +29,7 @@ class _Server:
             stdout=subprocess.PIPE,
             stderr=self.log,
             env=env,
+            cwd=cwd,
             text=True,
             bufsize=1,
         )
