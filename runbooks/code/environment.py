@@ -19,6 +19,7 @@ from runbooks.paths import GALAXY_DB_OVERRIDE_ENV
 
 BRANCHES = ("gxy", "tsi")
 MIGRATIONS_SUBDIR = Path("galaxy") / "model" / "migrations"
+LEGACY_SUBDIR = Path("galaxy") / "model" / "migrate"  # SQLAlchemy Migrate, up to 22.01
 CONFIG_NAMES = ("galaxy.yml", "galaxy.yaml")
 
 
@@ -43,6 +44,11 @@ class GalaxyEnv:
     def from_checkout(cls, root: str | os.PathLike) -> GalaxyEnv:
         root = Path(root).expanduser().resolve()
         migrations = root / "lib" / MIGRATIONS_SUBDIR
+        if not (migrations / "alembic.ini").is_file() and (root / "lib" / LEGACY_SUBDIR).is_dir():
+            raise UsageError(
+                f"{root} is Galaxy 22.01 or older (lib/{LEGACY_SUBDIR}: SQLAlchemy Migrate, no Alembic revisions): "
+                "the runbooks drive releases with Alembic (22.05 on); upgrade with a newer Galaxy's manage_db.sh first"
+            )
         if not (migrations / "alembic.ini").is_file():
             raise UsageError(
                 f"{root} is not a Galaxy checkout (no lib/galaxy/model/migrations/alembic.ini): "

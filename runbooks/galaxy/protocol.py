@@ -99,11 +99,10 @@ def missing_module_refusal(error: ModuleNotFoundError) -> str:
     """The one line for a checkout whose code imports a module its Python does not have."""
     where = os.environ.get(CHECKOUT_ENV) or "the installed galaxy-data package"
     name = error.name or str(error)
-    package = f" (PyPI: {name.split('.')[0]}-{name.split('.')[1]})" if name.startswith("galaxy.") else ""
     return (
         f"the Galaxy code of {where} needs the module {name!r}, which {sys.executable} does not have: "
-        f"install it{package} in the checkout's virtualenv (.venv or $GALAXY_VIRTUAL_ENV), "
-        "or use a checkout with its own virtualenv"
+        "install Galaxy's requirements into the checkout's virtualenv (.venv or $GALAXY_VIRTUAL_ENV; "
+        "Galaxy's scripts/common_startup.sh does), or add the package that provides it"
     )
 
 
