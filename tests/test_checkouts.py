@@ -164,12 +164,19 @@ def test_without_a_virtualenv_the_installed_packages_fill_in_and_are_named_once(
 
 @pytest.mark.slow_release
 def test_a_module_missing_from_the_checkout_is_named_in_one_line(tmp_path):
+    """24.1's model imports galaxy.config: a tree without it and without a virtualenv of its own."""
     root = make_tree(RELEASES["24.1"], tmp_path / "galaxy")
-    shutil.rmtree(root / "lib" / "galaxy" / "config")  # 24.1's model imports galaxy.config
+    (root / ".venv").unlink()  # the project's Python fills in: it has no galaxy-config
+    shutil.rmtree(root / "lib" / "galaxy" / "config")
     result = run_cli("sample", "--galaxy-root", str(root), str(tmp_path / "db.sqlite"))
     assert result.returncode == 2
-    (line,) = result.stderr.splitlines()
-    assert "'galaxy.config'" in line and str(root) in line and "Traceback" not in result.stderr
+    note, line = result.stderr.splitlines()
+    assert (
+        "has no virtualenv" in note
+        and "'galaxy.config'" in line
+        and str(root) in line
+        and "Traceback" not in result.stderr
+    )
     assert not (tmp_path / "db.sqlite").exists()
 
 

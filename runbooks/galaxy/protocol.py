@@ -69,7 +69,8 @@ def server_command(lib_dir: str | None) -> tuple[list[str], dict[str, str], str 
 
 
 CHECKOUT_ENV = "RUNBOOK_GALAXY_CHECKOUT"  # tells the server whose code it runs, for its refusal
-FILL_IN_PACKAGES = ("SQLAlchemy", "alembic", "psycopg2-binary", "PyYAML")
+# galaxy-data too: Galaxy's lib/galaxy/__init__.py extends its path with installed galaxy-* packages
+FILL_IN_PACKAGES = ("galaxy-data", "SQLAlchemy", "alembic", "psycopg2-binary", "PyYAML")
 _announced: set = set()
 
 
@@ -80,11 +81,8 @@ def _announce_fill_in(root) -> None:
     _announced.add(root)
     from importlib import metadata
 
-    names = FILL_IN_PACKAGES
-    if not os.path.isfile(os.path.join(root, "lib", "galaxy", "__init__.py")):
-        names = ("galaxy-data",) + names  # a namespace lib/galaxy merges with the installed one
     versions = []
-    for name in names:
+    for name in FILL_IN_PACKAGES:
         try:
             versions.append(f"{name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
