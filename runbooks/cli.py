@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--release", metavar="TAG", help="a release tag, e.g. 25.0")
     which.add_argument("--revision", metavar="REV", help="a revision id or prefix")
     sample.add_argument("out", metavar="OUT", help="a SQLite file path or a postgresql:// URL")
+    sample.add_argument("--galaxy-root", metavar="DIR", help="a Galaxy checkout whose code makes the database")
 
     for direction in ("upgrade", "downgrade"):
         change = commands.add_parser(direction, parents=[database], help=f"{direction} the database, verified")
@@ -169,19 +170,21 @@ def cmd_status(args) -> int:
 
 
 def cmd_sample(args) -> int:
+    from runbooks.code.environment import GalaxyEnv
     from runbooks.database.urls import DatabaseUrl
     from runbooks.samples import make_sample, sample_target
 
     out = args.out if "://" in args.out else f"sqlite:///{os.path.abspath(args.out)}"
     db = DatabaseUrl.parse(out)
     target = sample_target(args.release, args.revision)
-    rows = make_sample(db, target)
+    env = GalaxyEnv.from_checkout(args.galaxy_root) if args.galaxy_root else None
+    rows = make_sample(db, target, env=env)
     print(f"Sample database {db} made by Galaxy's own code; alembic_version: {', '.join(rows)}")
     return 0
 
 
 def cmd_run(args) -> int:
-    from runbooks.execute import check_parameters, notebook_path, output_path, run_notebook
+    from runbooks.execute import check_parameters, notebook_path, output_path, run_notebook, with_galaxy_root
     from runbooks.parameters import typed_parameters
     from runbooks.selection import select
 
@@ -190,6 +193,7 @@ def cmd_run(args) -> int:
     parameters = typed_parameters(args.notebook, notebook_path(args.notebook), args.parameters)
     output = output_path(args.notebook, args.output)
     selection = select(args.db, args.galaxy_root, announce=_stderr)
+    parameters = with_galaxy_root(args.notebook, parameters, selection.env.root)
     output = run_notebook(args.notebook, parameters, db=None if selection.is_sample else selection.db, output=output)
     print(f"Executed {args.notebook} against {selection.db}; saved {output}")
     return 0

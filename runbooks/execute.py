@@ -15,6 +15,7 @@ from pathlib import Path
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.environ import temporary_environ
 from runbooks.errors import NotebookFailed, UsageError
+from runbooks.parameters import declared_parameters
 from runbooks.paths import DB_URL_ENV, NOTEBOOKS_DIR, runbook_home
 
 CELL_TIMEOUT_S = 900
@@ -73,6 +74,18 @@ def _kernel_config():
     from traitlets.config import Config
 
     return Config({"KernelManager": {"transport": "ipc"}})
+
+
+def with_galaxy_root(task: str, parameters: dict, galaxy_root: Path | None) -> dict:
+    """``parameters`` plus the checkout given with ``--galaxy-root``, so the notebook runs its code too."""
+    if galaxy_root is None or "galaxy_root" in parameters:
+        return parameters
+    if "galaxy_root" not in declared_parameters(notebook_path(task)):
+        raise UsageError(
+            f"runbook {task} works on the sample with the installed galaxy-data and takes no Galaxy checkout: "
+            "drop --galaxy-root"
+        )
+    return {**parameters, "galaxy_root": str(galaxy_root)}
 
 
 def _kernel_env(db: DatabaseUrl | None, home: Path | None):

@@ -26,7 +26,7 @@ STOP_SECONDS = 10.0
 
 class _Server:
     def __init__(self, lib_dir: str | None) -> None:
-        argv, env = server_command(lib_dir)
+        argv, env, cwd = server_command(lib_dir)
         self.log = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             argv,
@@ -34,6 +34,7 @@ class _Server:
             stdout=subprocess.PIPE,
             stderr=self.log,
             env=env,
+            cwd=cwd,
             text=True,
             bufsize=1,
         )

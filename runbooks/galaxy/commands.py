@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from runbooks.code.environment import GalaxyEnv
 from runbooks.database.urls import DatabaseUrl
-from runbooks.errors import GalaxyCommandFailed, RunbookError
+from runbooks.errors import GalaxyCommandFailed, RunbookError, UsageError
 from runbooks.galaxy.client import ask
 from runbooks.galaxy.drift import DriftReport, drift_report
 from runbooks.galaxy.protocol import CommandOutput
@@ -27,7 +27,11 @@ def _ask(request: dict, db: DatabaseUrl, env: GalaxyEnv | None, timeout: float |
     if env is not None and env.root is None and env != GalaxyEnv.from_package():
         alembic_config = str(env.alembic_ini)  # a workspace copy of the environment
     lib_dir = str(env.lib_dir) if env is not None and env.root is not None else None
+    if db.is_sqlite:  # the server may run in a checkout's root: a relative path stays the user's
+        db = db.with_database(str(db.sqlite_path))
     reply = ask(request, db, lib_dir=lib_dir, alembic_config=alembic_config, timeout=timeout)
+    if "refused" in reply:
+        raise UsageError(reply["refused"])
     if "crashed" in reply:
         raise RunbookError(f"{what} died ({reply['crashed']}): {reply['log']}")
     if "timed_out" in reply:

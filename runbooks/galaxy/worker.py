@@ -21,7 +21,7 @@ import traceback
 
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.galaxy.child import quiet_galaxy_logging, run
-from runbooks.galaxy.protocol import REPLY_PREFIX
+from runbooks.galaxy.protocol import REPLY_PREFIX, missing_module_refusal
 from runbooks.lifetime import die_with_parent
 
 WATCH_SECONDS = 1.0  # how often the server looks whether its parent is still there
@@ -98,18 +98,26 @@ def _stop(signum, frame) -> None:
     raise SystemExit(128 + signum)  # unwinds _run_in_child, which kills and reaps the child
 
 
+def _import_galaxy() -> str | None:
+    """The imports every child shares; the refusal line when the Galaxy code needs a missing module."""
+    try:
+        import alembic.autogenerate  # noqa: F401
+        import galaxy.model.migrations.dbscript  # noqa: F401
+        import galaxy.model.tool_shed_install  # noqa: F401
+    except ModuleNotFoundError as error:
+        return missing_module_refusal(error)
+    return None
+
+
 def serve(parent: int) -> int:
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop)
-    import alembic.autogenerate  # noqa: F401  (the imports every child shares)
-    import galaxy.model.migrations.dbscript  # noqa: F401
-    import galaxy.model.tool_shed_install  # noqa: F401
-
+    refusal = _import_galaxy()
     quiet_galaxy_logging()
     for line in sys.stdin:
         if line.strip():
-            reply = _run_in_child(json.loads(line), parent)
+            reply = {"refused": refusal} if refusal else _run_in_child(json.loads(line), parent)
             sys.stdout.write(REPLY_PREFIX + json.dumps(reply) + "\n")
             sys.stdout.flush()
     return 0
