@@ -13,7 +13,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class FailureExplanation:
     cause: str
-    fix: str
+    fix: str  # what to do; never a statement that drops, alters or deletes (those go in ``sql``)
+    sql: tuple[str, ...] = ()  # the statements that would remove the cause: printed only once proven on a copy
 
 
 def _index_on_dropped_column(error: str, dialect: str) -> FailureExplanation | None:
@@ -24,7 +25,8 @@ def _index_on_dropped_column(error: str, dialect: str) -> FailureExplanation | N
     return FailureExplanation(
         f"index {index} on {table}.{column} survives from an older release's create_all; SQLite's batch "
         f"rebuild of {table} tries to re-create it after the column is gone",
-        f"DROP INDEX IF EXISTS {index}; DROP TABLE IF EXISTS _alembic_tmp_{table};  -- then upgrade again",
+        "remove the index before the upgrade",
+        (f"DROP INDEX IF EXISTS {index};", f"DROP TABLE IF EXISTS _alembic_tmp_{table};"),
     )
 
 
@@ -34,7 +36,8 @@ def _leftover_batch_table(error: str, dialect: str) -> FailureExplanation | None
         return None
     return FailureExplanation(
         f"{match.group(1)} was left by an earlier SQLite batch operation that failed half-way",
-        f"DROP TABLE {match.group(1)};  -- after checking it holds nothing you need; then upgrade again",
+        f"check {match.group(1)} holds nothing you need, then remove it",
+        (f"DROP TABLE {match.group(1)};",),
     )
 
 
@@ -48,8 +51,9 @@ def _already_exists(error: str, dialect: str) -> FailureExplanation | None:
     return FailureExplanation(
         f"{name} already exists, so the revision that creates it cannot run (a leftover of a manual change or an "
         "interrupted migration)",
-        f"python -m runbooks troubleshoot (objects-already-exist names the revision); remove {name} if it is a "
-        "leftover, or run Galaxy's `db_dev.sh upgrade --repair` which skips objects that already exist",
+        "python -m runbooks troubleshoot (objects-already-exist names the revision and, once a rehearsal proves it, "
+        "the statement that removes the leftover); or Galaxy's `db_dev.sh upgrade --repair`, which skips objects "
+        "that already exist",
     )
 
 
