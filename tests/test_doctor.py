@@ -37,6 +37,7 @@ DESIGN_CODES = [
     "sqlalchemy-migrate-needs-alembic", "revision-missing-for-branch", "database-behind", "unknown-revision",
     "multiple-current-revisions", "multiple-heads", "objects-already-exist", "foreign-key-orphans",
     "active-sessions", "blocked-by-locks", "database-locked", "upgrade-will-fail", "schema-drift",
+    "schema-missing-object", "schema-differs-from-revision", "schema-left-by-galaxy",
 ]  # fmt: skip
 
 

@@ -81,6 +81,11 @@ def restore(backup_path: Path, db: DatabaseUrl) -> None:
     _run_pg_tool("pg_restore", db, ["--no-owner", "--exit-on-error", "-d", db.database_name, str(backup_path)])
 
 
+def load_sql_file(path: Path, db: DatabaseUrl) -> None:
+    """Run a plain-SQL dump (``pg_dump`` without ``-Fc``) into the existing PostgreSQL database ``db``."""
+    _run_pg_tool("psql", db, ["-q", "-v", "ON_ERROR_STOP=1", "-d", db.database_name, "-f", str(path)])
+
+
 def _check_sqlite_backup(path: Path) -> None:
     try:
         conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
