@@ -127,6 +127,14 @@ def _state(snapshot: DatabaseSnapshot, graph, rows, unknown, branches) -> str:
 def next_step(status: Status) -> str:
     """What a Galaxy admin would do next, as one line."""
     cli = "python -m runbooks"
+    several = {name: branch.heads for name, branch in status.branches.items() if len(branch.heads) > 1}
+    if several and status.state not in ("missing", "empty"):  # no single target: `upgrade` would fail
+        name, heads = next(iter(several.items()))
+        return (
+            f"The code has {len(heads)} {name} heads ({', '.join(heads)}): `manage_db.sh upgrade` fails with "
+            f"'Multiple head revisions are present'; merge them first (`run_alembic.sh merge -m MSG "
+            f"{' '.join(heads)}`); `{cli} troubleshoot` explains."
+        )
     return {
         "up-to-date": "Nothing to do: the database matches the code.",
         "behind": f"Upgrade: `{cli} upgrade --rehearse`, then `{cli} upgrade` (Galaxy: `manage_db.sh upgrade`).",
