@@ -324,7 +324,8 @@ def test_troubleshoot_notebook_on_sqlite(tmp_path, sqlite_db):
     text = _outputs(out)
     print(f"troubleshoot notebook on SQLite: {time.monotonic() - started:.1f}s")
     for code in DESIGN_CODES:
-        if code not in ("active-sessions", "blocked-by-locks"):  # PostgreSQL's lock section
+        # PostgreSQL's lock section; the baseline's classes are shown by tests/test_doctor_baseline.py
+        if code not in ("active-sessions", "blocked-by-locks") and code not in DESIGN_CODES[-3:]:
             assert code in text, code
     assert "NoVersionTableError: Your galaxy database has no version table" in text
     assert "Multiple head revisions are present" in text
