@@ -161,9 +161,10 @@ def unlink_pending(markdown: str, page_uri: str, existing: set[str]) -> str:
 def generated_snippets() -> dict[str, callable]:
     """``<!-- generated: NAME -->`` in a page is replaced by ``NAME``'s output at build time."""
     from docs_build.attacks import attack_table
+    from docs_build.replays import replay_table
     from docs_build.snippets import SNIPPETS
 
-    return {"attack-table": attack_table, **SNIPPETS}
+    return {"attack-table": attack_table, "replay-table": replay_table, **SNIPPETS}
 
 
 GENERATED_MARKER = re.compile(r"<!-- generated: ([a-z0-9-]+) -->")

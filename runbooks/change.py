@@ -15,7 +15,7 @@ from runbooks.database.sessions import Activity, activity
 from runbooks.doctor.explanations import FailureExplanation, explain_failure
 from runbooks.errors import Refused, UsageError
 from runbooks.migrate import Outcome, Plan, apply, make_plan
-from runbooks.rehearsal import Rehearsal, rehearse
+from runbooks.rehearsal import Proof, Rehearsal, prove_fix, rehearse
 from runbooks.selection import Selection
 from runbooks.shell import DatabaseArgs, command_line
 from runbooks.status import Status, get_status
@@ -37,6 +37,7 @@ class Change:
     outcome: Outcome | None = None
     after: Status | None = None
     lock: MigrationLock | None = None
+    proof: Proof | None = None  # the way out's statements, tried on a copy (only after a failure)
 
     @property
     def succeeded(self) -> bool:
@@ -125,6 +126,7 @@ def check_sessions(change: Change, ignore_sessions: bool = False) -> Activity:
 
 def run_rehearsal(change: Change) -> Rehearsal:
     change.rehearsal = rehearse(change.selection.db, change.plan, change.selection.env)
+    _prove_way_out(change, change.plan)
     return change.rehearsal
 
 
@@ -145,7 +147,17 @@ def apply_change(change: Change) -> Outcome:
         change.after = get_status(change.selection.db, change.selection.graph, change.selection.env)
     finally:
         release_lock(change)
+    if not change.outcome.reached and change.after.state in MOVABLE_STATES:
+        again = make_plan(change.selection.graph, change.after.rows, change.plan.target.text, change.direction)
+        _prove_way_out(change, again)
     return change.outcome
+
+
+def _prove_way_out(change: Change, plan: Plan) -> None:
+    """Statements that drop something are shown only once a copy with them applied reached the target."""
+    explanation = change.explanation
+    if explanation is not None and explanation.sql and not change.succeeded:
+        change.proof = prove_fix(change.selection.db, plan, explanation.sql, change.selection.env)
 
 
 def confirm_or_refuse(change: Change, assume_yes: bool, ask: Callable[[str], bool] | None) -> None:

@@ -210,7 +210,7 @@ def _asker():
 def cmd_change(args) -> int:
     from runbooks import change as steps
     from runbooks.interrupts import reported
-    from runbooks.render import activity_text, backup_text, outcome_text, plan_text, rehearsal_text
+    from runbooks.render import activity_text, backup_text, outcome_text, plan_text, rehearsal_text, way_out_text
     from runbooks.selection import select
 
     say = (lambda text: print(text, file=sys.stderr)) if args.json else print
@@ -223,7 +223,7 @@ def cmd_change(args) -> int:
     if args.rehearse:
         say(rehearsal_text(steps.run_rehearsal(change), args.show_sql))
         if not change.rehearsal.succeeded and change.explanation:
-            say(f"Cause: {change.explanation.cause}\nWay out: {change.explanation.fix}")
+            say(f"Cause: {change.explanation.cause}\nWay out: {way_out_text(change)}")
         return _finish(args, change, 0 if change.rehearsal.succeeded else 1)
     say(activity_text(steps.check_sessions(change, args.ignore_sessions)))
     steps.confirm_or_refuse(change, args.yes, _asker())

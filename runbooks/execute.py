@@ -127,11 +127,23 @@ def run_notebook(
     except papermill.PapermillExecutionError as error:
         _scrub(output, secret)
         raise NotebookFailed(
-            f"runbook {task} failed in cell {error.exec_count}: {mask_text(error.evalue, secret)} "
+            f"runbook {task} failed in cell {error.exec_count}: {mask_text(cell_error(error), secret)} "
             f"(executed copy: {output})"
         ) from None
     _scrub(output, secret)
     return output
+
+
+def cell_error(error) -> str:
+    """The failing cell's error, never empty: a bare ``assert`` has no message, so name it and its line."""
+    import re
+
+    if error.evalue:
+        return f"{error.ename}: {error.evalue}"
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in error.traceback or []]
+    marked = [line.split("---->", 1)[1] for text in lines for line in text.splitlines() if "---->" in line]
+    failing = [re.sub(r"^\s*\d*\s*", "", line).rstrip() for line in marked]
+    return f"{error.ename or 'error'} at: {failing[-1]}" if failing else (error.ename or "error (no message)")
 
 
 def _scrub(path: Path, secret: str | None) -> None:

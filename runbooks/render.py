@@ -108,12 +108,21 @@ def outcome_text(change) -> str:
     lines += [f"  database error: {error}" for error in outcome.errors[:3]]
     if not outcome.errors:
         lines.append("  no database error was raised: Galaxy's command returned normally without reaching the target")
-    explanation = change.explanation
-    if explanation:
-        lines += [f"  cause: {explanation.cause}", f"  way out: {explanation.fix}"]
+    if change.explanation:
+        lines += [f"  cause: {change.explanation.cause}", f"  way out: {way_out_text(change)}"]
     if change.backup:
         lines.append(f"  to put the database back as it was: `{restore_command(change)}`")
     return "\n".join(lines)
+
+
+def way_out_text(change) -> str:
+    """The explanation's fix, with its statements only when a rehearsal on a copy proved them."""
+    fix, proof = change.explanation.fix, change.proof
+    if proof is None:
+        return fix
+    if proof.proven:
+        return f"{fix}: {' '.join(proof.statements)} ({proof.describe()}); then run the same command again"
+    return f"{fix}; no statement is given: {proof.describe()}"
 
 
 def rehearsal_text(rehearsal, show_sql: int = 0) -> str:
@@ -167,5 +176,5 @@ def change_json(change) -> dict:
         }
         report["after"] = change.after.to_json(change.selection.database_args) if change.after else None
     if change.explanation:  # the JSON key stays "diagnosis"
-        report["diagnosis"] = {"cause": change.explanation.cause, "fix": change.explanation.fix}
+        report["diagnosis"] = {"cause": change.explanation.cause, "fix": way_out_text(change)}
     return report

@@ -145,6 +145,14 @@ def next_step(status: Status, database: DatabaseArgs | None = None) -> str:
     def cli(task: str, *args: str) -> str:
         return f"`{command_line(task, *args, database=database)}`"
 
+    several = {name: branch.heads for name, branch in status.branches.items() if len(branch.heads) > 1}
+    if several and status.state not in ("missing", "empty"):  # no single target: `upgrade` would fail
+        name, heads = next(iter(several.items()))
+        return (
+            f"The code has {len(heads)} {name} heads ({', '.join(heads)}): `manage_db.sh upgrade` fails with "
+            f"'Multiple head revisions are present'; merge them first (`run_alembic.sh merge -m MSG "
+            f"{' '.join(heads)}`); {cli('troubleshoot')} explains."
+        )
     return {
         "up-to-date": "Nothing to do: the database matches the code.",
         "behind": f"Upgrade: {cli('upgrade', '--rehearse')}, then {cli('upgrade')} (Galaxy: `manage_db.sh upgrade`).",

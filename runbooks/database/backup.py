@@ -155,6 +155,11 @@ def pg_restore_into(path: Path, db: DatabaseUrl) -> None:
     run_pg_tool("pg_restore", db, ["--no-owner", "--exit-on-error", "-d", db.database_name, str(path)])
 
 
+def load_sql_file(path: Path, db: DatabaseUrl) -> None:
+    """Run a plain-SQL dump (``pg_dump`` without ``-Fc``) into the existing PostgreSQL database ``db``."""
+    run_pg_tool("psql", db, ["-q", "-v", "ON_ERROR_STOP=1", "-d", db.database_name, "-f", str(path)])
+
+
 def run_pg_tool(tool: str, db: DatabaseUrl, arguments: list[str]) -> None:
     executable = shutil.which(tool)
     if executable is None:

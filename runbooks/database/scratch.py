@@ -122,6 +122,28 @@ def copy_database(source: DatabaseUrl, target: DatabaseUrl) -> str:
         return DUMP_COPY
 
 
+def run_statements(db: DatabaseUrl, statements) -> None:
+    """Run statements one by one (autocommit) on a throwaway database, the way psql/sqlite3 would."""
+    from runbooks.database.connections import connect_postgresql
+
+    if db.is_sqlite:
+        conn = sqlite3.connect(db.sqlite_path, isolation_level=None)
+        try:
+            for statement in statements:
+                conn.execute(statement)
+        finally:
+            conn.close()
+        return
+    conn = connect_postgresql(db)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        conn.close()
+
+
 def drop_database(db: DatabaseUrl) -> None:
     """Remove ``db`` if it exists: the SQLite file (and its journal), or the PostgreSQL database."""
     if db.is_sqlite:

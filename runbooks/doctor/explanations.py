@@ -15,7 +15,8 @@ from runbooks.shell import DatabaseArgs, command_line
 @dataclass(frozen=True)
 class FailureExplanation:
     cause: str
-    fix: str
+    fix: str  # what to do; never a statement that drops, alters or deletes (those go in ``sql``)
+    sql: tuple[str, ...] = ()  # the statements that would remove the cause: printed only once proven on a copy
 
 
 def _troubleshoot(database: DatabaseArgs | None) -> str:
@@ -30,7 +31,8 @@ def _index_on_dropped_column(error: str, dialect: str, database: DatabaseArgs | 
     return FailureExplanation(
         f"index {index} on {table}.{column} survives from an older release's create_all; SQLite's batch "
         f"rebuild of {table} tries to re-create it after the column is gone",
-        f"DROP INDEX IF EXISTS {index}; DROP TABLE IF EXISTS _alembic_tmp_{table};  -- then upgrade again",
+        "remove the index before the upgrade",
+        (f"DROP INDEX IF EXISTS {index};", f"DROP TABLE IF EXISTS _alembic_tmp_{table};"),
     )
 
 
@@ -40,7 +42,8 @@ def _leftover_batch_table(error: str, dialect: str, database: DatabaseArgs | Non
         return None
     return FailureExplanation(
         f"{match.group(1)} was left by an earlier SQLite batch operation that failed half-way",
-        f"DROP TABLE {match.group(1)};  -- after checking it holds nothing you need; then upgrade again",
+        f"check {match.group(1)} holds nothing you need, then remove it",
+        (f"DROP TABLE {match.group(1)};",),
     )
 
 
@@ -54,8 +57,9 @@ def _already_exists(error: str, dialect: str, database: DatabaseArgs | None) -> 
     return FailureExplanation(
         f"{name} already exists, so the revision that creates it cannot run (a leftover of a manual change or an "
         "interrupted migration)",
-        f"{_troubleshoot(database)} (objects-already-exist names the revision); remove {name} if it is a "
-        "leftover, or run Galaxy's `db_dev.sh upgrade --repair` which skips objects that already exist",
+        f"{_troubleshoot(database)} (objects-already-exist names the revision and, once a rehearsal proves it, "
+        "the statement that removes the leftover); or Galaxy's `db_dev.sh upgrade --repair`, which skips objects "
+        "that already exist",
     )
 
 
