@@ -16,7 +16,7 @@ from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.environ import temporary_environ
 from runbooks.errors import NotebookFailed, UsageError
 from runbooks.parameters import declared_parameters
-from runbooks.paths import DB_URL_ENV, NOTEBOOKS_DIR, runbook_home
+from runbooks.paths import DB_URL_ENV, IMPORT_ROOT, NOTEBOOKS_DIR, runbook_home
 
 CELL_TIMEOUT_S = 900
 
@@ -89,8 +89,10 @@ def with_galaxy_root(task: str, parameters: dict, galaxy_root: Path | None) -> d
 
 
 def _kernel_env(db: DatabaseUrl | None, home: Path | None):
-    """The kernel inherits these: the URL (or none, so it uses the sample) and the project home."""
-    changes = {DB_URL_ENV: db.secret() if db is not None else None}
+    """The kernel inherits these: the URL (or none, so it uses the sample), the project home, and this
+    ``runbooks`` on its path (the kernel starts in notebooks/, as Jupyter starts it, not in the project)."""
+    path = os.pathsep.join(p for p in (str(IMPORT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    changes = {DB_URL_ENV: db.secret() if db is not None else None, "PYTHONPATH": path}
     if home is not None:
         changes["RUNBOOK_HOME"] = str(home)
     return temporary_environ(changes)
