@@ -79,7 +79,7 @@ def repair_skips_conflicting_objects_only_in_helpers():
 def plain_downgrade_across_a_merge_leaves_side_rows():
     found = experiment("multiple-current")
     assert found["rc"] == 0 and found["rows"] == ["c716ee82337b", "d4a650f47a3c", "fb16d09348db"]
-    assert "fb16d09348db" not in _graph().ancestors(_graph().release_tags["25.0"])
+    assert "fb16d09348db" not in _graph().ancestors([_graph().release_tags["25.0"]])
 
 
 @check
