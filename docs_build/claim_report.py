@@ -17,17 +17,18 @@ from docs_build.claims import CHECK_MARKER, GENERATED_MARKER, page_sources
 
 SUBJECT = re.compile(
     r"Galaxy|Alembic|SQLite|PostgreSQL|alembic_version|migrate_version|manage_db|db_dev|run_alembic|create_db|"
-    r"env\.py|util\.py|\bop\b|\brevisions?\b|\bgxy\b|\btsi\b|[A-Za-z]+Error\b|\b[0-9a-f]{12}\b"
+    r"galaxy-data|env\.py|util\.py|\bgxy\b|\btsi\b|[A-Za-z]+Error\b|\b[0-9a-f]{12}\b"
 )
 # Sentences that name only this project's tool: covered by its tests, not by claim checks.
 OWN_TOOL = re.compile(
     r"\bdoctor\b|runbook|python -m runbooks|\bthis (task|guide|site|page|project)\b|\bthe (upgrade |downgrade |"
     r"status |create )?task\b|\btest suite\b|\blint\b|\bworkspace\b|\bthe plan\b|--rehearse|--json|--drift|"
-    r"RUNBOOK_|\bscratch\b|\bpractice database|\bthe sample\b|embedded sample|\bbench/"
+    r"RUNBOOK_|\bscratch\b|\bpractice database|\bthe sample\b|embedded sample|\bbench/|rehearsal|tutorial|read-only|"
+    r"docs_build|tests/|mkdocs|\.github|\bevery cell\b|\bnothing here\b",
+    re.I,
 )
 GALAXY_STRONG = re.compile(
-    r"Galaxy's (own )?(`?env\.py|command|code|scripts?|startup|upgrade|downgrade|revision|helpers|default|"
-    r"initialization|`DbScript`|`upgrade`|`downgrade`)|Alembic (reads|goes|imports|finds|undoes|downgrades|"
+    r"Galaxy's `?env\.py|Galaxy's (startup|helpers|default)|Alembic (reads|goes|imports|finds|undoes|downgrades|"
     r"expects|steps)|SQLite (reports|does|can)|PostgreSQL (reports|runs)|`env\.py` (catches|swallows)"
 )
 IMPERATIVE = re.compile(
@@ -37,24 +38,36 @@ IMPERATIVE = re.compile(
 )
 NAVIGATION = re.compile(r"^(See|see|The exact messages?|Which revision|The graph|How to read|More on)\b|\bpage\b\.?$")
 LABEL = re.compile(r"^(\*\*[^*]+\*\*\s*)|^\d+\.\s+\*\*[^*]+\*\*\s*")
-SENTENCE_END = re.compile(r"(?<=[.;:!?])\s+(?=[A-Z`*(\"])")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\"])")
+CODE_ONLY = re.compile(r"[\s.;:,]*(`[^`]*`[\s.;:,]*)+")
+LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 
 
 def _clean(unit: str) -> str:
     text = CHECK_MARKER.sub("", unit)
     text = re.sub(r"<!--.*?-->", "", text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links: their text only
+    text = LINK.sub(r"\1", text)  # links: their text only
     return re.sub(r"^\s*(?:[-*]|\d+\.)\s+", "", text).strip()
 
 
 def is_claim_sentence(sentence: str) -> bool:
     sentence = LABEL.sub("", sentence.strip())
+    if CODE_ONLY.fullmatch(sentence):
+        return False
     if not SUBJECT.search(sentence) or IMPERATIVE.match(sentence) or NAVIGATION.search(sentence):
         return False
     return not OWN_TOOL.search(sentence) or bool(GALAXY_STRONG.search(sentence))
 
 
+# Units that describe a step of this project's tasks or the doctor's diagnosis, by their label.
+OWN_LABEL = re.compile(r"^(\d+\.\s+)?\*\*(Diagnosis|Pre-flight|Rehearsal|Confirmation|Backup|Verify|Status before)\b")
+
+
 def is_claim(unit: str) -> bool:
+    if OWN_LABEL.match(unit.strip()):
+        return False
+    if len(LINK.findall(unit)) >= 2 and len(LINK.sub("", unit)) < 80:
+        return False  # a list of links: navigation
     text = _clean(unit)
     if text.startswith("|"):
         cells = [c.strip() for c in text.strip("|").split("|")]

@@ -150,6 +150,14 @@ def new_database_is_created_with_create_all_and_stamped():
     assert "upgrade" not in initialize
 
 
+@check
+def initialization_takes_no_lock():
+    import galaxy.model.migrations as migrations
+
+    verifier = inspect.getsource(migrations.DatabaseStateVerifier).lower()
+    assert "lock" not in verifier and "_initialize_database" in verifier
+
+
 # -- SQLite and PostgreSQL themselves --------------------------------------------------------------
 
 

@@ -113,6 +113,12 @@ def tsi_revision_needs_run_alembic_head_tsi():
     assert DbScript._add_branch_label(None, "head") == "gxy@head"  # db_dev.sh revision: gxy only
 
 
+@check
+def env_picks_the_url_by_branch_prefix():
+    source = _source("alembic/env.py")
+    assert 'revision_str.startswith(f"{TSI}@")' in source and "url = urls[TSI]" in source
+
+
 # -- messages, version rows, stamps, batch leftovers -------------------------------------------------
 
 
@@ -162,6 +168,36 @@ def history_marks_current_and_mergepoints():
 @check
 def deadlock_advice_is_to_shut_down_galaxy():
     assert "shut down all Galaxy procesess during database migration" in _source("alembic/env.py")
+
+
+@check
+def util_has_check_functions():
+    from galaxy.model.migrations import util
+
+    for name in ("column_exists", "index_exists", "table_exists", "foreign_key_exists", "unique_constraint_exists"):
+        assert callable(getattr(util, name)), name
+
+
+@check
+def postgresql_new_foreign_key_with_orphans_fails():
+    import psycopg2
+
+    from docs_build.experiments import _pg_scratch
+
+    url = _pg_scratch("docs_claims_fk")
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE parent (id integer PRIMARY KEY); CREATE TABLE child (parent_id integer)")
+            cur.execute("INSERT INTO child VALUES (7)")
+            try:
+                cur.execute("ALTER TABLE child ADD FOREIGN KEY (parent_id) REFERENCES parent (id)")
+                raise AssertionError("the foreign key was added over an orphan")
+            except psycopg2.errors.ForeignKeyViolation as error:
+                assert "violates foreign key constraint" in str(error)
+    finally:
+        conn.close()
+        _pg_scratch("docs_claims_fk", create=False)
 
 
 @check

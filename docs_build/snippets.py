@@ -194,10 +194,37 @@ COVERAGE = [
         [("tasks/troubleshoot.md", '"already exists" during an upgrade'), ("reference/util-helpers.md", None)],
     ),
     ("troubleshoot: cannot find revision file", [("tasks/troubleshoot.md", "Cannot find revision file")]),
+    (
+        "upgrade: first upgrade of a handed-over database (no revision argument)",
+        [("explanation/sqlalchemy-migrate.md", "The first upgrade of a handed-over database")],
+    ),
+    (
+        "`run_alembic.sh` forms (`gxy@+1`, `gxy@-1`, `gxy@base`, `upgrade heads`, bare `+1` invalid)",
+        [("tasks/upgrade.md", "Galaxy's `run_alembic.sh` forms")],
+    ),
+    ("tsi-only operations (`revision --head=tsi@head`)", [("tasks/create.md", "A tsi revision")]),
+    (
+        "`-c/--galaxy-config` and the override variables",
+        [
+            (
+                "tasks/upgrade.md",
+                "Where Galaxy's scripts find the database: `-c/--galaxy-config` and the override variables",
+            )
+        ],
+    ),
+    (
+        "offline `--sql` downgrade needs `FROM:TO`",
+        [("tasks/downgrade.md", "Offline `--sql`: a downgrade needs `FROM:TO`")],
+    ),
+    (
+        "`manage_db.sh init` to initialize (one process)",
+        [("tasks/troubleshoot.md", "A database that does not exist or is empty")],
+    ),
+    ("model mapping tests and `custom_types`", [("tasks/create.md", "Before you start: the model")]),
     ("troubleshoot: foreign key constraint violation", [("tasks/troubleshoot.md", "Rows that point nowhere")]),
     (
         "Key files and external documentation",
-        [("reference/scripts.md", None), ("explanation/branches.md", "Where to look")],
+        [("reference/scripts.md", None), ("explanation/branches.md", "Where to look")],  # Galaxy's and Alembic's docs
     ),
     (
         "Common patterns: `with transaction():`, util helpers over raw `op`, both `upgrade()` and `downgrade()`",

@@ -132,7 +132,36 @@ def galaxy_error(name: str):
     return make
 
 
+def custom_types() -> str:
+    """The column types of ``galaxy.model.custom_types`` and how many gxy revisions import each."""
+    import inspect
+    import re
+
+    from galaxy.model import custom_types as module
+    from sqlalchemy.types import TypeDecorator
+
+    from docs_build.claim_registry import _revision_files
+
+    imports = " ".join(
+        " ".join(re.findall(r"from galaxy\.model\.custom_types import \(?([\w\s,]+)\)?", p.read_text(encoding="utf-8")))
+        for p in _revision_files()
+    )
+    lines = ["| type | what it is | gxy revisions importing it |", "| --- | --- | --- |"]
+    for name, cls in sorted(vars(module).items()):
+        if inspect.isclass(cls) and issubclass(cls, TypeDecorator) and cls.__module__ == module.__name__:
+            doc = (
+                inspect.cleandoc(cls.__dict__.get("__doc__") or "")
+                .split("\n\n")[0]
+                .replace("\n", " ")
+                .replace("|", "\\|")
+            )
+            uses = len(re.findall(r"\b" + name + r"\b", imports))
+            lines.append(f"| `{name}` | {doc or '(no docstring)'} | {uses} |")
+    return "\n".join(lines)
+
+
 TOPIC_SNIPPETS = {
+    "custom-types": custom_types,
     "multiple-current": multiple_current,
     "handed-over": handed_over,
     "config-sources": config_sources,
