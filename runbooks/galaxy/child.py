@@ -148,7 +148,7 @@ def initialize_here(db: DatabaseUrl) -> None:
 
 
 def verdict_here(db: DatabaseUrl) -> str:
-    """What Galaxy says about a database: manage_db.sh's pre-check, then its startup check."""
+    """What Galaxy says: verify_database_is_initialized (no script calls it in 26.1), then its startup check."""
     from galaxy.model.migrations.scripts import verify_database_is_initialized
 
     logging.disable(logging.CRITICAL)
