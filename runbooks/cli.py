@@ -211,6 +211,7 @@ def _asker():
 
 def cmd_change(args) -> int:
     from runbooks import change as steps
+    from runbooks.forecast import forecast_for
     from runbooks.interrupts import reported
     from runbooks.lock_wait import policy_from_args
     from runbooks.render import activity_text, backup_text, outcome_text, plan_text, rehearsal_text
@@ -222,6 +223,9 @@ def cmd_change(args) -> int:
     change = steps.plan_change(selection, args.target, args.task)
     say(f"Database: {selection.describe()}")
     say(plan_text(change.plan, selection.graph, selection.db.dialect))
+    predicted = forecast_for(selection.db, change.plan.revisions) if args.task == "upgrade" else None
+    if predicted and predicted.revisions:
+        say(predicted.text())
     if lock_policy is not None and not args.rehearse:
         say(f"With {lock_policy.describe()}: one Galaxy call per revision, each its own transaction")
     if change.plan.is_noop:
