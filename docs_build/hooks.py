@@ -163,8 +163,9 @@ def generated_snippets() -> dict[str, callable]:
     from docs_build.attacks import attack_table
     from docs_build.replays import replay_table
     from docs_build.snippets import SNIPPETS
+    from docs_build.upgrade_times import upgrade_times
 
-    return {"attack-table": attack_table, "replay-table": replay_table, **SNIPPETS}
+    return {"attack-table": attack_table, "replay-table": replay_table, "upgrade-times": upgrade_times, **SNIPPETS}
 
 
 GENERATED_MARKER = re.compile(r"<!-- generated: ([a-z0-9-]+) -->")

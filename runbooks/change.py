@@ -14,6 +14,7 @@ from runbooks.database.migration_lock import MigrationLock, acquire
 from runbooks.database.sessions import Activity, activity
 from runbooks.doctor.explanations import FailureExplanation, explain_failure
 from runbooks.errors import Refused, UsageError
+from runbooks.lock_wait import LockPolicy, apply_with_lock_timeout
 from runbooks.migrate import Outcome, Plan, apply, make_plan
 from runbooks.rehearsal import Proof, Rehearsal, prove_fix, rehearse
 from runbooks.selection import Selection
@@ -140,10 +141,15 @@ def take_backup(change: Change) -> Backup:
     return change.backup
 
 
-def apply_change(change: Change) -> Outcome:
+def apply_change(change: Change, lock_policy: LockPolicy | None = None, say=lambda text: None) -> Outcome:
+    """Apply the plan; with ``lock_policy`` (PostgreSQL) a lock wait times out and is retried."""
     take_lock(change)
+    db, env = change.selection.db, change.selection.env
     try:
-        change.outcome = apply(change.selection.db, change.plan, env=change.selection.env)
+        if lock_policy is None:
+            change.outcome = apply(db, change.plan, env=env)
+        else:
+            change.outcome = apply_with_lock_timeout(db, change.plan, lock_policy, env, say=say)
         change.after = get_status(change.selection.db, change.selection.graph, change.selection.env)
     finally:
         release_lock(change)

@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         change.add_argument("--json", action="store_true", help="a JSON report instead of text")
         change.add_argument("--ignore-sessions", action="store_true", help="go ahead despite blocking sessions")
         change.add_argument("--show-sql", type=int, default=20, metavar="N", help="rehearsed statements to print")
+        change.add_argument("--lock-timeout", metavar="DURATION", help="PostgreSQL: wait at most this for a lock (5s)")
+        change.add_argument("--retries", type=int, metavar="N", help="with --lock-timeout: tries after a timeout (3)")
 
     restore = commands.add_parser("restore", parents=[database], help="put a backup back, in one command")
     restore.add_argument("backup", metavar="BACKUP", help="a backup file printed by upgrade/downgrade")
@@ -209,15 +211,23 @@ def _asker():
 
 def cmd_change(args) -> int:
     from runbooks import change as steps
+    from runbooks.forecast import forecast_for
     from runbooks.interrupts import reported
+    from runbooks.lock_wait import policy_from_args
     from runbooks.render import activity_text, backup_text, outcome_text, plan_text, rehearsal_text, way_out_text
     from runbooks.selection import select
 
     say = (lambda text: print(text, file=sys.stderr)) if args.json else print
     selection = select(args.db, args.galaxy_root, announce=_stderr)
+    lock_policy = policy_from_args(args.lock_timeout, args.retries, selection.db)
     change = steps.plan_change(selection, args.target, args.task)
     say(f"Database: {selection.describe()}")
     say(plan_text(change.plan, selection.graph, selection.db.dialect))
+    predicted = forecast_for(selection.db, change.plan.revisions) if args.task == "upgrade" else None
+    if predicted and predicted.revisions:
+        say(predicted.text())
+    if lock_policy is not None and not args.rehearse:
+        say(f"With {lock_policy.describe()}: one Galaxy call per revision, each its own transaction")
     if change.plan.is_noop:
         return _finish(args, change, 0)
     if args.rehearse:
@@ -231,7 +241,7 @@ def cmd_change(args) -> int:
         if not args.no_backup:
             steps.take_backup(change)
             say(backup_text(change))
-        steps.apply_change(change)
+        steps.apply_change(change, lock_policy, say)
     say(outcome_text(change))
     return _finish(args, change, 0 if change.succeeded else 1)
 

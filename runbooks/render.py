@@ -106,6 +106,9 @@ def outcome_text(change) -> str:
     if outcome.stopped_at:
         lines.append(f"  stopped while running: {outcome.stopped_at}")
     lines += [f"  database error: {error}" for error in outcome.errors[:3]]
+    if outcome.lock_attempts:
+        attempts = outcome.lock_attempts
+        lines.append(f"  gave up waiting for a lock after {len(attempts)} tries: {attempts[-1].describe()}")
     if not outcome.errors:
         lines.append("  no database error was raised: Galaxy's command returned normally without reaching the target")
     if change.explanation:
@@ -150,6 +153,8 @@ def change_json(change) -> dict:
         },
         "succeeded": change.succeeded,
     }
+    if change.outcome is not None and change.outcome.lock_attempts:
+        report["lock_timeouts"] = [attempt.describe() for attempt in change.outcome.lock_attempts]
     if change.activity is not None:
         report["preflight"] = {"blockers": change.activity.blockers, "others": change.activity.others}
     if change.rehearsal is not None:

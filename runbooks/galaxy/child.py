@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import warnings
 from argparse import Namespace
 from collections.abc import Iterator
@@ -253,5 +254,7 @@ def run(request: dict, db: DatabaseUrl) -> dict:
     if command == "initialize":
         initialize_here(db)
         return CommandOutput("", [], [], []).to_reply()
+    if request.get("lock_timeout"):  # libpq reads PGOPTIONS at connect: every session Galaxy opens has it
+        os.environ["PGOPTIONS"] = f"{os.environ.get('PGOPTIONS', '')} -c lock_timeout={request['lock_timeout']}".strip()
     output = run_dbscript_here(db, command, request.get("record_sql", False), **request.get("arguments", {}))
     return output.to_reply()

@@ -43,15 +43,22 @@ def _ask(request: dict, db: DatabaseUrl, env: GalaxyEnv | None, timeout: float |
 
 
 def run_dbscript(
-    db: DatabaseUrl, command: str, record_sql: bool = False, env: GalaxyEnv | None = None, **arguments
+    db: DatabaseUrl,
+    command: str,
+    record_sql: bool = False,
+    env: GalaxyEnv | None = None,
+    lock_timeout: str | None = None,
+    **arguments,
 ) -> CommandOutput:
     """Run one DbScript subcommand (``upgrade``, ``downgrade``, ``dbversion``, ...) in a fresh process.
 
     Alembic's CommandError comes back as GalaxyCommandFailed (``manage_db.sh`` prints
     ``FAILED: ...`` for it); database errors do not raise, because Galaxy's env swallows
-    them: they are in ``errors``.
+    them: they are in ``errors``. ``lock_timeout`` (PostgreSQL): the session's ``lock_timeout``.
     """
     request = {"command": command, "record_sql": record_sql, "arguments": arguments}
+    if lock_timeout:
+        request["lock_timeout"] = lock_timeout
     return CommandOutput.from_reply(_ask(request, db, env))
 
 
