@@ -157,7 +157,7 @@ def kill_at(moment: str, args: list[str], db: DatabaseUrl, home: Path, seed: int
         lambda: _moment_reached(moment, cli, db, home, tag, start) or cli.process.poll() is not None, every=0.02
     )
     assert reached and cli.process.poll() is None, f"the run ended before {moment}: {cli.finish()}"
-    if moment != "backup":  # a random moment within the phase (the pre-flight is short)
+    if moment != "backup" and db.is_sqlite:  # a random moment within the phase (the pre-flight is short)
         time.sleep(random.Random(seed).uniform(0, 0.1 if moment == "pre-flight" else 0.5))
     os.kill(cli.process.pid, signal.SIGKILL)  # the CLI alone, as `kill -9 PID` does
     cli.finish()
@@ -167,6 +167,20 @@ def kill_at(moment: str, args: list[str], db: DatabaseUrl, home: Path, seed: int
     if kill.backup:
         kill.restored = run_cli("restore", kill.backup, "--db", db.secret(), "--yes", env={"RUNBOOK_HOME": str(home)})
         kill.rows_restored = set(read_rows(db))
+    return kill
+
+
+ATTEMPTS = 3  # a kill that lands after the migration has finished proves nothing: try again on a fresh copy
+
+
+def kill_mid_way(moment: str, args: list[str], fresh, home: Path, seed: int) -> Kill:
+    """``kill_at`` on a fresh database until the kill lands before the upgrade is done (a busy
+    machine can finish a short PostgreSQL upgrade between "it started" and the signal)."""
+    for attempt in range(ATTEMPTS):
+        db = fresh(attempt)
+        kill = kill_at(moment, args(db), db, home, seed * ATTEMPTS + attempt)
+        if kill.state_after_kill != "up-to-date":
+            break
     return kill
 
 
@@ -199,26 +213,36 @@ def sqlite_kills(sqlite_store, tmp_path_factory):
     home = tmp_path_factory.mktemp("kills-home")
     databases, kills = {}, {}
     for seed, (moment, args) in enumerate(SQLITE_KILLS.items()):
-        path = tmp_path_factory.mktemp("kills") / f"galaxy {moment}.sqlite"  # a space, on purpose
-        shutil.copyfile(sqlite_store("25.0"), path)
-        db = databases[moment] = DatabaseUrl.parse(f"sqlite:///{path}")
-        kills[moment] = kill_at("migration" if moment == "notebook" else moment, args(db), db, home, seed)
+
+        def fresh(attempt: int, moment=moment) -> DatabaseUrl:
+            path = tmp_path_factory.mktemp("kills") / f"galaxy {moment} {attempt}.sqlite"  # a space, on purpose
+            shutil.copyfile(sqlite_store("25.0"), path)
+            databases[moment] = DatabaseUrl.parse(f"sqlite:///{path}")
+            return databases[moment]
+
+        kills[moment] = kill_mid_way("migration" if moment == "notebook" else moment, args, fresh, home, seed)
     return settle(kills, databases, home)
 
 
 @pytest.fixture(scope="module")
 def postgresql_kills(pg_admin, pg_templates):
     home = Path(os.environ["RUNBOOK_HOME"]) / f"pg-kills-{uuid.uuid4().hex[:6]}"
-    databases, kills = {}, {}
+    databases, kills, made = {}, {}, []
     try:
         for seed, moment in enumerate(("pre-flight", "backup", "migration")):
-            db = pg_admin.with_database(f"runbooks_test_{uuid.uuid4().hex[:10]}")
-            db = databases[moment] = DatabaseUrl.parse(db.secret().replace("postgres@", f"postgres:{PASSWORD}@"))
-            _admin_sql(pg_admin, f'CREATE DATABASE "{db.database_name}" TEMPLATE "{pg_templates("25.0")}"')
-            kills[moment] = kill_at(moment, upgrade_args(db), db, home, seed)
+
+            def fresh(attempt: int, moment=moment) -> DatabaseUrl:
+                db = pg_admin.with_database(f"runbooks_test_{uuid.uuid4().hex[:10]}")
+                db = DatabaseUrl.parse(db.secret().replace("postgres@", f"postgres:{PASSWORD}@"))
+                _admin_sql(pg_admin, f'CREATE DATABASE "{db.database_name}" TEMPLATE "{pg_templates("25.0")}"')
+                made.append(db)
+                databases[moment] = db
+                return db
+
+            kills[moment] = kill_mid_way(moment, upgrade_args, fresh, home, seed)
         yield settle(kills, databases, home)
     finally:
-        for db in databases.values():
+        for db in made:
             _admin_sql(pg_admin, f'DROP DATABASE IF EXISTS "{db.database_name}" WITH (FORCE)')
 
 
@@ -373,7 +397,7 @@ def test_sigterm_on_postgresql_rolls_back_and_says_so(pg_db, tmp_path):
 def test_worker_server_leaves_when_its_parent_is_not_there():
     from runbooks.galaxy.protocol import server_command
 
-    argv, env = server_command(None)
+    argv, env, _ = server_command(None)
     argv[-1] = "1"  # the parent it would die with is not the process that started it
     result = subprocess.run(argv, env=env, input="", capture_output=True, text=True, timeout=60)
     assert result.returncode == 1, result.stderr
