@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -198,10 +199,11 @@ def _asker():
 
 def cmd_change(args) -> int:
     from runbooks import change as steps
+    from runbooks.progress import reporting
     from runbooks.render import activity_text, outcome_text, plan_text, rehearsal_text
     from runbooks.selection import select
 
-    say = (lambda text: print(text, file=sys.stderr)) if args.json else print
+    say = functools.partial(print, file=sys.stderr if args.json else sys.stdout, flush=True)
     selection = select(args.db, args.galaxy_root, announce=_stderr)
     change = steps.plan_change(selection, args.target, args.task)
     say(f"Database: {selection.describe()}")
@@ -209,7 +211,9 @@ def cmd_change(args) -> int:
     if change.plan.is_noop:
         return _finish(args, change, 0)
     if args.rehearse:
-        say(rehearsal_text(steps.run_rehearsal(change), args.show_sql))
+        with reporting(say, "  rehearsal "):  # each revision as Galaxy applies it, on the copy
+            steps.run_rehearsal(change)
+        say(rehearsal_text(change.rehearsal, args.show_sql))
         if not change.rehearsal.succeeded and change.explanation:
             say(f"Cause: {change.explanation.cause}\nWay out: {change.explanation.fix}")
         return _finish(args, change, 0 if change.rehearsal.succeeded else 1)
@@ -218,7 +222,8 @@ def cmd_change(args) -> int:
     if not args.no_backup:
         backup = steps.take_backup(change)
         say(f"Backup: {backup.path} ({backup.seconds:.1f}s); restore with: {backup.restore_command()}")
-    steps.apply_change(change)
+    with reporting(say):  # each revision as Galaxy applies it
+        steps.apply_change(change)
     say(outcome_text(change))
     return _finish(args, change, 0 if change.succeeded else 1)
 

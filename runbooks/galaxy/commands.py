@@ -10,6 +10,7 @@ server that has imported galaxy.model once, so a command costs what it does, not
 
 from __future__ import annotations
 
+from runbooks import progress
 from runbooks.code.environment import GalaxyEnv
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import GalaxyCommandFailed, RunbookError
@@ -20,14 +21,16 @@ from runbooks.galaxy.protocol import CommandOutput
 __all__ = ["CommandOutput", "GalaxyCommandFailed", "initialize", "model_drift", "run_dbscript", "verdict"]
 
 
-def _ask(request: dict, db: DatabaseUrl, env: GalaxyEnv | None, timeout: float | None = None, what: str = "") -> dict:
+def _ask(
+    request: dict, db: DatabaseUrl, env: GalaxyEnv | None, timeout: float | None = None, what: str = "", progress=None
+) -> dict:
     """The reply of one request run with ``env``'s code; Galaxy's exception as GalaxyCommandFailed."""
     what = what or f"Galaxy's {request['command']}"
     alembic_config = None
     if env is not None and env.root is None and env != GalaxyEnv.from_package():
         alembic_config = str(env.alembic_ini)  # a workspace copy of the environment
     lib_dir = str(env.lib_dir) if env is not None and env.root is not None else None
-    reply = ask(request, db, lib_dir=lib_dir, alembic_config=alembic_config, timeout=timeout)
+    reply = ask(request, db, lib_dir=lib_dir, alembic_config=alembic_config, timeout=timeout, progress=progress)
     if "crashed" in reply:
         raise RunbookError(f"{what} died ({reply['crashed']}): {reply['log']}")
     if "timed_out" in reply:
@@ -48,7 +51,7 @@ def run_dbscript(
     them: they are in ``errors``.
     """
     request = {"command": command, "record_sql": record_sql, "arguments": arguments}
-    return CommandOutput.from_reply(_ask(request, db, env))
+    return CommandOutput.from_reply(_ask(request, db, env, progress=progress.reporter()))
 
 
 def initialize(db: DatabaseUrl, env: GalaxyEnv | None = None) -> None:

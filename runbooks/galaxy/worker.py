@@ -18,7 +18,7 @@ import time
 import traceback
 
 from runbooks.database.urls import DatabaseUrl, mask_text
-from runbooks.galaxy.child import quiet_galaxy_logging, run
+from runbooks.galaxy.child import quiet_galaxy_logging, run, send_progress_to
 from runbooks.galaxy.protocol import REPLY_PREFIX
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -36,6 +36,7 @@ def _die_with_server(server: int) -> None:
 
 
 def _child(message: dict, write_fd: int) -> None:
+    send_progress_to(os.dup(1))  # the server's stdout, before it is pointed at stderr
     os.dup2(2, 1)  # whatever Galaxy prints must not mix with the replies
     db = DatabaseUrl.parse(message["url"])
     if message.get("alembic_config"):
