@@ -7,13 +7,14 @@ masked if any cell printed it.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.environ import temporary_environ
 from runbooks.errors import NotebookFailed, UsageError
-from runbooks.paths import DB_URL_ENV, NOTEBOOKS_DIR, runbook_home
+from runbooks.paths import DB_URL_ENV, IMPORT_ROOT, NOTEBOOKS_DIR, runbook_home
 
 CELL_TIMEOUT_S = 900
 
@@ -39,8 +40,10 @@ def check_parameters(parameters: dict[str, str]) -> None:
 
 
 def _kernel_env(db: DatabaseUrl | None, home: Path | None):
-    """The kernel inherits these: the URL (or none, so it uses the sample) and the project home."""
-    changes = {DB_URL_ENV: db.secret() if db is not None else None}
+    """The kernel inherits these: the URL (or none, so it uses the sample), the project home, and
+    this ``runbooks`` first on its path (the kernel starts in notebooks/, not beside the package)."""
+    path = os.pathsep.join([str(IMPORT_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    changes = {DB_URL_ENV: db.secret() if db is not None else None, "PYTHONPATH": path}
     if home is not None:
         changes["RUNBOOK_HOME"] = str(home)
     return temporary_environ(changes)
