@@ -172,6 +172,7 @@ def cmd_run(args) -> int:
     from pathlib import Path
 
     from runbooks.execute import check_parameters, notebook_path, run_notebook
+    from runbooks.outcome import read_outcome
     from runbooks.parameters import typed_parameters
     from runbooks.selection import select
 
@@ -186,7 +187,12 @@ def cmd_run(args) -> int:
         output=Path(args.output) if args.output else None,
     )
     print(f"Executed {args.notebook} against {selection.db}; saved {output}")
-    return 0
+    found = read_outcome(output)  # the runbook's own last word: what it changed, and the state after
+    if found is None:
+        return 0
+    code, text = found
+    print(text)
+    return code
 
 
 def _ask(question: str) -> bool:

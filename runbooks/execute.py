@@ -76,6 +76,8 @@ def run_notebook(
                 progress_bar=False,
                 execution_timeout=CELL_TIMEOUT_S,
                 kernel_name="python3",
+                # the kernel talks to papermill on loopback only: its TCP-without-encryption warning is noise
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
     except papermill.PapermillExecutionError as error:
         _scrub(output, secret)
