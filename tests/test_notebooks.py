@@ -39,7 +39,8 @@ def test_status_notebook_on_the_sample(tmp_path):
     assert (tmp_path / "home" / "sample.sqlite").exists()  # made on first use, in RUNBOOK_HOME
     assert "Creating the sample database" in result.stderr + text
     # run ends with the runbook's own outcome, and no kernel chatter
-    assert result.stdout.splitlines()[-1].startswith("Nothing was changed (status only reads). The database is up-to-date")
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("Nothing was changed (status only reads). The database is up-to-date")
     assert "WARNING" not in result.stderr and "without encryption" not in result.stderr
 
 
