@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from docs_build import claims_behaviour, claims_code  # noqa: F401  (they register the checks)
+from docs_build import claims_behaviour, claims_code, claims_pages, claims_topics  # noqa: F401  (they register the checks)
 from docs_build.claim_registry import CHECKS
 from runbooks.paths import PROJECT_ROOT
 

@@ -150,9 +150,17 @@ def generated_snippets() -> dict[str, callable]:
     """``<!-- generated: NAME -->`` in a page is replaced by ``NAME``'s output at build time."""
     from docs_build.attacks import attack_table
     from docs_build.pipeline import executions_table
+    from docs_build.replays import replay_table
     from docs_build.snippets import SNIPPETS
+    from docs_build.upgrade_times import upgrade_times
 
-    return {"attack-table": attack_table, "runbook-executions": executions_table, **SNIPPETS}
+    return {
+        "attack-table": attack_table,
+        "replay-table": replay_table,
+        "upgrade-times": upgrade_times,
+        "runbook-executions": executions_table,
+        **SNIPPETS,
+    }
 
 
 GENERATED_MARKER = re.compile(r"<!-- generated: ([a-z0-9-]+) -->")

@@ -8,10 +8,10 @@ report and the skill coverage table are made from the pages themselves.
 from __future__ import annotations
 
 import re
-from collections import Counter
 
-from docs_build.claims import CHECK_MARKER, GENERATED_MARKER, page_sources
+from docs_build.claim_report import claim_counts, claim_report, claim_units  # noqa: F401  (re-exported)
 from docs_build.experiments import experiment
+from docs_build.snippets_topics import TOPIC_SNIPPETS
 
 
 def _block(*lines: str) -> str:
@@ -99,65 +99,6 @@ def revision_files() -> str:
     )
 
 
-# -- the claim report ------------------------------------------------------------------------------
-
-KEYWORDS = re.compile(
-    r"Galaxy|Alembic|SQLite|PostgreSQL|alembic_version|migrate_version|manage_db|db_dev|run_alembic|"
-    r"env\.py|revision|\bgxy\b|\btsi\b|downgrade|upgrade",
-)
-
-
-def claim_units(text: str) -> list[str]:
-    """Paragraphs, list items and table rows that state something about Galaxy, Alembic or a database."""
-    text = re.sub(r"```.*?```", "", text, flags=re.S)
-    units = []
-    for block in re.split(r"\n\s*\n", text):
-        for part in re.split(r"\n(?=\s*(?:[-*] |\d+\. |\|))", block):
-            stripped = part.strip()
-            if GENERATED_MARKER.fullmatch(stripped):
-                units.append(stripped)  # quoted output: a claim bound by what produced it
-                continue
-            if not stripped or stripped.startswith(("#", "| ---", "<!--")):
-                continue
-            if KEYWORDS.search(CHECK_MARKER.sub("", stripped)):
-                units.append(stripped)
-    return units
-
-
-def claim_counts() -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {}
-    for page, text in page_sources().items():
-        units = claim_units(text)
-        counts[page] = Counter(
-            "check" if CHECK_MARKER.search(u) else "generated" if GENERATED_MARKER.search(u) else "unbound"
-            for u in units
-        )
-        counts[page]["claims"] = len(units)
-    return counts
-
-
-def claim_report() -> str:
-    counts = claim_counts()
-    total = Counter()
-    for page_counts in counts.values():
-        total.update(page_counts)
-    bound = total["check"] + total["generated"]
-    share = 100 * bound / total["claims"] if total["claims"] else 100
-    lines = [
-        f"{total['claims']} claim units found (paragraphs, list items and table rows that mention Galaxy, "
-        f"Alembic, SQLite, PostgreSQL, revisions or the version table), {bound} bound ({share:.0f}%): "
-        f"{total['check']} by a named check, {total['generated']} by generated output; "
-        f"{total['unbound']} not bound yet.",
-        "",
-        "| page | claims | bound by a check | bound by generated output | not bound |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for page, c in counts.items():
-        if c["claims"]:
-            lines.append(f"| `{page}` | {c['claims']} | {c['check']} | {c['generated']} | {c['unbound']} |")
-    return "\n".join(lines)
-
-
 SNIPPETS = {
     "missing-sqlite": missing_sqlite,
     "empty-postgresql": empty_postgresql,
@@ -168,6 +109,7 @@ SNIPPETS = {
     "revision-files": revision_files,
     "claim-report": claim_report,
 }
+SNIPPETS.update(TOPIC_SNIPPETS)
 
 
 # -- the skill coverage table, made from the pages' headings -----------------------------------------
@@ -252,10 +194,37 @@ COVERAGE = [
         [("tasks/troubleshoot.md", '"already exists" during an upgrade'), ("reference/util-helpers.md", None)],
     ),
     ("troubleshoot: cannot find revision file", [("tasks/troubleshoot.md", "Cannot find revision file")]),
+    (
+        "upgrade: first upgrade of a handed-over database (no revision argument)",
+        [("explanation/sqlalchemy-migrate.md", "The first upgrade of a handed-over database")],
+    ),
+    (
+        "`run_alembic.sh` forms (`gxy@+1`, `gxy@-1`, `gxy@base`, `upgrade heads`, bare `+1` invalid)",
+        [("tasks/upgrade.md", "Galaxy's `run_alembic.sh` forms")],
+    ),
+    ("tsi-only operations (`revision --head=tsi@head`)", [("tasks/create.md", "A tsi revision")]),
+    (
+        "`-c/--galaxy-config` and the override variables",
+        [
+            (
+                "tasks/upgrade.md",
+                "Where Galaxy's scripts find the database: `-c/--galaxy-config` and the override variables",
+            )
+        ],
+    ),
+    (
+        "offline `--sql` downgrade needs `FROM:TO`",
+        [("tasks/downgrade.md", "Offline `--sql`: a downgrade needs `FROM:TO`")],
+    ),
+    (
+        "`manage_db.sh init` to initialize (one process)",
+        [("tasks/troubleshoot.md", "A database that does not exist or is empty")],
+    ),
+    ("model mapping tests and `custom_types`", [("tasks/create.md", "Before you start: the model")]),
     ("troubleshoot: foreign key constraint violation", [("tasks/troubleshoot.md", "Rows that point nowhere")]),
     (
         "Key files and external documentation",
-        [("reference/scripts.md", None), ("explanation/branches.md", "Where to look")],
+        [("reference/scripts.md", None), ("explanation/branches.md", "Where to look")],  # Galaxy's and Alembic's docs
     ),
     (
         "Common patterns: `with transaction():`, util helpers over raw `op`, both `upgrade()` and `downgrade()`",

@@ -10,12 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from runbooks.database.backup import Backup, make_backup
+from runbooks.database.migration_lock import MigrationLock, acquire
 from runbooks.database.sessions import Activity, activity
 from runbooks.doctor.explanations import FailureExplanation, explain_failure
 from runbooks.errors import Refused, UsageError
+from runbooks.lock_wait import LockPolicy, apply_with_lock_timeout
 from runbooks.migrate import Outcome, Plan, apply, make_plan
-from runbooks.rehearsal import Rehearsal, rehearse
+from runbooks.rehearsal import Proof, Rehearsal, prove_fix, rehearse
 from runbooks.selection import Selection
+from runbooks.shell import DatabaseArgs, command_line
 from runbooks.status import Status, get_status
 
 MOVABLE_STATES = ("up-to-date", "behind", "multiple-current", "legacy-sqlalchemy-migrate")
@@ -34,6 +37,8 @@ class Change:
     backup: Backup | None = None
     outcome: Outcome | None = None
     after: Status | None = None
+    lock: MigrationLock | None = None
+    proof: Proof | None = None  # the way out's statements, tried on a copy (only after a failure)
 
     @property
     def succeeded(self) -> bool:
@@ -47,44 +52,71 @@ class Change:
         result = self.outcome or (self.rehearsal.outcome if self.rehearsal else None)
         if result is None or result.reached:
             return None
-        return explain_failure(result.errors, self.selection.db.dialect)
+        return explain_failure(result.errors, self.selection.db.dialect, self.selection.database_args)
 
 
 def plan_change(selection: Selection, target: str, direction: str) -> Change:
     """Read the database and plan the move; refuse states no migration should touch."""
     before = get_status(selection.db, selection.graph, selection.env)
-    _refuse_unmovable(before)
+    _refuse_unmovable(before, selection.database_args)
     plan = make_plan(selection.graph, before.rows, target, direction)
     return Change(selection, direction, before, plan)
 
 
-def _refuse_unmovable(status: Status) -> None:
+def _refuse_unmovable(status: Status, database: DatabaseArgs) -> None:
+    troubleshoot = f"`{command_line('troubleshoot', database=database)}`"
     if status.state in MOVABLE_STATES:
         if status.state == "legacy-sqlalchemy-migrate" and status.legacy_migrate_version != 180:
             raise Refused(
                 f"the database is under SQLAlchemy Migrate at version {status.legacy_migrate_version}, not 180: "
-                "upgrade it to 180 with a release_22.01 Galaxy checkout first (`python -m runbooks troubleshoot`)"
+                f"upgrade it to 180 with a release_22.01 Galaxy checkout first ({troubleshoot})"
             )
         return
     hints = {
         "missing": "there is no database at that URL: check it (Galaxy creates a new one on first start)",
         "empty": "the database is empty: Galaxy initializes it on first start (create_db.sh); nothing to migrate",
-        "no-version-table": "the database has no version table (not a Galaxy database?): see `troubleshoot`",
-        "unknown-revision": f"the database is at {', '.join(status.unknown)}, unknown to this code: see `troubleshoot`",
-        "revision-missing": "alembic_version has no gxy row: see `troubleshoot` before migrating",
+        "no-version-table": f"the database has no version table (not a Galaxy database?): see {troubleshoot}",
+        "unknown-revision": f"the database is at {', '.join(status.unknown)}, unknown to this code: see {troubleshoot}",
+        "revision-missing": f"alembic_version has no gxy row: see {troubleshoot} before migrating",
         "invalid-version-rows": "alembic_version holds rows that are not revision ids ("
         + "; ".join(row.describe() for row in status.bad_rows)
         + "): back up the database, then delete them with: "
         + " ".join(row.delete_sql for row in status.bad_rows),
-        "damaged": f"the database file is damaged ({status.damage}): see `troubleshoot` before migrating",
+        "damaged": f"the database file is damaged ({status.damage}): see {troubleshoot} before migrating",
     }
     raise Refused(hints[status.state])
 
 
+def take_lock(change: Change) -> None:
+    """The migration lock (a second run refuses at once), then the database read again.
+
+    Held until ``apply_change`` ends (or the process does): the Galaxy worker runs meanwhile.
+    A database that moved since it was planned (another run finished first) is refused.
+    """
+    if change.lock is not None:
+        return
+    change.lock = acquire(change.selection.db, change.direction)
+    now = get_status(change.selection.db, change.selection.graph, change.selection.env)
+    if set(now.rows) != set(change.before.rows):
+        release_lock(change)
+        raise Refused(
+            f"the database moved since it was read (now {', '.join(now.rows) or 'no revision'}; another run?): "
+            f"run the {change.direction} again to plan from where it stands; nothing was changed"
+        )
+
+
+def release_lock(change: Change) -> None:
+    if change.lock is not None:
+        change.lock.release()
+        change.lock = None
+
+
 def check_sessions(change: Change, ignore_sessions: bool = False) -> Activity:
-    """Name everyone else on the database; refuse if they would block the change."""
+    """Take the migration lock, name everyone else on the database; refuse if they would block the change."""
+    take_lock(change)
     change.activity = activity(change.selection.db)
     if change.activity.blockers and not ignore_sessions:
+        release_lock(change)
         raise Refused(
             "other sessions would block this change: "
             + "; ".join(change.activity.blockers)
@@ -95,18 +127,43 @@ def check_sessions(change: Change, ignore_sessions: bool = False) -> Activity:
 
 def run_rehearsal(change: Change) -> Rehearsal:
     change.rehearsal = rehearse(change.selection.db, change.plan, change.selection.env)
+    _prove_way_out(change, change.plan)
     return change.rehearsal
 
 
 def take_backup(change: Change) -> Backup:
-    change.backup = make_backup(change.selection.db)
+    take_lock(change)
+    try:
+        change.backup = make_backup(change.selection.db)
+    except BaseException:
+        release_lock(change)
+        raise
     return change.backup
 
 
-def apply_change(change: Change) -> Outcome:
-    change.outcome = apply(change.selection.db, change.plan, env=change.selection.env)
-    change.after = get_status(change.selection.db, change.selection.graph, change.selection.env)
+def apply_change(change: Change, lock_policy: LockPolicy | None = None, say=lambda text: None) -> Outcome:
+    """Apply the plan; with ``lock_policy`` (PostgreSQL) a lock wait times out and is retried."""
+    take_lock(change)
+    db, env = change.selection.db, change.selection.env
+    try:
+        if lock_policy is None:
+            change.outcome = apply(db, change.plan, env=env)
+        else:
+            change.outcome = apply_with_lock_timeout(db, change.plan, lock_policy, env, say=say)
+        change.after = get_status(change.selection.db, change.selection.graph, change.selection.env)
+    finally:
+        release_lock(change)
+    if not change.outcome.reached and change.after.state in MOVABLE_STATES:
+        again = make_plan(change.selection.graph, change.after.rows, change.plan.target.text, change.direction)
+        _prove_way_out(change, again)
     return change.outcome
+
+
+def _prove_way_out(change: Change, plan: Plan) -> None:
+    """Statements that drop something are shown only once a copy with them applied reached the target."""
+    explanation = change.explanation
+    if explanation is not None and explanation.sql and not change.succeeded:
+        change.proof = prove_fix(change.selection.db, plan, explanation.sql, change.selection.env)
 
 
 def confirm_or_refuse(change: Change, assume_yes: bool, ask: Callable[[str], bool] | None) -> None:

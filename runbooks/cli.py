@@ -48,7 +48,9 @@ class OneLineParser(argparse.ArgumentParser):
 
 def _database_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--db", metavar="URL", help="database URL (else $RUNBOOK_DB_URL, --galaxy-root, sample)")
+    parent.add_argument(
+        "--db", metavar="URL", help="database URL, or '$RUNBOOK_DB_URL' (else $RUNBOOK_DB_URL, --galaxy-root, sample)"
+    )
     parent.add_argument("--galaxy-root", metavar="DIR", help="a Galaxy checkout (its lib/ and config/galaxy.yml)")
     return parent
 
@@ -67,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--release", metavar="TAG", help="a release tag, e.g. 25.0")
     which.add_argument("--revision", metavar="REV", help="a revision id or prefix")
     sample.add_argument("out", metavar="OUT", help="a SQLite file path or a postgresql:// URL")
+    sample.add_argument("--galaxy-root", metavar="DIR", help="a Galaxy checkout whose code makes the database")
 
     for direction in ("upgrade", "downgrade"):
         change = commands.add_parser(direction, parents=[database], help=f"{direction} the database, verified")
@@ -83,10 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
         change.add_argument("--json", action="store_true", help="a JSON report instead of text")
         change.add_argument("--ignore-sessions", action="store_true", help="go ahead despite blocking sessions")
         change.add_argument("--show-sql", type=int, default=20, metavar="N", help="rehearsed statements to print")
+        change.add_argument("--lock-timeout", metavar="DURATION", help="PostgreSQL: wait at most this for a lock (5s)")
+        change.add_argument("--retries", type=int, metavar="N", help="with --lock-timeout: tries after a timeout (3)")
 
     restore = commands.add_parser("restore", parents=[database], help="put a backup back, in one command")
     restore.add_argument("backup", metavar="BACKUP", help="a backup file printed by upgrade/downgrade")
     restore.add_argument("--yes", action="store_true", help="answer yes to the confirmation")
+    restore.add_argument("--force", action="store_true", help="restore a non-Galaxy file or another database's backup")
 
     create = commands.add_parser("create", help="a new gxy revision from Galaxy's template (checkout or workspace)")
     create.add_argument("-m", "--message", required=True, metavar="MESSAGE", help="what the revision does")
@@ -117,19 +123,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from runbooks import interrupts
+
     argv = sys.argv[1:] if argv is None else argv
+    interrupts.install()
     try:
         args = build_parser().parse_args(argv)
         if not args.task:
             print(menu_text())
             return 0
-        return HANDLERS[args.task](args)
+        code = HANDLERS[args.task](args)
+        sys.stdout.flush()  # a closed pipe must fail here, not in the interpreter's exit
+        return code
     except RunbookError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as error:
+        interrupts.stop_workers()
+        interrupted = interrupts.as_interrupted(error)
+        print(mask_text(interrupted.report), file=sys.stderr)
+        return interrupted.exit_code
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as a shell tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:  # a bug of ours: still one line, never the password
         if os.environ.get("RUNBOOK_DEBUG"):
             raise
@@ -150,28 +166,28 @@ def cmd_status(args) -> int:
     selection = select(args.db, args.galaxy_root, announce=_stderr)
     status = get_status(selection.db, selection.graph, selection.env)
     if args.json:
-        print(json.dumps(status.to_json(), indent=2))
+        print(json.dumps(status.to_json(selection.database_args), indent=2))
     else:
-        print(status_text(status, selection.graph, history=args.history))
+        print(status_text(status, selection.graph, history=args.history, database=selection.database_args))
     return 0 if status.is_healthy else 1
 
 
 def cmd_sample(args) -> int:
+    from runbooks.code.environment import GalaxyEnv
     from runbooks.database.urls import DatabaseUrl
     from runbooks.samples import make_sample, sample_target
 
     out = args.out if "://" in args.out else f"sqlite:///{os.path.abspath(args.out)}"
     db = DatabaseUrl.parse(out)
     target = sample_target(args.release, args.revision)
-    rows = make_sample(db, target)
+    env = GalaxyEnv.from_checkout(args.galaxy_root) if args.galaxy_root else None
+    rows = make_sample(db, target, env=env)
     print(f"Sample database {db} made by Galaxy's own code; alembic_version: {', '.join(rows)}")
     return 0
 
 
 def cmd_run(args) -> int:
-    from pathlib import Path
-
-    from runbooks.execute import check_parameters, notebook_path, run_notebook
+    from runbooks.execute import check_parameters, notebook_path, output_path, run_notebook, with_galaxy_root
     from runbooks.outcome import read_outcome
     from runbooks.parameters import typed_parameters
     from runbooks.selection import select
@@ -179,13 +195,10 @@ def cmd_run(args) -> int:
     # bad input is refused before anything is made
     check_parameters(dict(args.parameters))
     parameters = typed_parameters(args.notebook, notebook_path(args.notebook), args.parameters)
+    output = output_path(args.notebook, args.output)
     selection = select(args.db, args.galaxy_root, announce=_stderr)
-    output = run_notebook(
-        args.notebook,
-        parameters,
-        db=None if selection.is_sample else selection.db,
-        output=Path(args.output) if args.output else None,
-    )
+    parameters = with_galaxy_root(args.notebook, parameters, selection.env.root)
+    output = run_notebook(args.notebook, parameters, db=None if selection.is_sample else selection.db, output=output)
     print(f"Executed {args.notebook} against {selection.db}; saved {output}")
     found = read_outcome(output)  # the runbook's own last word: what it changed, and the state after
     if found is None:
@@ -205,15 +218,24 @@ def _asker():
 
 def cmd_change(args) -> int:
     from runbooks import change as steps
+    from runbooks.forecast import forecast_for
+    from runbooks.interrupts import reported
+    from runbooks.lock_wait import policy_from_args
     from runbooks.progress import reporting
-    from runbooks.render import activity_text, outcome_text, plan_text, rehearsal_text
+    from runbooks.render import activity_text, backup_text, outcome_text, plan_text, rehearsal_text, way_out_text
     from runbooks.selection import select
 
     say = functools.partial(print, file=sys.stderr if args.json else sys.stdout, flush=True)
     selection = select(args.db, args.galaxy_root, announce=_stderr)
+    lock_policy = policy_from_args(args.lock_timeout, args.retries, selection.db)
     change = steps.plan_change(selection, args.target, args.task)
     say(f"Database: {selection.describe()}")
     say(plan_text(change.plan, selection.graph, selection.db.dialect))
+    predicted = forecast_for(selection.db, change.plan.revisions) if args.task == "upgrade" else None
+    if predicted and predicted.revisions:
+        say(predicted.text())
+    if lock_policy is not None and not args.rehearse:
+        say(f"With {lock_policy.describe()}: one Galaxy call per revision, each its own transaction")
     if change.plan.is_noop:
         return _finish(args, change, 0)
     if args.rehearse:
@@ -221,15 +243,16 @@ def cmd_change(args) -> int:
             steps.run_rehearsal(change)
         say(rehearsal_text(change.rehearsal, args.show_sql))
         if not change.rehearsal.succeeded and change.explanation:
-            say(f"Cause: {change.explanation.cause}\nWay out: {change.explanation.fix}")
+            say(f"Cause: {change.explanation.cause}\nWay out: {way_out_text(change)}")
         return _finish(args, change, 0 if change.rehearsal.succeeded else 1)
     say(activity_text(steps.check_sessions(change, args.ignore_sessions)))
     steps.confirm_or_refuse(change, args.yes, _asker())
-    if not args.no_backup:
-        backup = steps.take_backup(change)
-        say(f"Backup: {backup.path} ({backup.seconds:.1f}s); restore with: {backup.restore_command()}")
-    with reporting(say):  # each revision as Galaxy applies it
-        steps.apply_change(change)
+    with reported(change):  # SIGINT/SIGTERM: stop, read back, say where it stands
+        if not args.no_backup:
+            steps.take_backup(change)
+            say(backup_text(change))
+        with reporting(say):  # each revision as Galaxy applies it
+            steps.apply_change(change, lock_policy, say)
     say(outcome_text(change))
     return _finish(args, change, 0 if change.succeeded else 1)
 
@@ -245,7 +268,7 @@ def _finish(args, change, code: int) -> int:
 def cmd_restore(args) -> int:
     from pathlib import Path
 
-    from runbooks.database.backup import restore
+    from runbooks.database.restore import restore
     from runbooks.selection import select
 
     selection = select(args.db, args.galaxy_root, create_sample=False, announce=_stderr)
@@ -255,8 +278,7 @@ def cmd_restore(args) -> int:
             raise UsageError(f"{selection.db} would be replaced by {args.backup}: confirm in a terminal or pass --yes")
         if not ask(f"Replace {selection.db} with {args.backup}? [y/N] "):
             raise UsageError("not confirmed: nothing was changed")
-    restore(Path(args.backup), selection.db)
-    print(f"Restored {selection.db} from {args.backup}")
+    print(restore(Path(args.backup), selection.db, force=args.force).text())
     return 0
 
 
@@ -289,6 +311,7 @@ def cmd_troubleshoot(args) -> int:
         rehearse=args.rehearse,
         drift=args.drift,
         every_foreign_key=args.every_foreign_key,
+        database=selection.database_args,
     )
     print(json.dumps(report.to_json(), indent=2) if args.json else report.text(verbose=args.verbose))
     return 1 if report.has_errors else 0

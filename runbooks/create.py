@@ -19,6 +19,7 @@ from pathlib import Path
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph, read_revision
 from runbooks.errors import GalaxyCommandFailed, RunbookError, UsageError
+from runbooks.shell import command_line
 
 UTIL_MODULE = "galaxy.model.migrations.util"
 MODEL_FILE = "lib/galaxy/model/__init__.py"
@@ -139,12 +140,11 @@ class CreatedRevision:
 
     def next_steps(self) -> list[str]:
         where = "the workspace copy" if self.in_workspace else "your Galaxy checkout"
-        root = "" if self.in_workspace else " --galaxy-root " + str(self.env.root)
-        workspace = f" --workspace {self.env.migrations_dir}" if self.in_workspace else ""
+        place = ["--workspace", self.env.migrations_dir] if self.in_workspace else ["--galaxy-root", self.env.root]
         steps = [
             f"Fill in upgrade() and downgrade() in {self.path} ({where}).",
             f"Change the model to match: {MODEL_FILE}, with a test in {MAPPING_TESTS}.",
-            f"Lint it: python -m runbooks lint {self.path}" + (workspace or root),
+            f"Lint it: `{command_line('lint', self.path.resolve(), *place)}`",
             "Prove it both ways on scratch databases (upgrade, downgrade, upgrade, then the model "
             "comparison): runbooks.prove.prove_revision, as notebooks/create.ipynb does.",
         ]

@@ -8,12 +8,14 @@ masked if any cell printed it.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.environ import temporary_environ
 from runbooks.errors import NotebookFailed, UsageError
+from runbooks.parameters import declared_parameters
 from runbooks.paths import DB_URL_ENV, IMPORT_ROOT, NOTEBOOKS_DIR, runbook_home
 
 CELL_TIMEOUT_S = 900
@@ -39,10 +41,57 @@ def check_parameters(parameters: dict[str, str]) -> None:
             )
 
 
+def output_path(task: str, output: str | Path | None) -> Path:
+    """Where the executed notebook goes: ``output`` (inside it when it is a folder) or runs/.
+
+    Checked before anything runs: a folder that is missing or cannot be written is refused.
+    """
+    stamp = f"{task}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"
+    if output is None:
+        return runbook_home() / "runs" / stamp
+    as_folder = str(output).endswith(os.sep)
+    output = Path(output).expanduser().absolute()
+    if output.is_dir() or as_folder:
+        output = output / stamp
+    elif output.suffix != ".ipynb":
+        raise UsageError(f"-o {output}: give a notebook path ending in .ipynb, or an existing folder")
+    folder = output.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise UsageError(f"-o {output}: {folder} {what}: create the folder or choose another")
+    if output.exists() and not output.is_file():
+        raise UsageError(f"-o {output}: not a regular file: choose a notebook path (.ipynb) or a folder")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise UsageError(f"-o {output}: cannot write into {folder} ({error.strerror}): choose another folder") from None
+    return output
+
+
+def _kernel_config():
+    """Talk to the kernel over local sockets (IPC) beside its connection file, not over TCP:
+    nothing listens on the network, and ipykernel has no unencrypted-TCP warning to print."""
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc"}})
+
+
+def with_galaxy_root(task: str, parameters: dict, galaxy_root: Path | None) -> dict:
+    """``parameters`` plus the checkout given with ``--galaxy-root``, so the notebook runs its code too."""
+    if galaxy_root is None or "galaxy_root" in parameters:
+        return parameters
+    if "galaxy_root" not in declared_parameters(notebook_path(task)):
+        raise UsageError(
+            f"runbook {task} works on the sample with the installed galaxy-data and takes no Galaxy checkout: "
+            "drop --galaxy-root"
+        )
+    return {**parameters, "galaxy_root": str(galaxy_root)}
+
+
 def _kernel_env(db: DatabaseUrl | None, home: Path | None):
-    """The kernel inherits these: the URL (or none, so it uses the sample), the project home, and
-    this ``runbooks`` first on its path (the kernel starts in notebooks/, not beside the package)."""
-    path = os.pathsep.join([str(IMPORT_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    """The kernel inherits these: the URL (or none, so it uses the sample), the project home, and this
+    ``runbooks`` on its path (the kernel starts in notebooks/, as Jupyter starts it, not in the project)."""
+    path = os.pathsep.join(p for p in (str(IMPORT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     changes = {DB_URL_ENV: db.secret() if db is not None else None, "PYTHONPATH": path}
     if home is not None:
         changes["RUNBOOK_HOME"] = str(home)
@@ -62,8 +111,7 @@ def run_notebook(
     source = notebook_path(task)
     parameters = dict(parameters or {})
     check_parameters(parameters)
-    if output is None:
-        output = runbook_home() / "runs" / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"
+    output = output_path(task, output) if output is None or Path(output).is_dir() else Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     secret = db.password if db else None
     try:
@@ -76,17 +124,28 @@ def run_notebook(
                 progress_bar=False,
                 execution_timeout=CELL_TIMEOUT_S,
                 kernel_name="python3",
-                # the kernel talks to papermill on loopback only: its TCP-without-encryption warning is noise
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                config=_kernel_config(),
             )
     except papermill.PapermillExecutionError as error:
         _scrub(output, secret)
         raise NotebookFailed(
-            f"runbook {task} failed in cell {error.exec_count}: {mask_text(error.evalue, secret)} "
+            f"runbook {task} failed in cell {error.exec_count}: {mask_text(cell_error(error), secret)} "
             f"(executed copy: {output})"
         ) from None
     _scrub(output, secret)
     return output
+
+
+def cell_error(error) -> str:
+    """The failing cell's error, never empty: a bare ``assert`` has no message, so name it and its line."""
+    import re
+
+    if error.evalue:
+        return f"{error.ename}: {error.evalue}"
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in error.traceback or []]
+    marked = [line.split("---->", 1)[1] for text in lines for line in text.splitlines() if "---->" in line]
+    failing = [re.sub(r"^\s*\d*\s*", "", line).rstrip() for line in marked]
+    return f"{error.ename or 'error'} at: {failing[-1]}" if failing else (error.ename or "error (no message)")
 
 
 def _scrub(path: Path, secret: str | None) -> None:

@@ -127,20 +127,26 @@ class Outcome:
     migration_log: list[str] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
     failed_call: GalaxyCall | None = None
+    lock_attempts: list = field(default_factory=list)  # runbooks.lock_wait.LockAttempt, one per timeout
 
 
 def read_rows(db: DatabaseUrl) -> tuple[str, ...]:
     return inspect_database(db).alembic_rows or ()
 
 
-def apply(db: DatabaseUrl, plan: Plan, record_sql: bool = False, env=None) -> Outcome:
-    """Run the plan's Galaxy calls one by one; stop at the first one that leaves an error behind."""
+def apply(db: DatabaseUrl, plan: Plan, record_sql: bool = False, env=None, lock_timeout: str | None = None) -> Outcome:
+    """Run the plan's Galaxy calls one by one; stop at the first one that leaves an error behind.
+
+    ``lock_timeout`` (PostgreSQL, e.g. ``"5000ms"``): every statement of the migration waits at most that long.
+    """
     from runbooks.galaxy.commands import run_dbscript
 
     log, errors, statements = [], [], []
     for call in plan.calls:
         try:
-            output = run_dbscript(db, call.command, record_sql=record_sql, env=env, revision=call.revision)
+            output = run_dbscript(
+                db, call.command, record_sql=record_sql, env=env, lock_timeout=lock_timeout, revision=call.revision
+            )
         except GalaxyCommandFailed as error:
             log += error.migration_log
             errors += error.errors

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from runbooks.code.revisions import RevisionGraph
+from runbooks.shell import DatabaseArgs, command_line, for_url, quoted_path
 from runbooks.status import Status, dbversion_lines, history_lines, next_step, version_lines
 
 
-def status_text(status: Status, graph: RevisionGraph, history: int = 8) -> str:
+def status_text(status: Status, graph: RevisionGraph, history: int = 8, database: DatabaseArgs | None = None) -> str:
     lines = [
         f"Database:    {status.database} ({status.database.dialect})",
         f"Galaxy code: {status.galaxy}",
@@ -33,8 +34,24 @@ def status_text(status: Status, graph: RevisionGraph, history: int = 8) -> str:
     if status.rows and not status.unknown and history:
         lines += ["", "Recent history, as `db_dev.sh history --indicate-current` prints it:"]
         lines += [f"  {line}" for line in history_lines(graph, status.rows, limit=history)]
-    lines += ["", f"Next: {next_step(status)}"]
+    database = database or for_url(status.database)
+    lines += ["", f"Next: {next_step(status, database)}"]
+    if status.state != "up-to-date" and database.note():
+        lines.append(f"Note: {database.note()}")
     return "\n".join(lines)
+
+
+def restore_command(change) -> str:
+    """The one command that puts the change's backup back, onto the same database."""
+    path = change.backup.path.resolve()
+    return command_line("restore", path, "--yes", database=change.selection.database_args)
+
+
+def backup_text(change) -> str:
+    backup = change.backup
+    line = f"Backup: {quoted_path(backup.path)} ({backup.seconds:.1f}s); restore with: `{restore_command(change)}`"
+    note = change.selection.database_args.note()
+    return line + (f"\nNote: {note}" if note else "")
 
 
 def pending_text(status: Status, graph: RevisionGraph) -> str:
@@ -89,14 +106,26 @@ def outcome_text(change) -> str:
     if outcome.stopped_at:
         lines.append(f"  stopped while running: {outcome.stopped_at}")
     lines += [f"  database error: {error}" for error in outcome.errors[:3]]
+    if outcome.lock_attempts:
+        attempts = outcome.lock_attempts
+        lines.append(f"  gave up waiting for a lock after {len(attempts)} tries: {attempts[-1].describe()}")
     if not outcome.errors:
         lines.append("  no database error was raised: Galaxy's command returned normally without reaching the target")
-    explanation = change.explanation
-    if explanation:
-        lines += [f"  cause: {explanation.cause}", f"  way out: {explanation.fix}"]
+    if change.explanation:
+        lines += [f"  cause: {change.explanation.cause}", f"  way out: {way_out_text(change)}"]
     if change.backup:
-        lines.append(f"  to put the database back as it was: {change.backup.restore_command()}")
+        lines.append(f"  to put the database back as it was: `{restore_command(change)}`")
     return "\n".join(lines)
+
+
+def way_out_text(change) -> str:
+    """The explanation's fix, with its statements only when a rehearsal on a copy proved them."""
+    fix, proof = change.explanation.fix, change.proof
+    if proof is None:
+        return fix
+    if proof.proven:
+        return f"{fix}: {' '.join(proof.statements)} ({proof.describe()}); then run the same command again"
+    return f"{fix}; no statement is given: {proof.describe()}"
 
 
 def rehearsal_text(rehearsal, show_sql: int = 0) -> str:
@@ -115,7 +144,7 @@ def change_json(change) -> dict:
         "database": change.selection.db.masked(),
         "direction": change.direction,
         "target": plan.target.text,
-        "before": change.before.to_json(),
+        "before": change.before.to_json(change.selection.database_args),
         "plan": {
             "revisions": plan.revisions,
             "galaxy_commands": [call.shell() for call in plan.calls],
@@ -124,6 +153,8 @@ def change_json(change) -> dict:
         },
         "succeeded": change.succeeded,
     }
+    if change.outcome is not None and change.outcome.lock_attempts:
+        report["lock_timeouts"] = [attempt.describe() for attempt in change.outcome.lock_attempts]
     if change.activity is not None:
         report["preflight"] = {"blockers": change.activity.blockers, "others": change.activity.others}
     if change.rehearsal is not None:
@@ -136,7 +167,9 @@ def change_json(change) -> dict:
             "statements": change.rehearsal.changes,
         }
     if change.backup is not None:
-        report["backup"] = {"path": str(change.backup.path), "restore": change.backup.restore_command()}
+        note = change.selection.database_args.note()
+        report["backup"] = {"path": str(change.backup.path), "restore": restore_command(change)}
+        report["backup"] |= {"note": note} if note else {}
     if change.outcome is not None:
         outcome = change.outcome
         report["outcome"] = {
@@ -146,7 +179,7 @@ def change_json(change) -> dict:
             "stopped_at": outcome.stopped_at,
             "errors": outcome.errors,
         }
-        report["after"] = change.after.to_json() if change.after else None
+        report["after"] = change.after.to_json(change.selection.database_args) if change.after else None
     if change.explanation:  # the JSON key stays "diagnosis"
-        report["diagnosis"] = {"cause": change.explanation.cause, "fix": change.explanation.fix}
+        report["diagnosis"] = {"cause": change.explanation.cause, "fix": way_out_text(change)}
     return report

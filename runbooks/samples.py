@@ -26,8 +26,12 @@ def ensure_embedded_sample(announce=print) -> DatabaseUrl:
     return db
 
 
-def make_sample(db: DatabaseUrl, target: str | None = None, graph: RevisionGraph | None = None) -> tuple:
+def make_sample(
+    db: DatabaseUrl, target: str | None = None, graph: RevisionGraph | None = None, env: GalaxyEnv | None = None
+) -> tuple:
     """Initialize ``db`` at head the way Galaxy does on first start, then move it to ``target``.
+
+    ``env`` is the Galaxy code that does it (a checkout's; default the installed package).
 
     Refuses a database that already has tables: a sample never overwrites anything.
     Returns the alembic_version rows read back.
@@ -38,15 +42,15 @@ def make_sample(db: DatabaseUrl, target: str | None = None, graph: RevisionGraph
 
     moving = bool(target) and target.lower() not in ("head", "heads")
     if moving:
-        graph = graph or RevisionGraph.load(GalaxyEnv.from_package())
+        graph = graph or RevisionGraph.load(env or GalaxyEnv.from_package())
         resolve_target(target, graph, tuple(graph.heads()))  # a bad target fails before anything exists
     _refuse_existing(db)
     if db.is_sqlite:
         _make_folder(db.sqlite_path.parent)
-    galaxy_commands.initialize(db)
+    galaxy_commands.initialize(db, env)
     if moving:
         plan = migrate.make_plan(graph, migrate.read_rows(db), target, "downgrade")
-        outcome = migrate.apply(db, plan)
+        outcome = migrate.apply(db, plan, env=env)
         if not outcome.reached:
             detail = outcome.errors[0].splitlines()[0] if outcome.errors else f"it is at {', '.join(outcome.rows)}"
             raise RunbookError(f"the sample {db} did not reach {target}: {detail}")

@@ -14,8 +14,10 @@ from functools import cached_property
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
+from runbooks.errors import UsageError
 from runbooks.paths import DB_URL_ENV
 from runbooks.samples import embedded_sample_url, ensure_embedded_sample
+from runbooks.shell import ENV_REFERENCE, DatabaseArgs
 
 
 @dataclass
@@ -31,6 +33,12 @@ class Selection:
     @property
     def is_sample(self) -> bool:
         return self.source == "sample"
+
+    @property
+    def database_args(self) -> DatabaseArgs:
+        """What a printed command repeats so that pasting it selects this database and code again."""
+        db = self.db if self.source in ("argument", "environment") else None
+        return DatabaseArgs(db, self.env.root, from_environment=self.source == "environment")
 
     def describe(self) -> str:
         how = {
@@ -49,6 +57,10 @@ def select(
     announce: Callable[[str], None] = print,
 ) -> Selection:
     env = GalaxyEnv.locate(galaxy_root)
+    if db == ENV_REFERENCE:  # how printed commands name a URL with a password
+        if not os.environ.get(DB_URL_ENV):
+            raise UsageError(f"--db '{db}' reads the URL from {db}, which is not set: export {DB_URL_ENV}=URL first")
+        db = None
     if db:
         return Selection(DatabaseUrl.parse(db), env, "argument")
     if os.environ.get(DB_URL_ENV):

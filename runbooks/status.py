@@ -13,6 +13,7 @@ from runbooks.code.revisions import RevisionGraph
 from runbooks.database.connections import DatabaseSnapshot, inspect_database
 from runbooks.database.urls import DatabaseUrl
 from runbooks.database.version_rows import BadRow
+from runbooks.shell import DatabaseArgs, command_line, for_url
 
 SQLALCHEMY_MIGRATE_LAST = {"gxy": 180, "tsi": 17}
 STATES = (
@@ -41,7 +42,7 @@ class BranchStatus:
     def up_to_date(self) -> bool:
         return bool(self.current) and sorted(self.current) == sorted(self.heads)
 
-    def to_json(self) -> dict:
+    def to_json(self, database: DatabaseArgs | None = None) -> dict:
         return {
             "current": self.current,
             "heads": self.heads,
@@ -67,7 +68,7 @@ class Status:
     def is_healthy(self) -> bool:
         return self.state == "up-to-date"
 
-    def to_json(self) -> dict:
+    def to_json(self, database: DatabaseArgs | None = None) -> dict:
         return {
             "database": self.database.masked(),
             "dialect": self.database.dialect,
@@ -79,7 +80,7 @@ class Status:
             "galaxy": self.galaxy,
             "invalid_version_rows": [row.to_json() for row in self.bad_rows],
             "damage": self.damage,
-            "next": next_step(self),
+            "next": next_step(self, database),
         }
 
 
@@ -137,28 +138,40 @@ def _state(snapshot: DatabaseSnapshot, graph, rows, unknown, branches) -> str:
     return "up-to-date"
 
 
-def next_step(status: Status) -> str:
-    """What a Galaxy admin would do next, as one line."""
-    cli = "python -m runbooks"
+def next_step(status: Status, database: DatabaseArgs | None = None) -> str:
+    """What a Galaxy admin would do next, as one line; its commands name the same database."""
+    database = database or for_url(status.database)
+
+    def cli(task: str, *args: str) -> str:
+        return f"`{command_line(task, *args, database=database)}`"
+
+    several = {name: branch.heads for name, branch in status.branches.items() if len(branch.heads) > 1}
+    if several and status.state not in ("missing", "empty"):  # no single target: `upgrade` would fail
+        name, heads = next(iter(several.items()))
+        return (
+            f"The code has {len(heads)} {name} heads ({', '.join(heads)}): `manage_db.sh upgrade` fails with "
+            f"'Multiple head revisions are present'; merge them first (`run_alembic.sh merge -m MSG "
+            f"{' '.join(heads)}`); {cli('troubleshoot')} explains."
+        )
     return {
         "up-to-date": "Nothing to do: the database matches the code.",
-        "behind": f"Upgrade: `{cli} upgrade --rehearse`, then `{cli} upgrade` (Galaxy: `manage_db.sh upgrade`).",
-        "multiple-current": f"More than one revision per branch: `{cli} troubleshoot` explains how to get back to one.",
+        "behind": f"Upgrade: {cli('upgrade', '--rehearse')}, then {cli('upgrade')} (Galaxy: `manage_db.sh upgrade`).",
+        "multiple-current": f"More than one revision per branch: {cli('troubleshoot')} explains how to get to one.",
         "unknown-revision": (
             "The database was migrated by other Galaxy code (newer, or a dev branch): run that code, "
-            f"or downgrade with it; `{cli} troubleshoot` has details."
+            f"or downgrade with it; {cli('troubleshoot')} has details."
         ),
-        "revision-missing": f"alembic_version has no gxy row: `{cli} troubleshoot` explains how to stamp it.",
+        "revision-missing": f"alembic_version has no gxy row: {cli('troubleshoot')} explains how to stamp it.",
         "legacy-sqlalchemy-migrate": (
             "Under SQLAlchemy Migrate: at version "
-            f"{SQLALCHEMY_MIGRATE_LAST['gxy']} run `{cli} upgrade`, otherwise see `{cli} troubleshoot`."
+            f"{SQLALCHEMY_MIGRATE_LAST['gxy']} run {cli('upgrade')}, otherwise see {cli('troubleshoot')}."
         ),
-        "no-version-table": "Not a Galaxy database, or one without a version table: see `troubleshoot`.",
+        "no-version-table": f"Not a Galaxy database, or one without a version table: see {cli('troubleshoot')}.",
         "empty": "An empty database: Galaxy initializes it on first start (or `create_db.sh`).",
         "missing": "No database here: check the path or URL; Galaxy creates it on first start (`create_db.sh`).",
         "invalid-version-rows": "alembic_version holds rows that are not revision ids: back up, then "
         + " ".join(row.delete_sql for row in status.bad_rows),
-        "damaged": f"The file is damaged ({status.damage}): restore a backup, or `{cli} troubleshoot` for a salvage.",
+        "damaged": f"The file is damaged ({status.damage}): restore a backup, or {cli('troubleshoot')} for a salvage.",
     }[status.state]
 
 

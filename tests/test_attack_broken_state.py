@@ -109,22 +109,12 @@ PG_ROWS = [
 
 @pytest.mark.parametrize("script, problem", PG_ROWS)
 def test_invalid_version_rows_postgresql(script, problem, pg_db):
-    from runbooks.database.connections import connect_postgresql
+    from runbooks.database.scratch import run_statements
 
     db = pg_db("26.0")
-
-    def run(sql: str) -> None:
-        conn = connect_postgresql(db)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute(sql)
-        finally:
-            conn.close()
-
-    run(script)
+    run_statements(db, [script])
     fixes = assert_invalid_rows_everywhere(db, problem)
-    run(" ".join(fixes))
+    run_statements(db, [" ".join(fixes)])
     after = json.loads(run_cli("status", "--json", "--db", db.secret()).stdout)
     assert after["state"] == "behind" and len(after["alembic_version_rows"]) == 2
 

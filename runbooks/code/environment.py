@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from runbooks.errors import UsageError
 from runbooks.paths import GALAXY_DB_OVERRIDE_ENV
 
 BRANCHES = ("gxy", "tsi")
 MIGRATIONS_SUBDIR = Path("galaxy") / "model" / "migrations"
+LEGACY_SUBDIR = Path("galaxy") / "model" / "migrate"  # SQLAlchemy Migrate, up to 22.01
 CONFIG_NAMES = ("galaxy.yml", "galaxy.yaml")
 
 
@@ -41,6 +44,11 @@ class GalaxyEnv:
     def from_checkout(cls, root: str | os.PathLike) -> GalaxyEnv:
         root = Path(root).expanduser().resolve()
         migrations = root / "lib" / MIGRATIONS_SUBDIR
+        if not (migrations / "alembic.ini").is_file() and (root / "lib" / LEGACY_SUBDIR).is_dir():
+            raise UsageError(
+                f"{root} is Galaxy 22.01 or older (lib/{LEGACY_SUBDIR}: SQLAlchemy Migrate, no Alembic revisions): "
+                "the runbooks drive releases with Alembic (22.05 on); upgrade with a newer Galaxy's manage_db.sh first"
+            )
         if not (migrations / "alembic.ini").is_file():
             raise UsageError(
                 f"{root} is not a Galaxy checkout (no lib/galaxy/model/migrations/alembic.ini): "
@@ -65,6 +73,27 @@ class GalaxyEnv:
     @property
     def dbrevisions_file(self) -> Path:
         return self.migrations_dir / "dbrevisions.py"
+
+    @property
+    def release_tags_file(self) -> Path | None:
+        """Where this code keeps ``REVISION_TAGS``: dbrevisions.py (26.0 on), dbscript.py (23.0-25.1), or nowhere."""
+        for name in ("dbrevisions.py", "dbscript.py"):
+            if (self.migrations_dir / name).is_file():
+                return self.migrations_dir / name
+        return None
+
+    @property
+    def python(self) -> Path | None:
+        """The checkout's own virtualenv interpreter, found as Galaxy's scripts find it.
+
+        ``$GALAXY_VIRTUAL_ENV`` (relative to the root), else ``.venv`` in the root; None
+        for the installed package or a checkout without one.
+        """
+        if self.root is None:
+            return None
+        venv = Path(os.environ.get("GALAXY_VIRTUAL_ENV") or ".venv").expanduser()
+        python = (venv if venv.is_absolute() else self.root / venv) / "bin" / "python"
+        return python if python.is_file() else None
 
     @property
     def lib_dir(self) -> Path:
@@ -97,11 +126,24 @@ class GalaxyEnv:
             return override
         properties = self._config_properties()
         if properties.get("database_connection"):
-            return str(properties["database_connection"])
+            return self._rooted(str(properties["database_connection"]))
         data_dir = Path(properties.get("data_dir") or self.root / "database")
         if not data_dir.is_absolute():
             data_dir = self.root / data_dir
         return f"sqlite:///{data_dir / 'universe.sqlite'}?isolation_level=IMMEDIATE"
+
+    def _rooted(self, url: str) -> str:
+        """A relative SQLite path resolved against the Galaxy root: Galaxy runs with the root as cwd."""
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError):
+            return url  # DatabaseUrl.parse says what is wrong with it
+        database = parsed.database or ""
+        if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+            return url
+        if Path(database).expanduser().is_absolute():
+            return url
+        return parsed.set(database=str(self.root / database)).render_as_string(hide_password=False)
 
     def _config_properties(self) -> dict:
         path = self.config_file()

@@ -44,6 +44,7 @@ class CreatedObject:
     name: str
     table: str | None = None
     repairable: bool = True  # made by a Galaxy util helper, which `--repair` skips when it exists
+    guarded: bool = False  # inside `if not column_exists(...)` (or table_/index_exists): skipped when it exists
 
     def describe(self) -> str:
         if self.kind == "table":
@@ -140,6 +141,7 @@ def created_objects(revision: Revision) -> list[CreatedObject]:
         if isinstance(statement, ast.Assign):
             _assign(statement, local)
     found = []
+    guarded = _guarded_calls(upgrade)
     for node in ast.walk(upgrade):
         if not isinstance(node, ast.Call) or callee_name(node) not in CREATORS:
             continue
@@ -148,8 +150,24 @@ def created_objects(revision: Revision) -> list[CreatedObject]:
         made = _object(revision.id, func, args)
         if made:
             direct = isinstance(node.func, ast.Attribute)  # op.create_table(...): no repair check
-            found.append(CreatedObject(made.revision, made.kind, made.name, made.table, not direct))
+            found.append(
+                CreatedObject(made.revision, made.kind, made.name, made.table, not direct, id(node) in guarded)
+            )
     return found
+
+
+def _guarded_calls(function: ast.AST) -> set[int]:
+    """ids of the calls inside the body of an ``if`` whose test asks ``*_exists(...)`` (Galaxy's own check)."""
+    inside = set()
+    for node in ast.walk(function):
+        if not isinstance(node, ast.If):
+            continue
+        asks = any(
+            isinstance(call, ast.Call) and (callee_name(call) or "").endswith("_exists") for call in ast.walk(node.test)
+        )
+        if asks:
+            inside |= {id(call) for statement in node.body for call in ast.walk(statement)}
+    return inside
 
 
 def _object(rev_id: str, func: str, args: list) -> CreatedObject | None:

@@ -75,12 +75,20 @@ def _graph_member(path: Path, branch: str) -> Revision | None:
         ) from None
 
 
-def read_release_tags(path: Path) -> dict[str, str]:
-    """``REVISION_TAGS`` from Galaxy's dbrevisions.py, in file order (oldest first)."""
+def read_release_tags(path: Path | None) -> dict[str, str]:
+    """``REVISION_TAGS`` in file order (oldest first), ``release_X`` aliases dropped.
+
+    26.0 on keep them in dbrevisions.py; 23.0-25.1 in dbscript.py, next to the aliases;
+    a release without the file (or without tags in dbscript.py) has none.
+    """
+    if path is None:
+        return {}
     tags, _ = RevisionSource.read(path).literal("REVISION_TAGS")
+    if path.name == "dbscript.py" and tags is None:
+        return {}
     if not isinstance(tags, dict):
         raise UsageError(f"{path} has no REVISION_TAGS dictionary: is this a Galaxy migrations directory?")
-    return dict(tags)
+    return {tag: rev for tag, rev in tags.items() if not str(tag).startswith("release_")}
 
 
 def release_key(tag: str) -> tuple[int, ...]:
@@ -102,7 +110,7 @@ class RevisionGraph:
                 revision = _graph_member(path, branch)
                 if revision:
                     revisions[revision.id] = revision
-        return cls(revisions, read_release_tags(env.dbrevisions_file))
+        return cls(revisions, read_release_tags(env.release_tags_file))
 
     # -- shape ------------------------------------------------------------------
 

@@ -18,12 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runbooks.database.backup import copy_sqlite, make_backup, restore
+from runbooks.database.backup import copy_sqlite, load_dump, make_backup
 from runbooks.database.connections import drop_postgresql_database, recreate_postgresql_database
+from runbooks.database.leftovers import PG_PREFIX, SQLITE_PREFIX, owner_tag
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import UsageError
 
-PG_PREFIX = "rb_scratch"
 SQLITE_COPY = "copy of the SQLite file"
 TEMPLATE_COPY = "PostgreSQL copy (CREATE DATABASE ... TEMPLATE)"
 DUMP_COPY = "PostgreSQL copy (pg_dump / pg_restore)"
@@ -57,7 +57,8 @@ def scratch_database(
             with _dropped(db):
                 yield Scratch(db, _start(db, copy_of, create))
         return
-    db = where.with_database(f"{PG_PREFIX}_{uuid.uuid4().hex[:8]}_{_safe(name)}"[:63])
+    # The owner's host and pid in the name: the next run drops it if a killed process left it behind.
+    db = where.with_database(f"{PG_PREFIX}_{owner_tag()}_{uuid.uuid4().hex[:6]}_{_safe(name)}"[:63])
     with _dropped(db):
         yield Scratch(db, _start(db, copy_of, create))
 
@@ -68,7 +69,7 @@ def _sqlite_place(folder: Path | None) -> Iterator[Path]:
         Path(folder).mkdir(parents=True, exist_ok=True)
         yield Path(folder)
         return
-    with tempfile.TemporaryDirectory(prefix="runbooks-scratch-") as temporary:
+    with tempfile.TemporaryDirectory(prefix=f"{SQLITE_PREFIX}{owner_tag()}-") as temporary:
         yield Path(temporary)
 
 
@@ -116,10 +117,31 @@ def copy_database(source: DatabaseUrl, target: DatabaseUrl) -> str:
         recreate_postgresql_database(target, template=source.database_name)
         return TEMPLATE_COPY
     except Exception:  # noqa: BLE001 - other sessions on the source (or another server): dump and restore
-        with tempfile.TemporaryDirectory(prefix="runbooks-scratch-") as folder:
-            dump = make_backup(source, Path(folder))
-            restore(dump.path, target)
+        with tempfile.TemporaryDirectory(prefix=f"{SQLITE_PREFIX}{owner_tag()}-") as folder:
+            load_dump(make_backup(source, Path(folder)).path, target)
         return DUMP_COPY
+
+
+def run_statements(db: DatabaseUrl, statements) -> None:
+    """Run statements one by one (autocommit) on a throwaway database, the way psql/sqlite3 would."""
+    from runbooks.database.connections import connect_postgresql
+
+    if db.is_sqlite:
+        conn = sqlite3.connect(db.sqlite_path, isolation_level=None)
+        try:
+            for statement in statements:
+                conn.execute(statement)
+        finally:
+            conn.close()
+        return
+    conn = connect_postgresql(db)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        conn.close()
 
 
 def drop_database(db: DatabaseUrl) -> None:

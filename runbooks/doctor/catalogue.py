@@ -151,6 +151,25 @@ CODES = [
         "Find the change that was made by hand or by a dev branch; fix the schema (or the model), "
         "then `troubleshoot --drift` again.",
     ),
+    Code(
+        "schema-missing-object",
+        "error",
+        "A table, column, index, view or trigger that Galaxy's code makes (and uses) is missing from the database.",
+        "Restore it from a backup, or re-create it as the revision that made it does; then `troubleshoot --drift`.",
+    ),
+    Code(
+        "schema-differs-from-revision",
+        "error",
+        "A column type, nullability or constraint differs from what the applied revisions produce (a revision "
+        "that did not run, or a manual change); the revision is named.",
+        "Make it match what the named revision creates, or restore a backup; then `troubleshoot --drift`.",
+    ),
+    Code(
+        "schema-left-by-galaxy",
+        "info",
+        "Differences from the model that Galaxy's own migrations leave (the upgrade path is named): not a problem.",
+        "Nothing to do.",
+    ),
 ]
 BY_CODE = {code.code: code for code in CODES}
 

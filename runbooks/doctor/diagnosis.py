@@ -25,6 +25,7 @@ from runbooks.database.urls import DatabaseUrl
 from runbooks.doctor import checks
 from runbooks.doctor.catalogue import CODES, SEVERITIES
 from runbooks.doctor.report import Report
+from runbooks.shell import DatabaseArgs
 
 REHEARSAL_LIMIT_BYTES = 2 * 1024**3
 
@@ -38,12 +39,17 @@ def diagnose(
     drift: bool = False,
     every_foreign_key: bool = False,
     rehearsal_limit_bytes: int = REHEARSAL_LIMIT_BYTES,
+    database: DatabaseArgs | None = None,
 ) -> Report:
-    """Run every check that applies; ``rehearse``: None = when behind and small enough, True/False = force."""
+    """Run every check that applies; ``rehearse``: None = when behind and small enough, True/False = force.
+
+    ``database``: how the fixes' commands name the database (a selection's ``database_args``; default ``--db``).
+    """
     started = time.monotonic()
     env = env or GalaxyEnv.from_package()
     report = Report(db, env.describe())
-    examination = checks.Examination(db, graph, env, report)
+    examination = checks.Examination(db, graph, env, report, database=database)
+    report.note = database.note() if database else ""
     checks.run_all(
         examination,
         rehearse=rehearse,

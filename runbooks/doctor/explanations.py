@@ -9,14 +9,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from runbooks.shell import DatabaseArgs, command_line
+
 
 @dataclass(frozen=True)
 class FailureExplanation:
     cause: str
-    fix: str
+    fix: str  # what to do; never a statement that drops, alters or deletes (those go in ``sql``)
+    sql: tuple[str, ...] = ()  # the statements that would remove the cause: printed only once proven on a copy
 
 
-def _index_on_dropped_column(error: str, dialect: str) -> FailureExplanation | None:
+def _troubleshoot(database: DatabaseArgs | None) -> str:
+    return f"`{command_line('troubleshoot', database=database)}`"
+
+
+def _index_on_dropped_column(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     match = re.search(r"no such column: (\w+).*?CREATE (?:UNIQUE )?INDEX (\w+) ON (\w+)", error, re.S)
     if not match:
         return None
@@ -24,21 +31,23 @@ def _index_on_dropped_column(error: str, dialect: str) -> FailureExplanation | N
     return FailureExplanation(
         f"index {index} on {table}.{column} survives from an older release's create_all; SQLite's batch "
         f"rebuild of {table} tries to re-create it after the column is gone",
-        f"DROP INDEX IF EXISTS {index}; DROP TABLE IF EXISTS _alembic_tmp_{table};  -- then upgrade again",
+        "remove the index before the upgrade",
+        (f"DROP INDEX IF EXISTS {index};", f"DROP TABLE IF EXISTS _alembic_tmp_{table};"),
     )
 
 
-def _leftover_batch_table(error: str, dialect: str) -> FailureExplanation | None:
+def _leftover_batch_table(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     match = re.search(r"table (_alembic_tmp_\w+) already exists", error)
     if not match:
         return None
     return FailureExplanation(
         f"{match.group(1)} was left by an earlier SQLite batch operation that failed half-way",
-        f"DROP TABLE {match.group(1)};  -- after checking it holds nothing you need; then upgrade again",
+        f"check {match.group(1)} holds nothing you need, then remove it",
+        (f"DROP TABLE {match.group(1)};",),
     )
 
 
-def _already_exists(error: str, dialect: str) -> FailureExplanation | None:
+def _already_exists(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     match = re.search(
         r'(?:relation|table|index|column|constraint) "?(\w+)"? (?:of relation "(\w+)" )?already exists', error
     ) or re.search(r"duplicate column name: (\w+)", error)
@@ -48,12 +57,13 @@ def _already_exists(error: str, dialect: str) -> FailureExplanation | None:
     return FailureExplanation(
         f"{name} already exists, so the revision that creates it cannot run (a leftover of a manual change or an "
         "interrupted migration)",
-        f"python -m runbooks troubleshoot (objects-already-exist names the revision); remove {name} if it is a "
-        "leftover, or run Galaxy's `db_dev.sh upgrade --repair` which skips objects that already exist",
+        f"{_troubleshoot(database)} (objects-already-exist names the revision and, once a rehearsal proves it, "
+        "the statement that removes the leftover); or Galaxy's `db_dev.sh upgrade --repair`, which skips objects "
+        "that already exist",
     )
 
 
-def _locked(error: str, dialect: str) -> FailureExplanation | None:
+def _locked(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     if "database is locked" in error:
         return FailureExplanation(
             "another process holds a lock on the SQLite file (a running Galaxy?)",
@@ -62,13 +72,13 @@ def _locked(error: str, dialect: str) -> FailureExplanation | None:
     if "deadlock detected" in error or "lock timeout" in error or "could not obtain lock" in error:
         return FailureExplanation(
             "another session holds a lock on a table this revision alters",
-            "python -m runbooks troubleshoot names the blocking sessions; stop Galaxy (web, handlers, "
+            f"{_troubleshoot(database)} names the blocking sessions; stop Galaxy (web, handlers, "
             "schedulers) and run the upgrade again",
         )
     return None
 
 
-def _not_null_on_existing_rows(error: str, dialect: str) -> FailureExplanation | None:
+def _not_null_on_existing_rows(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     match = re.search(r'column "(\w+)" of relation "(\w+)" contains null values', error) or re.search(
         r"NOT NULL constraint failed: (\w+)\.(\w+)", error
     )
@@ -81,7 +91,7 @@ def _not_null_on_existing_rows(error: str, dialect: str) -> FailureExplanation |
     )
 
 
-def _unique_violation(error: str, dialect: str) -> FailureExplanation | None:
+def _unique_violation(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     if "could not create unique index" in error or "UNIQUE constraint failed" in error:
         return FailureExplanation(
             "duplicate values where the revision adds a unique constraint (Galaxy issue #18487: duplicate "
@@ -91,11 +101,11 @@ def _unique_violation(error: str, dialect: str) -> FailureExplanation | None:
     return None
 
 
-def _foreign_key(error: str, dialect: str) -> FailureExplanation | None:
+def _foreign_key(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
     if "violates foreign key constraint" in error or "FOREIGN KEY constraint failed" in error:
         return FailureExplanation(
             "rows whose foreign-key values point to rows that do not exist",
-            "python -m runbooks troubleshoot (foreign-key-orphans lists them with the cleanup SQL)",
+            f"{_troubleshoot(database)} (foreign-key-orphans lists them with the cleanup SQL)",
         )
     return None
 
@@ -111,11 +121,11 @@ RECOGNISERS = (
 )
 
 
-def explain_failure(errors: list[str], dialect: str) -> FailureExplanation | None:
-    """The first recognisable cause among the errors, with its way out."""
+def explain_failure(errors: list[str], dialect: str, database: DatabaseArgs | None = None) -> FailureExplanation | None:
+    """The first recognisable cause among the errors, with its way out (its commands name ``database``)."""
     for error in errors:
         for recognise in RECOGNISERS:
-            found = recognise(error, dialect)
+            found = recognise(error, dialect, database)
             if found:
                 return found
     return None

@@ -40,6 +40,7 @@ class Report:
     checks: list[str] = field(default_factory=list)  # checks that ran
     skipped: list[dict] = field(default_factory=list)  # {"check", "why", "enable"}
     seconds: float = 0.0
+    note: str = ""  # what to do before pasting a fix (export $RUNBOOK_DB_URL), when needed
 
     @property
     def has_errors(self) -> bool:
@@ -61,7 +62,7 @@ class Report:
             "checks": self.checks,
             "skipped": self.skipped,
             "seconds": round(self.seconds, 3),
-        }
+        } | ({"note": self.note} if self.note and self.findings else {})
 
     def text(self, verbose: bool = False) -> str:
         lines = [f"Database:    {self.database} ({self.database.dialect})", f"Galaxy code: {self.galaxy}", ""]
@@ -72,6 +73,8 @@ class Report:
             lines += [f"    fix: {line}" for line in item.fix.splitlines()]
             if verbose and item.details:
                 lines += [f"    {key}: {value}" for key, value in item.details.items()]
+        if self.note and self.findings:
+            lines.append(f"Note: {self.note}")
         for skip in self.skipped:
             lines.append(f"(not checked: {skip['check']}: {skip['why']}; {skip['enable']})")
         errors = sum(f.severity == "error" for f in self.findings)

@@ -163,7 +163,7 @@ def initialize_here(db: DatabaseUrl) -> None:
 
 
 def verdict_here(db: DatabaseUrl) -> str:
-    """What Galaxy says about a database: manage_db.sh's pre-check, then its startup check."""
+    """What Galaxy says: verify_database_is_initialized (no script calls it in 26.1), then its startup check."""
     from galaxy.model.migrations.scripts import verify_database_is_initialized
 
     logging.disable(logging.CRITICAL)
@@ -268,5 +268,7 @@ def run(request: dict, db: DatabaseUrl) -> dict:
     if command == "initialize":
         initialize_here(db)
         return CommandOutput("", [], [], []).to_reply()
+    if request.get("lock_timeout"):  # libpq reads PGOPTIONS at connect: every session Galaxy opens has it
+        os.environ["PGOPTIONS"] = f"{os.environ.get('PGOPTIONS', '')} -c lock_timeout={request['lock_timeout']}".strip()
     output = run_dbscript_here(db, command, request.get("record_sql", False), **request.get("arguments", {}))
     return output.to_reply()

@@ -4,13 +4,16 @@ The server (``runbooks.galaxy.worker``) imports galaxy.model once and forks a ch
 every request; requests and replies are JSON lines on its stdin/stdout, as
 ``runbooks.galaxy.protocol`` says. The database URL travels in the request (a pipe), never
 on a command line or in an environment. This module is the transport; what the replies
-mean is ``runbooks.galaxy.commands``.
+mean is ``runbooks.galaxy.commands``. A request interrupted here (Ctrl-C in the CLI or a
+notebook, SIGTERM) stops its server, which kills the command's child: no migration goes on
+after the caller gave up on it.
 """
 
 from __future__ import annotations
 
 import atexit
 import json
+import signal
 import subprocess
 import tempfile
 
@@ -18,10 +21,12 @@ from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.errors import RunbookError
 from runbooks.galaxy.protocol import PROGRESS_PREFIX, REPLY_PREFIX, server_command
 
+STOP_SECONDS = 10.0
+
 
 class _Server:
     def __init__(self, lib_dir: str | None) -> None:
-        argv, env = server_command(lib_dir)
+        argv, env, cwd = server_command(lib_dir)
         self.log = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             argv,
@@ -29,6 +34,7 @@ class _Server:
             stdout=subprocess.PIPE,
             stderr=self.log,
             env=env,
+            cwd=cwd,
             text=True,
             bufsize=1,
         )
@@ -45,12 +51,25 @@ class _Server:
                     progress(json.loads(line[len(PROGRESS_PREFIX) :]))
         except (BrokenPipeError, OSError):
             pass
+        except BaseException:  # interrupted: the reply will never be read, so nothing may go on
+            self.stop()
+            raise
         return None
 
     def last_log_line(self) -> str:
         self.log.seek(0)
         lines = [line for line in self.log.read().splitlines() if line.strip()]
         return lines[-1] if lines else f"exit code {self.process.poll()}"
+
+    def stop(self) -> None:
+        """SIGTERM: the server kills and reaps its running child, then exits; wait for it."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()  # its child dies with it (PR_SET_PDEATHSIG)
+                self.process.wait()
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -70,6 +89,12 @@ def _server(lib_dir: str | None) -> _Server:
     if server is None or server.process.poll() is not None:
         server = _servers[lib_dir] = _Server(lib_dir)
     return server
+
+
+def stop_all() -> None:
+    """Stop every server and whatever it runs; return once they have exited."""
+    for server in _servers.values():
+        server.stop()
 
 
 @atexit.register

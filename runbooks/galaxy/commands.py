@@ -13,7 +13,7 @@ from __future__ import annotations
 from runbooks import progress
 from runbooks.code.environment import GalaxyEnv
 from runbooks.database.urls import DatabaseUrl
-from runbooks.errors import GalaxyCommandFailed, RunbookError
+from runbooks.errors import GalaxyCommandFailed, RunbookError, UsageError
 from runbooks.galaxy.client import ask
 from runbooks.galaxy.drift import DriftReport, drift_report
 from runbooks.galaxy.protocol import CommandOutput
@@ -30,7 +30,11 @@ def _ask(
     if env is not None and env.root is None and env != GalaxyEnv.from_package():
         alembic_config = str(env.alembic_ini)  # a workspace copy of the environment
     lib_dir = str(env.lib_dir) if env is not None and env.root is not None else None
+    if db.is_sqlite:  # the server may run in a checkout's root: a relative path stays the user's
+        db = db.with_database(str(db.sqlite_path))
     reply = ask(request, db, lib_dir=lib_dir, alembic_config=alembic_config, timeout=timeout, progress=progress)
+    if "refused" in reply:
+        raise UsageError(reply["refused"])
     if "crashed" in reply:
         raise RunbookError(f"{what} died ({reply['crashed']}): {reply['log']}")
     if "timed_out" in reply:
@@ -42,15 +46,22 @@ def _ask(
 
 
 def run_dbscript(
-    db: DatabaseUrl, command: str, record_sql: bool = False, env: GalaxyEnv | None = None, **arguments
+    db: DatabaseUrl,
+    command: str,
+    record_sql: bool = False,
+    env: GalaxyEnv | None = None,
+    lock_timeout: str | None = None,
+    **arguments,
 ) -> CommandOutput:
     """Run one DbScript subcommand (``upgrade``, ``downgrade``, ``dbversion``, ...) in a fresh process.
 
     Alembic's CommandError comes back as GalaxyCommandFailed (``manage_db.sh`` prints
     ``FAILED: ...`` for it); database errors do not raise, because Galaxy's env swallows
-    them: they are in ``errors``.
+    them: they are in ``errors``. ``lock_timeout`` (PostgreSQL): the session's ``lock_timeout``.
     """
     request = {"command": command, "record_sql": record_sql, "arguments": arguments}
+    if lock_timeout:
+        request["lock_timeout"] = lock_timeout
     return CommandOutput.from_reply(_ask(request, db, env, progress=progress.reporter()))
 
 

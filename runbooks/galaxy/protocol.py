@@ -1,12 +1,12 @@
 """The one protocol for running Galaxy's code in another process: the shapes, and the server's command line.
 
 The parent (``runbooks.galaxy.client``) starts one server per Galaxy code tree
-(``python -m runbooks.galaxy.worker``, that tree's ``lib/`` first on ``PYTHONPATH``). The
+(``python -m runbooks.galaxy.worker PARENT_PID``, that tree's ``lib/`` first on ``PYTHONPATH``). The
 server imports ``galaxy.model`` once and forks a fresh child for every request: Galaxy's
 modules keep state between runs in one process (a PostgreSQL migration then a SQLite
 downgrade in the same interpreter fails with "No such constraint"), so no two commands
-share a process. A child dies with its server; the server ends when its stdin closes or
-its parent dies.
+share a process. A child dies with its server; the server ends when its stdin closes, its
+parent (PARENT_PID) dies, or it gets SIGTERM (then it kills and reaps a running child first).
 
 Request, one JSON line on the server's stdin::
 
@@ -26,6 +26,8 @@ Reply, exactly one line per request on the server's stdout, ``REPLY_PREFIX`` + J
     {"exception": {"type", "message", "partial"?: {"migration_log", "errors"}}}  Galaxy raised
     {"crashed": "wait status N"}                           the child died without an answer
     {"timed_out": seconds}                                 the child was killed at the timeout
+    {"refused": "one line"}                                the server cannot import the Galaxy code
+                                                           (a module it needs is missing)
 
 While a DbScript subcommand runs, the child also writes ``PROGRESS_PREFIX`` + JSON lines to the
 server's stdout, one per revision as Alembic starts it (``{"message": "Running upgrade A -> B, ..."}``,
@@ -47,12 +49,65 @@ PROGRESS_PREFIX = "RUNBOOK-PROGRESS "
 SERVER_MODULE = "runbooks.galaxy.worker"
 
 
-def server_command(lib_dir: str | None) -> tuple[list[str], dict[str, str]]:
-    """The server's argv and environment: ``lib_dir`` (a checkout's), then this project, on the path."""
+def server_command(lib_dir: str | None) -> tuple[list[str], dict[str, str], str | None]:
+    """The server's argv, environment and working directory.
+
+    For a checkout (``lib_dir`` is its ``lib/``) the server runs the way Galaxy's own
+    scripts run: in the checkout root, ``lib/`` first on the path, with the checkout's
+    virtualenv Python when it has one (this project follows on ``PYTHONPATH``; it needs
+    only the standard library and SQLAlchemy there). Without one, this Python's packages
+    fill in, said once on stderr. The server is told this process's pid: it dies with it.
+    """
     env = dict(os.environ)
     paths = ([lib_dir] if lib_dir else []) + [str(IMPORT_ROOT)]
     env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return [sys.executable, "-m", SERVER_MODULE], env
+    parent = str(os.getpid())
+    if lib_dir is None:
+        return [sys.executable, "-m", SERVER_MODULE, parent], env, None
+    from runbooks.code.environment import GalaxyEnv
+
+    checkout = GalaxyEnv.from_checkout(os.path.dirname(lib_dir))
+    python = checkout.python
+    env[CHECKOUT_ENV] = str(checkout.root)
+    if python is None:
+        _announce_fill_in(checkout.root)
+    return [str(python or sys.executable), "-m", SERVER_MODULE, parent], env, str(checkout.root)
+
+
+CHECKOUT_ENV = "RUNBOOK_GALAXY_CHECKOUT"  # tells the server whose code it runs, for its refusal
+# galaxy-data too: Galaxy's lib/galaxy/__init__.py extends its path with installed galaxy-* packages
+FILL_IN_PACKAGES = ("galaxy-data", "SQLAlchemy", "alembic", "psycopg2-binary", "PyYAML")
+_announced: set = set()
+
+
+def _announce_fill_in(root) -> None:
+    """Say once which installed packages a checkout without a virtualenv runs on."""
+    if root in _announced:
+        return
+    _announced.add(root)
+    from importlib import metadata
+
+    versions = []
+    for name in FILL_IN_PACKAGES:
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    sys.stderr.write(
+        f"note: {root} has no virtualenv (.venv or $GALAXY_VIRTUAL_ENV): its lib/ runs on {sys.executable}, "
+        f"whose installed packages fill in ({', '.join(versions) or 'none'})\n"
+    )
+
+
+def missing_module_refusal(error: ModuleNotFoundError) -> str:
+    """The one line for a checkout whose code imports a module its Python does not have."""
+    where = os.environ.get(CHECKOUT_ENV) or "the installed galaxy-data package"
+    name = error.name or str(error)
+    return (
+        f"the Galaxy code of {where} needs the module {name!r}, which {sys.executable} does not have: "
+        "install Galaxy's requirements into the checkout's virtualenv (.venv or $GALAXY_VIRTUAL_ENV; "
+        "Galaxy's scripts/common_startup.sh does), or add the package that provides it"
+    )
 
 
 @dataclass

@@ -3,12 +3,14 @@
 Started by ``runbooks.galaxy.client`` (the protocol: ``runbooks.galaxy.protocol``). A child
 runs exactly one command (``runbooks.galaxy.child.run``) with a clean copy of the imported
 modules, so no state leaks from one command to the next. The server ends when its stdin
-closes or its parent dies (then it kills a running child); a child dies with the server.
+closes, when its parent dies (the kernel kills it: ``runbooks.lifetime``; and it watches
+``getppid()``), or on SIGTERM (the parent stopping a migration); a running child is killed
+and reaped first. A child dies with the server. SIGINT is ignored here: a Ctrl-C reaches the
+whole process group, and only the parent decides to stop (it then sends SIGTERM).
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import select
@@ -19,20 +21,10 @@ import traceback
 
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.galaxy.child import quiet_galaxy_logging, run, send_progress_to
-from runbooks.galaxy.protocol import REPLY_PREFIX
+from runbooks.galaxy.protocol import REPLY_PREFIX, missing_module_refusal
+from runbooks.lifetime import die_with_parent
 
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 WATCH_SECONDS = 1.0  # how often the server looks whether its parent is still there
-
-
-def _die_with_server(server: int) -> None:
-    """Have the kernel kill this child when the server dies (Linux; elsewhere the server's watch does)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != server:  # the server died before prctl
-        os._exit(1)
 
 
 def _child(message: dict, write_fd: int) -> None:
@@ -79,7 +71,8 @@ def _run_in_child(message: dict, parent: int) -> dict:
     if pid == 0:
         os.close(read_fd)
         try:
-            _die_with_server(server)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            die_with_parent(server)
             _child(message, write_fd)
         except BaseException:
             traceback.print_exc()
@@ -101,20 +94,35 @@ def _run_in_child(message: dict, parent: int) -> dict:
     return json.loads(data)
 
 
-def serve() -> int:
-    import alembic.autogenerate  # noqa: F401  (the imports every child shares)
-    import galaxy.model.migrations.dbscript  # noqa: F401
-    import galaxy.model.tool_shed_install  # noqa: F401
+def _stop(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once is enough; let the cleanup finish
+    raise SystemExit(128 + signum)  # unwinds _run_in_child, which kills and reaps the child
 
+
+def _import_galaxy() -> str | None:
+    """The imports every child shares; the refusal line when the Galaxy code needs a missing module."""
+    try:
+        import alembic.autogenerate  # noqa: F401
+        import galaxy.model.migrations.dbscript  # noqa: F401
+        import galaxy.model.tool_shed_install  # noqa: F401
+    except ModuleNotFoundError as error:
+        return missing_module_refusal(error)
+    return None
+
+
+def serve(parent: int) -> int:
+    die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop)
+    refusal = _import_galaxy()
     quiet_galaxy_logging()
-    parent = os.getppid()
     for line in sys.stdin:
         if line.strip():
-            reply = _run_in_child(json.loads(line), parent)
+            reply = {"refused": refusal} if refusal else _run_in_child(json.loads(line), parent)
             sys.stdout.write(REPLY_PREFIX + json.dumps(reply) + "\n")
             sys.stdout.flush()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(serve())
+    sys.exit(serve(int(sys.argv[1])))

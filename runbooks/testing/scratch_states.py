@@ -14,7 +14,6 @@ exact message for each, password masked.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import textwrap
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -22,8 +21,8 @@ from pathlib import Path
 
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
-from runbooks.database.connections import connect_postgresql, inspect_database
-from runbooks.database.scratch import copy_database, create_empty, scratch_database
+from runbooks.database.connections import inspect_database
+from runbooks.database.scratch import copy_database, create_empty, run_statements, scratch_database
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import RunbookError, UsageError
 
@@ -142,24 +141,8 @@ def states(graph: RevisionGraph) -> dict[str, State]:
 # -- making them -------------------------------------------------------------------------
 
 
-def execute_sql(db: DatabaseUrl, statements) -> None:
-    """Run statements on a scratch database (autocommit), the way an admin's psql/sqlite3 would."""
-    if db.is_sqlite:
-        conn = sqlite3.connect(db.sqlite_path, isolation_level=None)
-        try:
-            for statement in statements:
-                conn.execute(statement)
-        finally:
-            conn.close()
-        return
-    conn = connect_postgresql(db)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        conn.close()
+# The troubleshoot runbook and the tests call it by this name.
+execute_sql = run_statements
 
 
 def _move(db: DatabaseUrl, graph: RevisionGraph, target: str, plain_galaxy: bool = False) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from runbooks.database.connections import inspect_database
 from runbooks.doctor.checks.examination import Examination
+from runbooks.doctor.checks.leftovers import check_leftovers
 from runbooks.doctor.checks.objects_and_orphans import (
     check_leftover_batch_tables,
-    check_objects_already_exist,
     check_orphans,
+    find_existing_objects,
+    report_existing_objects,
 )
 from runbooks.doctor.checks.schema_drift import check_drift
 from runbooks.doctor.checks.sessions_and_locks import check_readable, check_sessions_and_locks
@@ -25,6 +27,7 @@ __all__ = ["Examination", "run_all"]
 
 def run_all(ex: Examination, *, rehearse, drift, every_foreign_key, rehearsal_limit_bytes) -> None:
     check_heads(ex)
+    check_leftovers(ex)
     if not check_readable(ex):  # SQLite: locked by a writer, or a hot journal; nothing more can be read
         return
     ex.snapshot = inspect_database(ex.db)
@@ -38,8 +41,9 @@ def run_all(ex: Examination, *, rehearse, drift, every_foreign_key, rehearsal_li
     check_orphans(ex, every_foreign_key)
     check_leftover_batch_tables(ex)
     if ex.status.state == "behind":
-        check_objects_already_exist(ex)
-        check_rehearsal(ex, rehearse, rehearsal_limit_bytes)
+        existing = find_existing_objects(ex)
+        verdict = check_rehearsal(ex, rehearse, rehearsal_limit_bytes, existing)
+        report_existing_objects(ex, existing, verdict)
     elif rehearse:
         ex.skip("upgrade-will-fail", f"nothing to rehearse: the database is {ex.status.state}", "")
     check_drift(ex, drift)

@@ -9,6 +9,7 @@ from runbooks.code.revisions import RevisionGraph
 from runbooks.database.connections import DatabaseSnapshot
 from runbooks.database.urls import DatabaseUrl
 from runbooks.doctor.report import Report, finding
+from runbooks.shell import DatabaseArgs, command_line, for_url
 from runbooks.status import Status
 
 SHOWN = 5
@@ -25,6 +26,11 @@ class Examination:
     snapshot: DatabaseSnapshot | None = None
     status: Status | None = None
     busy: list[str] = field(default_factory=list)  # why a copy of the database would wait
+    database: DatabaseArgs | None = None  # how a fix's commands name this database (default: --db)
+
+    def cli(self, task: str, *args: str) -> str:
+        """A command for a fix, in backticks, naming this same database."""
+        return f"`{command_line(task, *args, database=self.database or for_url(self.db))}`"
 
     def ran(self, check: str) -> None:
         self.report.checks.append(check)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from runbooks.doctor.checks.examination import SHOWN, Examination
-from runbooks.paths import CLI
 
 
 def check_orphans(ex: Examination, every_foreign_key: bool) -> None:
@@ -42,47 +41,71 @@ def check_leftover_batch_tables(ex: Examination) -> None:
             "objects-already-exist",
             f"leftover table(s) of an interrupted SQLite batch migration: {', '.join(leftovers)}; the next "
             'revision that rebuilds the table stops with "table ... already exists"',
-            "check they hold nothing you need, then: "
-            + " ".join(f"DROP TABLE {t};" for t in leftovers)
-            + " (`--repair` does not remove these)",
+            "see what they hold (" + " ".join(f"SELECT count(*) FROM {t};" for t in leftovers) + "); when an "
+            "upgrade is pending the doctor rehearses it and gives the statement that removes them once a rehearsal "
+            "with it applied reached the target (`--repair` does not remove these)",
             {"tables": leftovers},
+            severity="warning",
         )
 
 
-def check_objects_already_exist(ex: Examination) -> None:
+def find_existing_objects(ex: Examination) -> list:
+    """Objects pending revisions create, unguarded, that the database already has (a prediction, not a verdict)."""
     from runbooks.code.objects import created_objects, schema_objects
 
     ex.ran("objects-already-exist")
     pending = [rid for branch in ex.status.branches.values() for rid in branch.pending]
     order = ex.graph.in_order(among=set(pending))
-    wanted = [obj for rid in order for obj in created_objects(ex.graph.revisions[rid])]
+    # A revision that checks first (`if not column_exists(...)`) skips what exists: no prediction for it.
+    wanted = [obj for rid in order for obj in created_objects(ex.graph.revisions[rid]) if not obj.guarded]
     if not wanted:
-        return
+        return []
     # Tables a pending revision creates itself do not count as pre-existing for later objects on them.
     schema = schema_objects(ex.db, {obj.table or obj.name for obj in wanted})
-    existing = [obj for obj in wanted if schema.has(obj)]
+    return [obj for obj in wanted if schema.has(obj)]
+
+
+def report_existing_objects(ex: Examination, existing: list, verdict) -> None:
+    """One finding whose severity is the rehearsal's: error only where it stopped; DROP only when proven."""
     if not existing:
         return
-    first = existing[0]
-    repairable = all(obj.repairable for obj in existing)
-    drops = [obj.drop_statement(ex.db.dialect) for obj in existing]
+    seen = "; ".join(f"{obj.revision} creates {obj.describe()}, which already exists" for obj in existing[:SHOWN])
+    repair = (
+        "Galaxy's `sh scripts/db_dev.sh upgrade --repair` skips a helper's object that already exists (without "
+        "checking it matches the revision; leftovers of SQLite batch operations still fail)"
+        if all(obj.repairable for obj in existing)
+        else "`--repair` does not help here: the revision calls op.* directly, without Galaxy's existence checks"
+    )
+    proof = verdict.proof if verdict is not None and verdict.fix_from_objects else None
+    proven = proof is not None and proof.proven
+    if verdict is None:
+        severity, summary = "warning", f"{seen}: the upgrade may stop at {existing[0].revision} (not rehearsed)"
+        fix = f"rehearse it on a copy to know: {ex.cli('troubleshoot', '--rehearse')}; {repair}"
+    elif verdict.succeeded:
+        severity, summary = "info", f"{seen}, yet the rehearsal on a copy reached the target past it"
+        fix = "nothing to do for the upgrade"
+    elif any(obj.revision == verdict.failed_revision for obj in existing):
+        severity, summary = "error", f"{seen}: the rehearsal stopped at {verdict.failed_revision}"
+        if proven:
+            fix = f"back up, then run: {' '.join(proof.statements)} ({proof.describe()}); then {ex.cli('upgrade')}"
+        else:
+            fix = "no statement is given" + (f" ({proof.describe()})" if proof else "")
+        fix += f"; or {repair}"
+    else:
+        severity = "warning"
+        summary = f"{seen}; the rehearsal stopped elsewhere ({verdict.failed_revision}): see upgrade-will-fail"
+        fix = f"fix what upgrade-will-fail names first, then {ex.cli('troubleshoot')} again"
     ex.add(
         "objects-already-exist",
-        "; ".join(f"{obj.revision} creates {obj.describe()}, which already exists" for obj in existing[:SHOWN])
-        + f": the upgrade would stop at {first.revision}",
-        f"if the leftover holds nothing you need: {' '.join(drops)} then `{CLI} upgrade`; "
-        + (
-            "or skip them with Galaxy's `sh scripts/db_dev.sh upgrade --repair` (it skips a helper's object that "
-            "already exists, without checking it matches the revision; leftovers of SQLite batch operations still "
-            "fail)"
-            if repairable
-            else "`--repair` does not help here: the revision calls op.* directly, without Galaxy's existence checks"
-        ),
+        summary,
+        fix,
         {
             "objects": [
                 {"revision": o.revision, "kind": o.kind, "name": o.name, "table": o.table, "repairable": o.repairable}
                 for o in existing
             ],
-            "drop": drops,
+            "drop": list(proof.statements) if proven else [],
+            "proven": proven,
         },
+        severity=severity,
     )

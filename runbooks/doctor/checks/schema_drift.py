@@ -1,8 +1,26 @@
-"""Only when asked: the schema against Galaxy's models (imports ``galaxy.model``)."""
+"""Only when asked: the schema against Galaxy's models and against what Galaxy's own code leaves.
+
+Each difference from the model is judged against the baseline (``runbooks.baseline``: a database
+Galaxy's own code made at the head, and older releases' own databases upgraded by this code):
+left by Galaxy's own migrations (info, naming the path), a missing object the code needs (error),
+an extra object (warning, ``schema-drift``), a type or constraint that differs from what the
+applied revisions produce (error, naming the revision). Views, triggers and functions too.
+"""
 
 from __future__ import annotations
 
 from runbooks.doctor.checks.examination import SHOWN, Examination
+
+WHAT = {
+    "view": "view",
+    "trigger": "trigger",
+    "function": "function",
+    "table": "table",
+    "column": "column",
+    "index": "index",
+    "constraint": "constraint",
+    "fk": "foreign key",
+}
 
 
 def check_drift(ex: Examination, drift: bool) -> None:
@@ -17,29 +35,121 @@ def check_drift(ex: Examination, drift: bool) -> None:
             "upgrade first, then --drift",
         )
         return
+    from runbooks.baseline import load_baseline
+    from runbooks.database.routines import routine_differences, schema_routines
     from runbooks.galaxy.commands import model_drift
 
     ex.ran("schema-drift")
     report = model_drift(ex.db, ex.env)
-    if report.clean:
-        for item in ex.report.findings:
-            if item.code in ("no-version-table", "revision-missing-for-branch"):
-                heads = " ".join(ex.graph.heads())
-                item.fix += f"; the schema matches this code's head exactly: `sh scripts/run_alembic.sh stamp {heads}`"
-                item.details["schema_matches_head"] = True
-        return
-    grouped = report.by_table()
-    ex.add(
-        "schema-drift",
-        f"{len(report.differences)} difference(s) from Galaxy's models in {len(grouped)} table(s): "
-        + "; ".join(
-            f"{table}: " + ", ".join(d.describe() for d in items[:3]) for table, items in list(grouped.items())[:SHOWN]
-        ),
-        "find who changed the schema (a manual fix, a dev branch's revision later removed); make it match "
-        "the model (or restore a backup), then `troubleshoot --drift` again",
-        {
-            "by_table": {t: [d.describe() for d in items] for t, items in grouped.items()},
-            "ignored": len(report.ignored),
-        },
-        severity="warning" if state == "up-to-date" else "info",
-    )
+    baseline = load_baseline(ex.db, ex.graph, ex.env)
+    differences = [d.to_dict() for d in report.differences]
+    differences += routine_differences(schema_routines(ex.db), baseline.routines)
+    groups = classify(differences, baseline)
+    if not (groups["missing"] or groups["extra"] or groups["differs"]):
+        _schema_matches(ex)
+    _report(ex, groups, len(report.ignored))
+
+
+def classify(differences: list[dict], baseline) -> dict[str, list[tuple[dict, str]]]:
+    groups = {"left": [], "missing": [], "extra": [], "differs": []}
+    for item in differences:
+        why = baseline.explain(item)
+        if why:
+            groups["left"].append((item, why))
+        elif item["kind"].startswith("add_"):
+            groups["missing"].append((item, ""))
+        elif item["kind"].startswith("remove_"):
+            groups["extra"].append((item, ""))
+        else:
+            groups["differs"].append((item, ""))
+    return groups
+
+
+def _schema_matches(ex: Examination) -> None:
+    for item in ex.report.findings:
+        if item.code in ("no-version-table", "revision-missing-for-branch"):
+            heads = " ".join(ex.graph.heads())
+            item.fix += f"; the schema matches what this code's head leaves: `sh scripts/run_alembic.sh stamp {heads}`"
+            item.details["schema_matches_head"] = True
+
+
+def describe(item: dict) -> str:
+    from runbooks.galaxy.drift import KIND_TEXT
+
+    kind = item["kind"]
+    _, _, noun = kind.partition("_")
+    if kind in KIND_TEXT:
+        what = KIND_TEXT[kind]
+    elif kind.startswith("add_"):
+        what = f"{WHAT.get(noun, noun)} Galaxy's code makes, missing from the database"
+    elif kind.startswith("remove_"):
+        what = f"{WHAT.get(noun, noun)} in the database, not made by Galaxy's code"
+    else:
+        what = f"{WHAT.get(noun, noun)} differs"
+    where = f"{item['table']}." if item["table"] and item["table"] != item["name"] else ""
+    return f"{what}: {where}{item['name']}" + (f" ({item['detail']})" if item.get("detail") else "")
+
+
+def _listed(items) -> str:
+    text = "; ".join(describe(item) for item, _ in items[:SHOWN])
+    return text + (f"; and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
+
+
+def _report(ex: Examination, groups: dict, ignored: int) -> None:
+    if groups["missing"]:
+        ex.add(
+            "schema-missing-object",
+            f"{len(groups['missing'])} object(s) Galaxy's code needs are missing: {_listed(groups['missing'])}",
+            "Galaxy fails at runtime where it uses them; restore them from a backup, or re-create them the way the "
+            f"revision that made them does ({ex.cli('troubleshoot', '--drift', '-v')} lists them); then check again",
+            {"objects": [describe(item) for item, _ in groups["missing"]]},
+        )
+    if groups["differs"]:
+        named = [(item, _revision_for(ex, item)) for item, _ in groups["differs"]]
+        ex.add(
+            "schema-differs-from-revision",
+            f"{len(named)} type(s) or constraint(s) differ from what the applied revisions produce: "
+            + "; ".join(f"{describe(item)}, expected from {rev}" for item, rev in named[:SHOWN]),
+            "a revision that did not run, or a manual change: make it match what that revision creates (its "
+            "upgrade() shows the type), or restore a backup; then `--drift` again",
+            {"differences": [{"difference": describe(item), "revision": rev} for item, rev in named]},
+        )
+    if groups["extra"]:
+        ex.add(
+            "schema-drift",
+            f"{len(groups['extra'])} object(s) in the database that Galaxy's code does not make: "
+            f"{_listed(groups['extra'])}",
+            "harmless to Galaxy unless a later revision creates the same name; find who added them (a manual fix, "
+            "a dev branch's revision later removed) and keep or remove them knowingly",
+            {"by_table": _by_table(groups["extra"]), "ignored": ignored},
+            severity="warning" if ex.status.state == "up-to-date" else "info",
+        )
+    if groups["left"]:
+        paths = sorted({why for _, why in groups["left"]})
+        ex.add(
+            "schema-left-by-galaxy",
+            f"{len(groups['left'])} difference(s) from the model that Galaxy's own code leaves ("
+            + "; ".join(paths)
+            + f"): {_listed(groups['left'])}",
+            "nothing to do: Galaxy works with them (they come from its own migrations, not from a change by hand)",
+            {"paths": paths, "differences": [describe(item) for item, _ in groups["left"]]},
+        )
+
+
+def _by_table(items) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for item, _ in sorted(items, key=lambda pair: (pair[0]["table"], pair[0]["kind"], pair[0]["name"])):
+        grouped.setdefault(item["table"], []).append(describe(item))
+    return grouped
+
+
+def _revision_for(ex: Examination, item: dict) -> str:
+    from runbooks.code.touching import revisions_naming
+
+    applied = ex.graph.ancestors(ex.status.rows) if ex.status.rows else set(ex.graph.revisions)
+    column = item["name"] if item["table"] != item["name"] else ""
+    found = revisions_naming(ex.graph, item["table"], column, applied)
+    if not found:
+        return "Galaxy's initialization (create_all; no revision alters it)"
+    rid = found[-1]
+    return f"{rid} ({ex.graph.revisions[rid].message})"

@@ -10,7 +10,6 @@ from runbooks.database.connections import CONNECT_TIMEOUT_S
 from runbooks.database.sqlite_files import exclusive_holder, hot_journal
 from runbooks.database.urls import mask_text
 from runbooks.doctor.checks.examination import SHOWN, Examination, shown_ids
-from runbooks.paths import CLI
 
 
 def check_readable(ex: Examination) -> bool:
@@ -31,7 +30,7 @@ def check_readable(ex: Examination) -> bool:
         f"holds {path.name} now; until it is rolled back, nothing can read the database read-only",
         "keep the journal beside the file (deleting or moving it corrupts the database); SQLite rolls it back on "
         f"the next read-write open: `sqlite3 {shlex.quote(str(path))} 'PRAGMA quick_check;'` (or start Galaxy), "
-        f"then `{CLI} troubleshoot` again",
+        f"then {ex.cli('troubleshoot')} again",
         {"journal": str(journal), "bytes": journal.stat().st_size},
     )
     return False

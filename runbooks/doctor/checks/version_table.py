@@ -8,7 +8,7 @@ from pathlib import Path
 from runbooks.code.environment import BRANCHES
 from runbooks.database.connections import DatabaseSnapshot
 from runbooks.doctor.checks.examination import SHOWN, Examination, shown_ids
-from runbooks.paths import CLI
+from runbooks.shell import command_line
 from runbooks.status import SQLALCHEMY_MIGRATE_LAST, Status
 
 TSI_TABLES = ("tool_shed_repository", "tool_dependency", "tool_version")
@@ -56,9 +56,9 @@ def check_existence(ex: Examination) -> bool:
         ex.add(
             "database-damaged",
             f"{where} cannot be read whole ({snapshot.damage})",
-            f"restore the latest backup (`{CLI} restore BACKUP`); to salvage what is readable: "
+            f"restore the latest backup ({ex.cli('restore', 'BACKUP')}); to salvage what is readable: "
             f"`sqlite3 {shlex.quote(where)} .recover | sqlite3 recovered.sqlite`, then "
-            f"`{CLI} troubleshoot --db sqlite:///recovered.sqlite`",
+            f"`{command_line('troubleshoot', '--db', 'sqlite:///recovered.sqlite')}`",
             {"damage": snapshot.damage},
         )
         return False
@@ -106,7 +106,7 @@ def check_version_table(ex: Examination) -> None:
         ex.add(
             "database-behind",
             "; ".join(parts) + "; Galaxy refuses to start (OutdatedDatabaseError)",
-            f"`{CLI} upgrade --rehearse`, then `{CLI} upgrade` (Galaxy: `sh manage_db.sh upgrade`)",
+            f"{ex.cli('upgrade', '--rehearse')}, then {ex.cli('upgrade')} (Galaxy: `sh manage_db.sh upgrade`)",
             {"pending": pending, "current": list(status.rows)},
         )
 
@@ -132,7 +132,7 @@ def _no_alembic(ex: Examination, snapshot: DatabaseSnapshot) -> None:
                 "sqlalchemy-migrate-needs-alembic",
                 f"under SQLAlchemy Migrate at version {version} (its last), no alembic_version: Galaxy raises "
                 "SAMigrateError until the database is moved to Alembic",
-                f"back up, then `sh manage_db.sh upgrade` (or `{CLI} upgrade`): Alembic takes over from version "
+                f"back up, then `sh manage_db.sh upgrade` (or {ex.cli('upgrade')}): Alembic takes over from version "
                 f"{last} and runs every revision to head",
                 {"migrate_version": version, "expected": last},
             )
@@ -152,7 +152,7 @@ def _no_alembic(ex: Examination, snapshot: DatabaseSnapshot) -> None:
         "no-version-table",
         f"{len(tables)} tables but no alembic_version or migrate_version table: Galaxy raises NoVersionTableError",
         "restore the database (or just alembic_version) from a backup; or, if the schema matches a revision "
-        f"(check with `{CLI} troubleshoot --drift`), stamp it: `sh scripts/run_alembic.sh stamp REV` for gxy "
+        f"(check with {ex.cli('troubleshoot', '--drift')}), stamp it: `sh scripts/run_alembic.sh stamp REV` for gxy "
         "and tsi; if this is not a Galaxy database, point database_connection at the right one",
         {"tables": len(tables), "sample": tables[:SHOWN]},
     )
@@ -185,7 +185,7 @@ def _missing_branches(ex: Examination, snapshot: DatabaseSnapshot, status: Statu
             f"{len(snapshot.tables)} tables: Galaxy raises RevisionNotFoundError",
             "restore alembic_version from a backup, or stamp the revision the schema is at "
             f"(at this code's head: `sh scripts/run_alembic.sh stamp {heads[0]}`; check with "
-            f"`{CLI} troubleshoot --drift`)",
+            f"{ex.cli('troubleshoot', '--drift')})",
             {"branch": "gxy", "rows": list(status.rows)},
         )
     if not status.branches["tsi"].current and any(t in snapshot.tables for t in TSI_TABLES):
@@ -213,7 +213,7 @@ def _multiple_current(ex: Examination, branch: str, current: list[str]) -> None:
             if merge
             else ""
         )
-        + f"or go back to one row: `{CLI} downgrade TARGET` undoes the side rows "
+        + f"or go back to one row: {ex.cli('downgrade', 'TARGET')} undoes the side rows "
         f"(Galaxy: `sh manage_db.sh downgrade REV@-1` for each of {', '.join(side)})",
         {"branch": branch, "rows": current, "merge": merge},
     )

@@ -1,0 +1,168 @@
+"""One migration at a time: an exclusive lock on the database for upgrade, downgrade and restore.
+
+SQLite: ``flock`` on ``DB.runbooks-lock`` beside the file, recording pid, start time and
+command. PostgreSQL: ``pg_try_advisory_lock`` on a fixed key and the database's name, held by a
+session of its own on the server's ``postgres`` database (so it survives a restore's rename and
+never counts as a session on the database itself), its ``application_name`` naming the holder.
+Either is released by the kernel or the server when the holding process dies, so a killed run
+never leaves a stale lock. Never waits: a second run refuses at once, naming the first. The CLI
+process (not the Galaxy worker) holds it for as long as the worker may run. Re-entrant within
+one process (a notebook restores the database it has just downgraded).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from runbooks.database.backup import why
+from runbooks.database.connections import connect_postgresql
+from runbooks.database.manifest import identity
+from runbooks.database.urls import DatabaseUrl
+from runbooks.errors import Refused, RunbookError
+
+LOCK_SUFFIX = ".runbooks-lock"
+PG_LOCK_KEY = 0x52554E42  # "RUNB"
+APP_PREFIX = "galaxy-runbooks-lock"
+_HOLDER_SQL = """
+SELECT a.application_name, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s::oid AND l.objid = %s::oid AND l.objsubid = 2
+"""
+
+
+@dataclass
+class _Held:
+    release: Callable[[], None]
+    depth: int = 1
+
+
+_HELD: dict[str, _Held] = {}
+
+
+@dataclass
+class MigrationLock:
+    """A held lock; ``release()`` once (more calls do nothing)."""
+
+    key: str
+    released: bool = False
+
+    def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        held = _HELD[self.key]
+        held.depth -= 1
+        if held.depth == 0:
+            del _HELD[self.key]
+            held.release()
+
+
+def acquire(db: DatabaseUrl, command: str) -> MigrationLock:
+    """The lock for ``command`` (upgrade, downgrade, restore), or ``Refused`` naming who holds it."""
+    key = json.dumps(identity(db), sort_keys=True)
+    if key in _HELD:
+        _HELD[key].depth += 1
+    else:
+        _HELD[key] = _Held(_lock_sqlite(db, command) if db.is_sqlite else _lock_postgresql(db, command))
+    return MigrationLock(key)
+
+
+@contextmanager
+def migration_lock(db: DatabaseUrl, command: str) -> Iterator[MigrationLock]:
+    lock = acquire(db, command)
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def lock_file(db: DatabaseUrl) -> Path:
+    return db.sqlite_path.with_name(db.sqlite_path.name + LOCK_SUFFIX)
+
+
+def _refusal(command: str | None, pid, started, db: DatabaseUrl) -> Refused:
+    who = f"another {command or 'migration'}" + (f" (pid {pid}, started {started})" if pid else "")
+    return Refused(f"{who} holds this database ({db}): wait for it to end, then run this again; nothing was changed")
+
+
+def _lock_sqlite(db: DatabaseUrl, command: str) -> Callable[[], None]:
+    path = lock_file(db)
+    for _ in range(5):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as error:
+            raise RunbookError(
+                f"cannot create the lock file {path} ({why(error)}): {command} needs to write beside the "
+                "database; nothing was changed"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_record(fd)
+            os.close(fd)
+            raise _refusal(holder.get("command"), holder.get("pid"), holder.get("started"), db) from None
+        if _is_current(fd, path):  # not a file the previous holder removed as we opened it
+            break
+        os.close(fd)
+    else:
+        raise Refused(f"could not take the lock file {path}: another run keeps replacing it; nothing was changed")
+    record = {"pid": os.getpid(), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "command": command}
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(record).encode(), 0)
+
+    def release() -> None:
+        try:
+            if _is_current(fd, path):
+                path.unlink()
+        finally:
+            os.close(fd)
+
+    return release
+
+
+def _is_current(fd: int, path: Path) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _read_record(fd: int) -> dict:
+    try:
+        record = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _lock_postgresql(db: DatabaseUrl, command: str) -> Callable[[], None]:
+    name = f"{APP_PREFIX} {command} pid {os.getpid()}"[:63]
+    try:
+        conn = connect_postgresql(db.with_database("postgres"), application_name=name)
+    except RunbookError:  # no access to the maintenance database: lock beside the database itself
+        conn = connect_postgresql(db, application_name=name)
+    conn.autocommit = True
+    database_key = zlib.crc32(db.database_name.encode()) & 0x7FFFFFFF
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", (PG_LOCK_KEY, database_key))
+            if cursor.fetchone()[0]:
+                return conn.close
+            cursor.execute(_HOLDER_SQL, (PG_LOCK_KEY, database_key))
+            holder = cursor.fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    conn.close()
+    application, started = holder if holder else ("", None)
+    words = application.split()
+    pid = words[3] if len(words) >= 4 and words[0] == APP_PREFIX else None
+    raise _refusal(words[1] if pid else None, pid, started, db)

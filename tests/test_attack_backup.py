@@ -1,0 +1,114 @@
+"""Attacks on the backup an upgrade takes first: whole or absent, named safely, with a manifest.
+
+A full disk, a read-only folder or an interrupted copy leaves no file in the backup folder, the
+database is not touched, and the user reads one line saying why.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from mounts import fill, make_read_only, tmpfs
+
+from runbooks.database import backup as backup_module
+from runbooks.database.backup import backup_stem, make_backup
+from runbooks.database.urls import DatabaseUrl
+from runbooks.migrate import read_rows
+
+from attacks import PASSWORD, assert_refused, attack, fingerprint
+from conftest import run_cli
+
+
+def with_password(db: DatabaseUrl) -> str:
+    return db.url.set(password=PASSWORD).render_as_string(hide_password=False)
+
+
+def upgrade_with_home(db: DatabaseUrl, home):
+    url = db.secret() if db.is_sqlite else with_password(db)
+    return run_cli("upgrade", "--db", url, "--yes", env={"RUNBOOK_HOME": str(home)})
+
+
+@attack("backup", "SQLite: backup into a read-only folder", "refused before the upgrade, exit 2, no file, unchanged")
+def test_backup_into_a_read_only_folder(sqlite_db, tmp_path):
+    db = sqlite_db("26.0")
+    with tmpfs(tmp_path / "home", "8M") as home:
+        (home / "backups").mkdir()
+        make_read_only(home)
+        before = fingerprint(db)
+        assert_refused(upgrade_with_home(db, home), "backup", "read-only", "nothing was changed")
+        assert fingerprint(db) == before
+        assert list((home / "backups").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "dialect",
+    [
+        attack("backup", "SQLite: backup onto a full disk", "refused, exit 2, the partial file removed").param(
+            "sqlite"
+        ),
+        attack("backup", "PostgreSQL: pg_dump onto a full disk", "refused, exit 2, the partial dump removed").param(
+            "postgresql"
+        ),
+    ],
+)
+def test_backup_onto_a_full_disk(dialect, request, tmp_path):
+    db = request.getfixturevalue("sqlite_db" if dialect == "sqlite" else "pg_db")("26.0")
+    with tmpfs(tmp_path / "home", "1M") as home:
+        (home / "backups").mkdir()
+        fill(home)
+        (home / "filler").write_bytes(b"\0" * ((home / "filler").stat().st_size - 20_000))  # 20 kB free
+        before = fingerprint(db)
+        assert_refused(upgrade_with_home(db, home), "backup", "no space left", "nothing was changed")
+        assert fingerprint(db) == before
+        assert list((home / "backups").iterdir()) == []
+
+
+@attack("backup", "a backup interrupted half-way (Ctrl-C)", "no partial or unmanifested file is left")
+def test_interrupted_backup_leaves_nothing(sqlite_db, tmp_path, monkeypatch):
+    db = sqlite_db("head")
+    real_copy = backup_module.copy_sqlite
+
+    def copy_then_interrupt(source, target, *args):
+        real_copy(source, target, *args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backup_module, "copy_sqlite", copy_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        make_backup(db, tmp_path / "backups")
+    assert list((tmp_path / "backups").iterdir()) == []
+
+
+@attack("backup", "a database file named x$(touch${IFS}HACKED) ;.sqlite", "the backup name is inert, in the folder")
+def test_hostile_database_name(sqlite_db, tmp_path):
+    source = sqlite_db("head")
+    hostile = tmp_path / "x$(touch${IFS}HACKED) ;.sqlite"
+    hostile.write_bytes(source.sqlite_path.read_bytes())
+    made = make_backup(DatabaseUrl.parse(f"sqlite:///{hostile}"), tmp_path / "backups")
+    assert made.path.parent == tmp_path / "backups"
+    assert set(made.path.name) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+    assert not made.path.name.startswith(("-", "."))
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "..", "-rf", "a b;c|d&e`f`", "$(reboot)", ""])
+def test_backup_stem_has_no_separators_or_shell_characters(name):
+    stem = backup_stem(DatabaseUrl.parse(f"postgresql://u@h/{name or 'x'}"))
+    assert stem and "/" not in stem and not stem.startswith(("-", "."))
+    assert set(stem) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+@attack("backup", "PostgreSQL: the manifest of a backup made with a password in the URL", "masked; rows, checksum")
+def test_manifest_is_complete_and_has_no_password(pg_db, tmp_path):
+    db = pg_db("26.0")
+    rows_before = set(read_rows(db))
+    result = upgrade_with_home(db, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+    (dump,) = (tmp_path / "backups").glob("*.dump")
+    text = (tmp_path / "backups" / f"{dump.name}.manifest.json").read_text()
+    assert PASSWORD not in text
+    manifest = json.loads(text)
+    assert manifest["dialect"] == "postgresql" and manifest["source"]["database"] == db.database_name
+    assert manifest["size"] == dump.stat().st_size and len(manifest["sha256"]) == 64
+    assert set(manifest["alembic_version"]) == rows_before
+    assert manifest["galaxy_data"] and manifest["tool"].startswith("galaxy-runbooks")
