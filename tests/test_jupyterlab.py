@@ -18,8 +18,8 @@ import urllib.request
 
 import pytest
 
+from conftest import CHROMIUM
 from docs_site import ARTIFACTS, PROJECT
-from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 STARTUP_S = 120
 
@@ -96,39 +96,42 @@ def jupyterlab(tmp_path):
         shutil.copyfile(tmp_path / "jupyterlab.log", ARTIFACTS / "jupyterlab.log") if ARTIFACTS.is_dir() else None
 
 
-def test_status_runbook_runs_in_jupyterlab(jupyterlab):
-    from playwright.sync_api import sync_playwright
+def test_status_runbook_runs_in_jupyterlab(jupyterlab, browser):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     base = jupyterlab["base"]
     blocked: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
 
-        def route(request_route):
-            url = request_route.request.url
-            if url.startswith(base) or url.startswith(("ws://127.0.0.1", "data:", "blob:")):
-                request_route.continue_()
-            else:
-                blocked.append(url)
-                request_route.abort()
+    def route(request_route):
+        url = request_route.request.url
+        if url.startswith(base) or url.startswith(("ws://127.0.0.1", "data:", "blob:")):
+            request_route.continue_()
+        else:
+            blocked.append(url)
+            request_route.abort()
 
-        context.route("**/*", route)
-        page = context.new_page()
-        try:
-            page.goto(f"{base}/lab/tree/status.ipynb?token={jupyterlab['token']}")
-            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=STARTUP_S * 1000)
-            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=STARTUP_S * 1000)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-            # the sample is made by Galaxy's own initialization on first use: allow minutes on a busy machine
-            page.get_by_text("Nothing was changed (status only reads)").first.wait_for(timeout=300_000)
-            outputs = "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
-        finally:
-            ARTIFACTS.joinpath("screenshots").mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "screenshots" / "jupyterlab-status.png"))
-            browser.close()
+    context.route("**/*", route)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/lab/tree/status.ipynb?token={jupyterlab['token']}")
+        page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=STARTUP_S * 1000)
+        try:  # JupyterLab may ask which kernel to start: the notebook's own (ipykernel's python3)
+            page.locator(".jp-Dialog .jp-mod-accept").click(timeout=15_000)
+        except PlaywrightTimeout:
+            pass
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=STARTUP_S * 1000)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        # the sample is made by Galaxy's own initialization on first use: allow minutes on a busy machine
+        page.get_by_text("Nothing was changed (status only reads)").first.wait_for(timeout=300_000)
+        outputs = "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
+    finally:
+        ARTIFACTS.joinpath("screenshots").mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "screenshots" / "jupyterlab-status.png"))
+        context.close()
     assert "State: up-to-date" in outputs
     assert "(head) (current)" in outputs  # the history, as db_dev.sh history --indicate-current shows it
     assert "Traceback" not in outputs and "Error" not in outputs.split("Nothing was changed")[0]
     assert (jupyterlab["work"].parent / "home" / "sample.sqlite").exists()  # the sample, not a user's database
+    assert blocked == []  # JupyterLab asked no other host
