@@ -1,21 +1,19 @@
-"""MkDocs hooks: execute every runbook against a fresh sample database, generate reference pages.
+"""MkDocs hooks: the pages the execution step wrote, rendered; navigation and snippets from what exists.
 
-``mkdocs build --strict`` alone does the whole job: notebooks run with papermill into
-``build/docs/runbooks/`` (never into ``notebooks/``), each against a sample database made
-for this build, and the site renders those executed copies. A failing notebook fails the build.
+``mkdocs build --strict`` alone does the whole job: ``on_config`` runs the execution step
+(docs_build/pipeline.py, also ``python -m docs_build``), which executes every runbook against
+a fresh sample database (papermill, cached by content in docs_build/execution.py) and writes
+the runbook pages (nbconvert) and the generated reference into ``build/docs/pages/``. MkDocs
+then only renders files. A failing notebook fails the build.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import posixpath
 import re
 import shlex
-import shutil
 import sys
-import sysconfig
-import time
 from html import escape as html_escape
 from pathlib import Path
 
@@ -23,59 +21,49 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mkdocs.exceptions import PluginError  # noqa: E402
-from mkdocs.plugins import event_priority  # noqa: E402
 from mkdocs.structure.files import File, Files  # noqa: E402
 
 # MkDocs puts sys.path back after loading a hook: load the package now, so docs_build.* imports
 # made later, at build time, still find it.
 import docs_build  # noqa: E402, F401
+from docs_build.pipeline import BUILD_DIR, PAGES_DIR, RUNBOOKS_URI, hide_build_paths, prepare  # noqa: E402, F401
 from runbooks.errors import RunbookError  # noqa: E402
-from runbooks.execute import available_tasks, run_notebook  # noqa: E402
-from runbooks.paths import PROJECT_ROOT  # noqa: E402
 
-# Executed notebooks and the build's sample database. RUNBOOKS_DOCS_BUILD_DIR gives a build a
-# folder of its own (the docs tests use one), so two builds at once never clobber each other.
-BUILD_DIR = Path(os.environ.get("RUNBOOKS_DOCS_BUILD_DIR") or PROJECT_ROOT / "build" / "docs")
-RUNBOOKS_URI = "runbooks"
 log = logging.getLogger("mkdocs.hooks.runbooks")
 
-_executed: dict[str, Path] = {}
-_generated: dict[str, str] = {}
+_executed: list[str] = []
+_generated: list[str] = []
 _checked: dict[str, str | None] = {}  # check name -> None (passed) or why it failed
 
 
 def on_config(config):
-    _executed.clear()
-    _generated.clear()
-    if BUILD_DIR.exists():
-        shutil.rmtree(BUILD_DIR)
-    home = BUILD_DIR / "home"  # a fresh sample database for this build
-    for task in available_tasks():
-        started = time.monotonic()
-        output = BUILD_DIR / RUNBOOKS_URI / f"{task}.ipynb"
-        try:
-            run_notebook(task, output=output, home=home)
-        except RunbookError as error:
-            raise PluginError(f"runbook {task} failed, so the build fails: {error}") from None
-        output.write_text(hide_build_paths(output.read_text(encoding="utf-8")), encoding="utf-8")  # the download too
-        log.info(f"executed runbook {task} in {time.monotonic() - started:.1f}s")
-        _executed[task] = output
+    try:
+        made = prepare(Path(config.docs_dir), say=log.info)
+    except RunbookError as error:
+        raise PluginError(f"a runbook failed, so the build fails: {error}") from None
+    _executed[:] = made["runbooks"]
+    _generated[:] = made["reference"]
     check_runbook_claims()
-    from docs_build.reference import generate_pages
-
-    _generated.update(generate_pages(Path(config.docs_dir)))
     config.nav = build_nav(config.nav, Path(config.docs_dir), list(_executed), list(_generated))
     return config
 
 
-@event_priority(100)  # before mkdocs-jupyter turns .ipynb files into pages
+class RunbookPage(File):
+    """An executed runbook's page: the ``.ipynb`` URI pages link to, the Markdown the step wrote."""
+
+    def is_documentation_page(self) -> bool:
+        return True
+
+
 def on_files(files: Files, config) -> Files:
     for task in _executed:
-        # A plain File rooted in the build folder: mkdocs-jupyter wraps it like any docs file.
-        uri = f"{RUNBOOKS_URI}/{task}.ipynb"
-        files.append(File(uri, str(BUILD_DIR), config.site_dir, config.use_directory_urls))
-    for uri, content in _generated.items():
-        files.append(File.generated(config, uri, content=content))
+        page = RunbookPage(f"{RUNBOOKS_URI}/{task}.ipynb", str(PAGES_DIR), config.site_dir, config.use_directory_urls)
+        page.abs_src_path = str(PAGES_DIR / RUNBOOKS_URI / f"{task}.md")
+        files.append(page)
+        download = f"{RUNBOOKS_URI}/{task}/{task}.ipynb"  # beside the page's index.html
+        files.append(File(download, str(PAGES_DIR), config.site_dir, config.use_directory_urls))
+    for uri in _generated:
+        files.append(File(uri, str(PAGES_DIR), config.site_dir, config.use_directory_urls))
     return files
 
 
@@ -161,11 +149,18 @@ def unlink_pending(markdown: str, page_uri: str, existing: set[str]) -> str:
 def generated_snippets() -> dict[str, callable]:
     """``<!-- generated: NAME -->`` in a page is replaced by ``NAME``'s output at build time."""
     from docs_build.attacks import attack_table
+    from docs_build.pipeline import executions_table
     from docs_build.replays import replay_table
     from docs_build.snippets import SNIPPETS
     from docs_build.upgrade_times import upgrade_times
 
-    return {"attack-table": attack_table, "replay-table": replay_table, "upgrade-times": upgrade_times, **SNIPPETS}
+    return {
+        "attack-table": attack_table,
+        "replay-table": replay_table,
+        "upgrade-times": upgrade_times,
+        "runbook-executions": executions_table,
+        **SNIPPETS,
+    }
 
 
 GENERATED_MARKER = re.compile(r"<!-- generated: ([a-z0-9-]+) -->")
@@ -216,22 +211,6 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     return unlink_pending(markdown, page.file.src_uri, {f.src_uri for f in files})
 
 
-# -- notebook pages: table-of-contents links that match the headings ---------------------------
-# mkdocs-jupyter builds a notebook page's table of contents with Python-Markdown's slugs, which
-# drop inline code, while nbconvert's heading ids keep it ("as-db_devsh-dbversion-shows-it"), so
-# the sidebar links of such headings lead nowhere. Both list the headings in document order.
-
-HEADING_ID = re.compile(r"<h[1-6][^>]*\bid=\"([^\"]+)\"")
-
-
-def _toc_items(items) -> list:
-    flat = []
-    for item in items:
-        flat.append(item)
-        flat.extend(_toc_items(item.children))
-    return flat
-
-
 MERMAID_SCRIPT = "assets/vendor/mermaid.min.js"
 
 
@@ -276,21 +255,6 @@ def run_box(task: str) -> str:
     )
 
 
-def hide_build_paths(text: str) -> str:
-    """The build's sample database shows as ``.runbooks/sample.sqlite``; no other path of this machine."""
-    replacements = (
-        (str(BUILD_DIR / "home"), ".runbooks"),
-        (str(BUILD_DIR), "build/docs"),
-        (sysconfig.get_paths()["purelib"], "site-packages"),
-        (str(Path(sys.prefix) / "bin") + "/", ""),
-        (str(PROJECT_ROOT) + "/", ""),
-        (str(PROJECT_ROOT), "."),
-    )
-    for path, shown in replacements:
-        text = text.replace(path, shown)
-    return text
-
-
 def on_post_page(output: str, page, config) -> str:
     return with_local_mermaid(hide_build_paths(output), page)
 
@@ -306,12 +270,4 @@ def on_page_content(html: str, page, config, files) -> str:
     task = page.file.src_uri.removeprefix(f"{RUNBOOKS_URI}/").removesuffix(".ipynb")
     if page.file.src_uri.endswith(".ipynb") and task in _executed:
         html = run_box(task) + html
-    if page.file.src_uri.endswith(".ipynb") and page.toc:
-        ids = [i for i in HEADING_ID.findall(html) if not i.startswith("__")]
-        items = _toc_items(page.toc)
-        if len(ids) == len(items):
-            for item, heading_id in zip(items, ids, strict=True):
-                item.id = heading_id
-        else:
-            log.info(f"{page.file.src_uri}: {len(items)} TOC entries but {len(ids)} headings; TOC left as is")
     return html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -187,6 +188,7 @@ def cmd_sample(args) -> int:
 
 def cmd_run(args) -> int:
     from runbooks.execute import check_parameters, notebook_path, output_path, run_notebook, with_galaxy_root
+    from runbooks.outcome import read_outcome
     from runbooks.parameters import typed_parameters
     from runbooks.selection import select
 
@@ -198,7 +200,12 @@ def cmd_run(args) -> int:
     parameters = with_galaxy_root(args.notebook, parameters, selection.env.root)
     output = run_notebook(args.notebook, parameters, db=None if selection.is_sample else selection.db, output=output)
     print(f"Executed {args.notebook} against {selection.db}; saved {output}")
-    return 0
+    found = read_outcome(output)  # the runbook's own last word: what it changed, and the state after
+    if found is None:
+        return 0
+    code, text = found
+    print(text)
+    return code
 
 
 def _ask(question: str) -> bool:
@@ -214,10 +221,11 @@ def cmd_change(args) -> int:
     from runbooks.forecast import forecast_for
     from runbooks.interrupts import reported
     from runbooks.lock_wait import policy_from_args
+    from runbooks.progress import reporting
     from runbooks.render import activity_text, backup_text, outcome_text, plan_text, rehearsal_text, way_out_text
     from runbooks.selection import select
 
-    say = (lambda text: print(text, file=sys.stderr)) if args.json else print
+    say = functools.partial(print, file=sys.stderr if args.json else sys.stdout, flush=True)
     selection = select(args.db, args.galaxy_root, announce=_stderr)
     lock_policy = policy_from_args(args.lock_timeout, args.retries, selection.db)
     change = steps.plan_change(selection, args.target, args.task)
@@ -231,7 +239,9 @@ def cmd_change(args) -> int:
     if change.plan.is_noop:
         return _finish(args, change, 0)
     if args.rehearse:
-        say(rehearsal_text(steps.run_rehearsal(change), args.show_sql))
+        with reporting(say, "  rehearsal "):  # each revision as Galaxy applies it, on the copy
+            steps.run_rehearsal(change)
+        say(rehearsal_text(change.rehearsal, args.show_sql))
         if not change.rehearsal.succeeded and change.explanation:
             say(f"Cause: {change.explanation.cause}\nWay out: {way_out_text(change)}")
         return _finish(args, change, 0 if change.rehearsal.succeeded else 1)
@@ -241,7 +251,8 @@ def cmd_change(args) -> int:
         if not args.no_backup:
             steps.take_backup(change)
             say(backup_text(change))
-        steps.apply_change(change, lock_policy, say)
+        with reporting(say):  # each revision as Galaxy applies it
+            steps.apply_change(change, lock_policy, say)
     say(outcome_text(change))
     return _finish(args, change, 0 if change.succeeded else 1)
 

@@ -25,26 +25,33 @@ def built_site() -> Path:
     if prebuilt:
         return Path(prebuilt).resolve()
     if "site" not in _built:
-        workdir = Path(tempfile.mkdtemp(prefix="runbooks-site-"))
-        target = workdir / "site"
-        started = time.monotonic()
-        result = subprocess.run(
-            [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(target)],
-            cwd=PROJECT,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "RUNBOOKS_DOCS_BUILD_DIR": str(workdir / "build")},
-            timeout=1800,
-        )
-        elapsed = time.monotonic() - started
-        ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "docs-build.log").write_text(result.stdout + result.stderr, encoding="utf-8")
-        (ARTIFACTS / "docs-build-seconds.txt").write_text(f"{elapsed:.1f}\n", encoding="utf-8")
-        if result.returncode != 0:
-            tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
-            raise AssertionError(f"mkdocs build --strict failed ({result.returncode}):\n{tail}")
-        _built["site"] = target
+        from conftest import file_lock
+
+        with file_lock(PROJECT / "build" / "site-build.lock"):  # test workers build one at a time (caches fill once)
+            _built["site"] = _build()
     return _built["site"]  # type: ignore[return-value]
+
+
+def _build() -> Path:
+    workdir = Path(tempfile.mkdtemp(prefix="runbooks-site-"))
+    target = workdir / "site"
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(target)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "RUNBOOKS_DOCS_BUILD_DIR": str(workdir / "build")},
+        timeout=1800,
+    )
+    elapsed = time.monotonic() - started
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "docs-build.log").write_text(result.stdout + result.stderr, encoding="utf-8")
+    (ARTIFACTS / "docs-build-seconds.txt").write_text(f"{elapsed:.1f}\n", encoding="utf-8")
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
+        raise AssertionError(f"mkdocs build --strict failed ({result.returncode}):\n{tail}")
+    return target
 
 
 def page_path(site: Path, uri: str) -> Path:

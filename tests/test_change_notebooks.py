@@ -1,7 +1,12 @@
-"""The upgrade and downgrade runbooks executed for real (papermill), on SQLite and PostgreSQL."""
+"""The upgrade and downgrade runbooks executed for real (papermill), on SQLite and PostgreSQL.
+
+On the sample, the test reads the docs build's execution (docs_build/execution.py, cached by
+content): the same run the site shows, executed once for both.
+"""
 
 from __future__ import annotations
 
+from docs_build.execution import executed
 from runbooks.execute import run_notebook
 from runbooks.migrate import read_rows
 from runbooks.samples import make_sample
@@ -10,17 +15,15 @@ from test_notebooks import outputs
 from test_postgresql import PASSWORD
 
 
-def test_upgrade_runbook_on_the_sample(tmp_path):
-    out = run_notebook("upgrade", output=tmp_path / "upgrade.ipynb", home=tmp_path / "home")
-    text = outputs(out)
+def test_upgrade_runbook_on_the_sample():
+    text = outputs(executed("upgrade").notebook)
     assert "Rehearsal passed" in text
     assert "Done: alembic_version read back = " in text and "NOT DONE" not in text
     assert "State:       up-to-date" in text.split("Done:")[-1]
 
 
-def test_downgrade_runbook_on_the_sample_restores_it(tmp_path):
-    out = run_notebook("downgrade", output=tmp_path / "downgrade.ipynb", home=tmp_path / "home")
-    text = outputs(out)
+def test_downgrade_runbook_on_the_sample_restores_it():
+    text = outputs(executed("downgrade").notebook)
     assert "Done: alembic_version read back = 63dc6cca023f, d4a650f47a3c" in text or (
         "Done: alembic_version read back = d4a650f47a3c, 63dc6cca023f" in text
     )

@@ -21,7 +21,7 @@ import pytest
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph, read_revision
 
-from conftest import PROJECT, run_cli
+from conftest import PROJECT, file_lock, run_cli
 
 sys.path.insert(0, str(PROJECT / "tests" / "fixtures"))
 from make_checkout_tree import build_tree, ensure_release_venv  # noqa: E402
@@ -51,7 +51,8 @@ def release_venv(version: str) -> Path:
     if version == INSTALLED:
         return Path(sys.prefix)
     try:
-        return ensure_release_venv(version, VENV_CACHES)
+        with file_lock(PROJECT / "build" / "locks" / f"release-venv-{version}.lock"):  # one test worker installs it
+            return ensure_release_venv(version, VENV_CACHES)
     except (RuntimeError, subprocess.CalledProcessError) as error:
         pytest.fail(f"galaxy-data {version} could not be installed for its checkout tree: {error}")
 

@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from runbooks.galaxy import commands as galaxy_commands
 
-from conftest import OLD_RELEASES, PROJECT, run_cli
+from conftest import OLD_RELEASES, file_lock, run_cli
 from fixtures.make_release_fixtures import ensure_venv, venv_python
 
-VENVS = PROJECT / ".runbooks" / "release-venvs"
+# Old releases' venvs live in the user's cache, so a fresh clone (CI) reuses them; made once, under a lock.
+VENVS = Path(os.environ.get("RUNBOOKS_RELEASE_VENVS") or Path.home() / ".cache" / "galaxy-migrations" / "release-venvs")
 OLD_CODE_CHECK = """
 import io, json, os, sys
 from argparse import Namespace
@@ -39,7 +41,8 @@ print(json.dumps({"dbversion": sorted(out.getvalue().split(chr(10)))}))
 
 def old_release_check(release: str, url: str, workdir) -> subprocess.CompletedProcess:
     venv = VENVS / release
-    ensure_venv(release, venv)
+    with file_lock(VENVS / f"{release}.lock"):  # two test workers never build the same venv at once
+        ensure_venv(release, venv)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GALAXY_", "ALEMBIC_", "PYTHON", "RUNBOOK"))}
     return subprocess.run(
         [str(venv_python(venv)), "-c", OLD_CODE_CHECK, url], cwd=workdir, env=env, capture_output=True, text=True

@@ -22,11 +22,12 @@ def outputs(path) -> str:
     return "\n".join(texts)
 
 
-def run_status(tmp_path, db_url=None):
+def run_status(tmp_path, db_url=None, code=0):
+    """``run status``; its exit code is the runbook's outcome: 0 up to date, 1 any other state."""
     out = tmp_path / "status-run.ipynb"
     args = ["run", "status", "-o", str(out)] + (["--db", db_url] if db_url else [])
     result = run_cli(*args, env={"RUNBOOK_HOME": str(tmp_path / "home")})
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == code, result.stderr
     return out, result
 
 
@@ -37,12 +38,28 @@ def test_status_notebook_on_the_sample(tmp_path):
     assert "(head) (current)" in text  # the history marker
     assert (tmp_path / "home" / "sample.sqlite").exists()  # made on first use, in RUNBOOK_HOME
     assert "Creating the sample database" in result.stderr + text
+    # run ends with the runbook's own outcome, and no kernel chatter
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("Nothing was changed (status only reads). The database is up-to-date")
+    assert "WARNING" not in result.stderr and "without encryption" not in result.stderr
+
+
+def test_every_runbook_ends_with_its_outcome_on_the_sample():
+    from docs_build.execution import available_tasks, executed
+    from runbooks.outcome import read_outcome
+
+    for task in available_tasks():
+        code, text = read_outcome(executed(task).notebook)
+        assert code == 0 and text, (task, text)
+    assert "Applied: upgrade to head" in read_outcome(executed("upgrade").notebook)[1]
+    assert "restored from the backup" in read_outcome(executed("downgrade").notebook)[1]
 
 
 def test_status_notebook_on_sqlite_behind(tmp_path, sqlite_db):
     db = sqlite_db("25.0")
-    out, _ = run_status(tmp_path, db.secret())
+    out, result = run_status(tmp_path, db.secret(), code=1)
     text = outputs(out)
+    assert result.stdout.splitlines()[-1].startswith("Nothing was changed (status only reads). The database is behind")
     assert "State: behind" in text and "release 25.0" in text
     assert "fb16d09348db  Add requested_transform column" in text
 
@@ -50,7 +67,7 @@ def test_status_notebook_on_sqlite_behind(tmp_path, sqlite_db):
 def test_status_notebook_on_postgresql_never_saves_the_password(tmp_path, pg_database, graph):
     db = pg_database()
     make_sample(db, "26.0", graph)
-    out, result = run_status(tmp_path, with_password(db))
+    out, result = run_status(tmp_path, with_password(db), code=1)
     saved = out.read_text()
     assert PASSWORD not in saved and PASSWORD not in result.stdout + result.stderr
     assert "State: behind" in outputs(out) and "release 26.0" in outputs(out)

@@ -14,6 +14,7 @@ imports this module; the parent's side is ``runbooks.galaxy.commands``.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import warnings
@@ -24,10 +25,22 @@ from dataclasses import dataclass, field
 
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.environ import temporary_environ
-from runbooks.galaxy.protocol import CommandOutput
+from runbooks.galaxy.protocol import PROGRESS_PREFIX, CommandOutput
 from runbooks.paths import GALAXY_DB_OVERRIDE_ENV, GALAXY_TSI_OVERRIDE_ENV
 
 MIGRATION_LOGGER = "alembic.runtime.migration"
+_progress_fd: int | None = None  # where revision-by-revision progress goes (the server's stdout)
+
+
+def send_progress_to(fd: int | None) -> None:
+    global _progress_fd
+    _progress_fd = fd
+
+
+def _send_progress(message: str) -> None:
+    """One line per revision Alembic starts, as it starts it (a short write to a pipe is atomic)."""
+    if _progress_fd is not None and message.startswith("Running "):
+        os.write(_progress_fd, (PROGRESS_PREFIX + json.dumps({"message": message}) + "\n").encode())
 
 
 class _MaskingFilter(logging.Filter):
@@ -95,6 +108,7 @@ def _capture_migration_log() -> Iterator[list[str]]:
     class _Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             lines.append(mask_text(record.getMessage()))
+            _send_progress(lines[-1])
 
     logger = logging.getLogger(MIGRATION_LOGGER)
     handler = _Collect(level=logging.INFO)

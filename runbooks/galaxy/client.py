@@ -19,7 +19,7 @@ import tempfile
 
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.errors import RunbookError
-from runbooks.galaxy.protocol import REPLY_PREFIX, server_command
+from runbooks.galaxy.protocol import PROGRESS_PREFIX, REPLY_PREFIX, server_command
 
 STOP_SECONDS = 10.0
 
@@ -39,14 +39,16 @@ class _Server:
             bufsize=1,
         )
 
-    def ask(self, message: dict) -> dict | None:
-        """The reply; None if the server stopped."""
+    def ask(self, message: dict, progress=None) -> dict | None:
+        """The reply; None if the server stopped. Progress lines before it go to ``progress``."""
         try:
             self.process.stdin.write(json.dumps(message) + "\n")
             self.process.stdin.flush()
             for line in self.process.stdout:
                 if line.startswith(REPLY_PREFIX):
                     return json.loads(line[len(REPLY_PREFIX) :])
+                if line.startswith(PROGRESS_PREFIX) and progress is not None:
+                    progress(json.loads(line[len(PROGRESS_PREFIX) :]))
         except (BrokenPipeError, OSError):
             pass
         except BaseException:  # interrupted: the reply will never be read, so nothing may go on
@@ -108,6 +110,7 @@ def ask(
     lib_dir: str | None = None,
     alembic_config: str | None = None,
     timeout: float | None = None,
+    progress=None,
 ) -> dict:
     """Run one request in a fresh child of the Galaxy server for ``lib_dir``; its reply.
 
@@ -115,7 +118,7 @@ def ask(
     """
     server = _server(lib_dir)
     message = {**request, "url": db.secret(), "alembic_config": alembic_config, "timeout": timeout}
-    reply = server.ask(message)
+    reply = server.ask(message, progress)
     if reply is None:
         raise RunbookError(f"the Galaxy worker stopped: {mask_text(server.last_log_line(), db.password)}")
     if "crashed" in reply:

@@ -10,6 +10,7 @@ server that has imported galaxy.model once, so a command costs what it does, not
 
 from __future__ import annotations
 
+from runbooks import progress
 from runbooks.code.environment import GalaxyEnv
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import GalaxyCommandFailed, RunbookError, UsageError
@@ -20,7 +21,9 @@ from runbooks.galaxy.protocol import CommandOutput
 __all__ = ["CommandOutput", "GalaxyCommandFailed", "initialize", "model_drift", "run_dbscript", "verdict"]
 
 
-def _ask(request: dict, db: DatabaseUrl, env: GalaxyEnv | None, timeout: float | None = None, what: str = "") -> dict:
+def _ask(
+    request: dict, db: DatabaseUrl, env: GalaxyEnv | None, timeout: float | None = None, what: str = "", progress=None
+) -> dict:
     """The reply of one request run with ``env``'s code; Galaxy's exception as GalaxyCommandFailed."""
     what = what or f"Galaxy's {request['command']}"
     alembic_config = None
@@ -29,7 +32,7 @@ def _ask(request: dict, db: DatabaseUrl, env: GalaxyEnv | None, timeout: float |
     lib_dir = str(env.lib_dir) if env is not None and env.root is not None else None
     if db.is_sqlite:  # the server may run in a checkout's root: a relative path stays the user's
         db = db.with_database(str(db.sqlite_path))
-    reply = ask(request, db, lib_dir=lib_dir, alembic_config=alembic_config, timeout=timeout)
+    reply = ask(request, db, lib_dir=lib_dir, alembic_config=alembic_config, timeout=timeout, progress=progress)
     if "refused" in reply:
         raise UsageError(reply["refused"])
     if "crashed" in reply:
@@ -59,7 +62,7 @@ def run_dbscript(
     request = {"command": command, "record_sql": record_sql, "arguments": arguments}
     if lock_timeout:
         request["lock_timeout"] = lock_timeout
-    return CommandOutput.from_reply(_ask(request, db, env))
+    return CommandOutput.from_reply(_ask(request, db, env, progress=progress.reporter()))
 
 
 def initialize(db: DatabaseUrl, env: GalaxyEnv | None = None) -> None:

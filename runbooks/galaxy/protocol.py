@@ -29,6 +29,10 @@ Reply, exactly one line per request on the server's stdout, ``REPLY_PREFIX`` + J
     {"refused": "one line"}                                the server cannot import the Galaxy code
                                                            (a module it needs is missing)
 
+While a DbScript subcommand runs, the child also writes ``PROGRESS_PREFIX`` + JSON lines to the
+server's stdout, one per revision as Alembic starts it (``{"message": "Running upgrade A -> B, ..."}``,
+from the ``alembic.runtime.migration`` log); the client hands them to a progress callback.
+
 Every text in a reply is masked in the child: no password leaves it.
 """
 
@@ -41,6 +45,7 @@ from dataclasses import asdict, dataclass
 from runbooks.paths import IMPORT_ROOT
 
 REPLY_PREFIX = "RUNBOOK-REPLY "
+PROGRESS_PREFIX = "RUNBOOK-PROGRESS "
 SERVER_MODULE = "runbooks.galaxy.worker"
 
 

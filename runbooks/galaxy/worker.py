@@ -20,7 +20,7 @@ import time
 import traceback
 
 from runbooks.database.urls import DatabaseUrl, mask_text
-from runbooks.galaxy.child import quiet_galaxy_logging, run
+from runbooks.galaxy.child import quiet_galaxy_logging, run, send_progress_to
 from runbooks.galaxy.protocol import REPLY_PREFIX, missing_module_refusal
 from runbooks.lifetime import die_with_parent
 
@@ -28,6 +28,7 @@ WATCH_SECONDS = 1.0  # how often the server looks whether its parent is still th
 
 
 def _child(message: dict, write_fd: int) -> None:
+    send_progress_to(os.dup(1))  # the server's stdout, before it is pointed at stderr
     os.dup2(2, 1)  # whatever Galaxy prints must not mix with the replies
     db = DatabaseUrl.parse(message["url"])
     if message.get("alembic_config"):
