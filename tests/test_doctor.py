@@ -302,9 +302,15 @@ def test_every_code_is_documented_with_its_severity():
 
 
 def test_the_task_page_quotes_galaxy_exactly(verdicts, made):
-    page = (PROJECT / "docs" / "tasks" / "troubleshoot.md").read_text()
-    for state in ("missing", "empty", "no-version-table", "migrate-wrong-version", "migrate-needs-alembic",
-                  "revision-missing", "objects-already-exist"):  # fmt: skip
+    """What Galaxy's startup check says, as the built page shows it (its quotes are generated).
+
+    A missing or empty database is not here: no script of 26.1 raises those errors; what Galaxy's
+    scripts really do with them is bound to experiments on the page (claims_behaviour)."""
+    from docs_build.hooks import fill_generated
+
+    page = fill_generated((PROJECT / "docs" / "tasks" / "troubleshoot.md").read_text())
+    for state in ("no-version-table", "migrate-wrong-version", "migrate-needs-alembic", "revision-missing",
+                  "objects-already-exist"):  # fmt: skip
         text = verdicts[state].replace(made[state].masked(), "<url>")
         assert text in page, f"{state}: Galaxy says\n{text}"
 
