@@ -68,12 +68,14 @@ def output_path(task: str, output: str | Path | None) -> Path:
     return output
 
 
-def _kernel_config():
-    """Talk to the kernel over local sockets (IPC) beside its connection file, not over TCP:
-    nothing listens on the network, and ipykernel has no unencrypted-TCP warning to print."""
+def _kernel_config(folder: Path):
+    """Talk to the kernel over local sockets (IPC), not over TCP: nothing listens on the network,
+    and ipykernel has no unencrypted-TCP warning to print. The sockets get a folder of this run's
+    own: jupyter_client's default name ("kernel-ipc" in the working directory) is shared by every
+    kernel started there, so two runbooks executed at once would bind the same sockets."""
     from traitlets.config import Config
 
-    return Config({"KernelManager": {"transport": "ipc"}})
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(folder / "kernel-ipc")}})
 
 
 def with_galaxy_root(task: str, parameters: dict, galaxy_root: Path | None) -> dict:
@@ -115,7 +117,7 @@ def run_notebook(
     output.parent.mkdir(parents=True, exist_ok=True)
     secret = db.password if db else None
     try:
-        with _kernel_env(db, home):
+        with _kernel_env(db, home), tempfile.TemporaryDirectory(prefix="rbk-") as sockets:
             papermill.execute_notebook(
                 str(source),
                 str(output),
@@ -124,7 +126,7 @@ def run_notebook(
                 progress_bar=False,
                 execution_timeout=CELL_TIMEOUT_S,
                 kernel_name="python3",
-                config=_kernel_config(),
+                config=_kernel_config(Path(sockets)),
             )
     except papermill.PapermillExecutionError as error:
         _scrub(output, secret)

@@ -67,6 +67,9 @@ SELECT a.pid, a.usename, a.application_name, COALESCE(host(a.client_addr), ''), 
              ORDER BY 1)
 FROM pg_stat_activity a
 WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+  -- this tool's own brief read-only sessions (status, forecast, another run's pre-flight) block nothing;
+  -- two migrations are kept apart by the migration lock, which names the other run
+  AND a.application_name NOT LIKE 'galaxy-runbooks%'
 ORDER BY a.pid
 """
 
