@@ -93,8 +93,8 @@ def _load(task: str, entry: Path) -> Execution | None:
 
 
 @contextmanager
-def _locked(path: Path):
-    """One execution per entry at a time: a second build (or test worker) waits, then reads the cache."""
+def file_lock(path: Path):
+    """One holder at a time across processes (two builds, two test workers): the second waits."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -110,7 +110,7 @@ def executed(task: str) -> Execution:
     found = _load(task, entry)
     if found:
         return found
-    with _locked(entry.parent / f"{entry.name}.lock"):
+    with file_lock(entry.parent / f"{entry.name}.lock"):  # a second build waits, then reads the cache
         found = _load(task, entry)
         if found:
             return found

@@ -9,11 +9,11 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from docs_build.execution import file_lock  # noqa: F401  (one lock for builds and test workers)
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
@@ -129,20 +129,6 @@ def run_cli(*args: str, env: dict | None = None, timeout: int = 600) -> subproce
         text=True,
         timeout=timeout,
     )
-
-
-@contextmanager
-def file_lock(path: Path):
-    """One holder at a time across test workers (pytest-xdist) for a shared, slow-to-make thing."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def file_digest(path: Path) -> str:
