@@ -18,11 +18,40 @@ from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
 
+from shared_run import finish_run, made_once, pg_prefix, run_folder, start_run
+
 PROJECT = Path(__file__).resolve().parent.parent
 # Tests never touch the project's own .runbooks/ (sample database, backups): a home of their own.
 os.environ.setdefault("RUNBOOK_HOME", tempfile.mkdtemp(prefix="runbooks-test-home-"))
 PG_ADMIN_URL = os.environ.get("RUNBOOK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # the controller: workers inherit the run's id
+        start_run()
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workerinput"):
+        return
+    if _pg_reachable() is None:
+        admin = DatabaseUrl.parse(PG_ADMIN_URL)
+        for name in _databases_named(admin, pg_prefix()):
+            _admin_sql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finish_run()
+
+
+def _databases_named(admin: DatabaseUrl, prefix: str) -> list[str]:
+    from runbooks.database.connections import connect_postgresql
+
+    conn = connect_postgresql(admin)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,))
+            return [row[0] for row in cursor.fetchall()]
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -40,18 +69,17 @@ def graph(env) -> RevisionGraph:
 
 @pytest.fixture(scope="session")
 def sqlite_store(tmp_path_factory, graph):
-    """Databases made once per session (Galaxy's init, then Galaxy's downgrade); tests get copies."""
+    """Databases made once per test run (Galaxy's init, then Galaxy's downgrade); tests get copies."""
     from runbooks.samples import make_sample
 
-    folder = tmp_path_factory.mktemp("samples")
-    made: dict[str, Path] = {}
+    folder = run_folder() / "samples"
+    folder.mkdir(exist_ok=True)
 
     def path_for(target: str) -> Path:
-        if target not in made:
-            path = folder / f"{target.replace('@', '_')}.sqlite"
+        def make(path: Path) -> None:
             make_sample(DatabaseUrl.parse(f"sqlite:///{path}"), None if target == "head" else target, graph)
-            made[target] = path
-        return made[target]
+
+        return made_once(folder / f"{target.replace('@', '_')}.sqlite", make)
 
     return path_for
 
@@ -199,21 +227,27 @@ def postgresql_from_release(release: str, db: DatabaseUrl) -> DatabaseUrl:
 
 @pytest.fixture(scope="session")
 def pg_templates(pg_admin, graph):
-    """PostgreSQL databases made once per session by Galaxy's code; tests copy them (TEMPLATE)."""
+    """PostgreSQL databases made once per test run by Galaxy's code; tests copy them (TEMPLATE).
+
+    The first worker makes each under a file lock and leaves a marker file; the controller drops them
+    all when the run ends (pytest_sessionfinish)."""
     from runbooks.samples import make_sample
 
-    made: dict[str, str] = {}
+    folder = run_folder() / "pg-templates"
+    folder.mkdir(exist_ok=True)
 
     def name_for(target: str) -> str:
-        if target not in made:
-            name = f"runbooks_tmpl_{uuid.uuid4().hex[:8]}"
-            make_sample(pg_admin.with_database(name), None if target == "head" else target, graph)
-            made[target] = name
-        return made[target]
+        name = pg_prefix() + target.replace("@", "_").replace(".", "_")
 
-    yield name_for
-    for name in made.values():
-        _admin_sql(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        def make(marker: Path) -> None:
+            _admin_sql(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # a failed attempt's leftover
+            make_sample(pg_admin.with_database(name), None if target == "head" else target, graph)
+            marker.write_text(name)
+
+        made_once(folder / name, make)
+        return name
+
+    return name_for
 
 
 @pytest.fixture

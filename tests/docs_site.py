@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from shared_run import made_once, run_folder
 
 PROJECT = Path(__file__).resolve().parent.parent
 ARTIFACTS = PROJECT / "test-artifacts"
@@ -25,15 +26,14 @@ def built_site() -> Path:
     if prebuilt:
         return Path(prebuilt).resolve()
     if "site" not in _built:
-        from conftest import file_lock
-
-        with file_lock(PROJECT / "build" / "site-build.lock"):  # test workers build one at a time (caches fill once)
-            _built["site"] = _build()
+        # One build per test run, whichever worker asks first; the others wait for it and share it.
+        workdir = made_once(run_folder() / "docs", _build)
+        _built["site"] = workdir / "site"
     return _built["site"]  # type: ignore[return-value]
 
 
-def _build() -> Path:
-    workdir = Path(tempfile.mkdtemp(prefix="runbooks-site-"))
+def _build(workdir: Path) -> None:
+    workdir.mkdir(parents=True)
     target = workdir / "site"
     started = time.monotonic()
     result = subprocess.run(
@@ -51,7 +51,6 @@ def _build() -> Path:
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
         raise AssertionError(f"mkdocs build --strict failed ({result.returncode}):\n{tail}")
-    return target
 
 
 def page_path(site: Path, uri: str) -> Path:
