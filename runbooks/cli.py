@@ -322,6 +322,7 @@ def cmd_troubleshoot(args) -> int:
         drift=args.drift,
         every_foreign_key=args.every_foreign_key,
         database=selection.database_args,
+        elsewhere=selection.warnings,
     )
     report.source = selection.to_json()
     print(json.dumps(report.to_json(), indent=2) if args.json else report.text(verbose=args.verbose))
