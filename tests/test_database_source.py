@@ -119,11 +119,13 @@ def test_every_command_states_the_database_and_where_it_came_from(tmp_path, sqli
     assert f"Database: {db} (given with --db)" in plan.stdout
 
 
-def test_sample_while_galaxy_names_a_database_warns(tmp_path):
-    env = {"GALAXY_CONFIG_DATABASE_CONNECTION": "postgresql://galaxy:secret@db.example.org/galaxy"}
-    result = run_cli("status", "--json", env=env)
-    report = json.loads(result.stdout)  # --json stays JSON: the warning is on stderr and in the JSON
-    assert report["database_source"]["source"] == "sample"
-    (warning,) = report["database_source"]["warnings"]
+def test_sample_while_galaxy_names_a_database_warns(monkeypatch):
+    monkeypatch.delenv("RUNBOOK_DB_URL", raising=False)
+    monkeypatch.delenv("GALAXY_ROOT", raising=False)
+    monkeypatch.setenv("GALAXY_CONFIG_DATABASE_CONNECTION", "postgresql://galaxy:secret@db.example.org/galaxy")
+    seen = []
+    selection = select(create_sample=False, announce=seen.append)
+    assert selection.to_json()["source"] == "sample"
+    (warning,) = selection.to_json()["warnings"]
     assert "$GALAXY_CONFIG_DATABASE_CONNECTION" in warning and "--galaxy-root" in warning
-    assert "secret" not in result.stdout + result.stderr and warning in result.stderr
+    assert "secret" not in warning and seen == [f"warning: {warning}"]
