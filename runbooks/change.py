@@ -13,10 +13,10 @@ from runbooks.database.backup import Backup, backups_dir, make_backup
 from runbooks.database.migration_lock import MigrationLock, acquire
 from runbooks.database.sessions import Activity, activity
 from runbooks.doctor.explanations import FailureExplanation, explain_failure
+from runbooks.doctor.preflight import Preflight, preflight
 from runbooks.errors import Refused, UsageError
 from runbooks.lock_wait import LockPolicy, apply_with_lock_timeout
 from runbooks.migrate import Outcome, Plan, apply, make_plan
-from runbooks.preflight import Preflight, preflight
 from runbooks.rehearsal import Proof, Rehearsal, prove_fix, rehearse
 from runbooks.selection import Selection
 from runbooks.shell import DatabaseArgs, command_line
