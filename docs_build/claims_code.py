@@ -164,3 +164,43 @@ def template_imports_op_and_no_example_revision():
     importing = [p for p in _revision_files() if re.search(r"^from alembic import op\b", p.read_text(), re.M)]
     assert len(importing) == 21
     assert sum(map(_downgrade_does_nothing, _revision_files())) == 11
+
+
+@check
+def only_04288b6a5b25_calls_gen_random_uuid():
+    """Galaxy issue 18877: the one revision that calls gen_random_uuid (pgcrypto before PostgreSQL 13)."""
+    from runbooks.code.server_needs import server_needs
+
+    graph = _graph()
+    needs = server_needs(graph, graph.in_order())
+    assert needs.functions == {"gen_random_uuid": ["04288b6a5b25"]}, needs.functions
+
+
+@check
+def galaxy_scripts_fall_back_to_database_universe_sqlite():
+    """Galaxy's scripts read galaxy.yml from the root or config/, never a sample, else database/universe.sqlite."""
+    import inspect
+
+    from galaxy.model.migrations import scripts
+    from galaxy.util import properties
+
+    source = inspect.getsource(scripts.get_configuration_from_file)
+    assert "universe.sqlite" in source and "CONFIG_DIR_NAME" in source
+    assert scripts.DEFAULT_CONFIG_NAMES == ["galaxy", "universe_wsgi"]
+    assert "include_samples=False" in inspect.signature(properties.find_config_file).__str__().replace(" ", "")
+
+
+@check
+def gen_random_uuid_is_built_into_postgresql_13_and_later():
+    """The build's PostgreSQL (13 or later) has gen_random_uuid in pg_catalog, with no extension installed."""
+    from docs_build.experiments import PG_SERVER
+    from runbooks.database.connections import read_only_cursor
+    from runbooks.database.urls import DatabaseUrl
+
+    with read_only_cursor(DatabaseUrl.parse(f"{PG_SERVER}/postgres")) as cursor:
+        cursor.execute(
+            "SELECT current_setting('server_version_num')::int, EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n "
+            "ON n.oid = p.pronamespace WHERE p.proname = 'gen_random_uuid' AND n.nspname = 'pg_catalog')"
+        )
+        version, built_in = cursor.fetchone()
+    assert version >= 130000 and built_in, (version, built_in)

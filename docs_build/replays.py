@@ -1,8 +1,9 @@
 """The replay table of the guide, read from ``tests/replays/test_*.py`` with ``ast``.
 
 Each replay module declares ``REPORT`` (the Galaxy issue's address), ``GALAXY_SAID`` and
-``DOCTOR_CODE`` as string constants; its docstring's first line names the report. The test
-proves the code and the fix, so the table shows exactly what the suite replays.
+``DOCTOR_CODE`` as string constants, and ``NOTE`` when the replay departs from the report (a
+simulated server, say how); its docstring's first line names the report. The test proves the code
+and the fix, so the table shows exactly what the suite replays.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def declared_replays(folder: Path = REPLAYS) -> list[dict]:
             if isinstance(target, ast.Name)
         }
         if {"REPORT", "GALAXY_SAID", "DOCTOR_CODE"} <= set(values):
-            found.append({"file": path.name} | {k.lower(): values[k] for k in ("REPORT", "GALAXY_SAID", "DOCTOR_CODE")})
+            keys = ("REPORT", "GALAXY_SAID", "DOCTOR_CODE")
+            found.append({"file": path.name, "note": values.get("NOTE", "")} | {k.lower(): values[k] for k in keys})
     return found
 
 
@@ -42,5 +44,6 @@ def replay_table(folder: Path = REPLAYS) -> str:
     for item in replays:
         number = item["report"].rstrip("/").rsplit("/", 1)[-1]
         said = item["galaxy_said"].replace("|", "\\|")
+        said += f"<br>*{item['note']}*" if item["note"] else ""
         lines.append(f"| [#{number}]({item['report']}) | {said} | `{item['doctor_code']}` | `{item['file']}` |")
     return "\n".join(lines)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from runbooks.database.backup import Backup, make_backup
+from runbooks.database.backup import Backup, backups_dir, make_backup
 from runbooks.database.migration_lock import MigrationLock, acquire
 from runbooks.database.sessions import Activity, activity
 from runbooks.doctor.explanations import FailureExplanation, explain_failure
+from runbooks.doctor.preflight import Preflight, preflight
 from runbooks.errors import Refused, UsageError
 from runbooks.lock_wait import LockPolicy, apply_with_lock_timeout
 from runbooks.migrate import Outcome, Plan, apply, make_plan
@@ -39,6 +40,7 @@ class Change:
     after: Status | None = None
     lock: MigrationLock | None = None
     proof: Proof | None = None  # the way out's statements, tried on a copy (only after a failure)
+    server_check: Preflight | None = None  # what the server, the role or the disk lacks (before any write)
 
     @property
     def succeeded(self) -> bool:
@@ -85,6 +87,26 @@ def _refuse_unmovable(status: Status, database: DatabaseArgs) -> None:
         "damaged": f"the database file is damaged ({status.damage}): see {troubleshoot} before migrating",
     }
     raise Refused(hints[status.state])
+
+
+def run_preflight(change: Change, backup: bool = True) -> Preflight:
+    """Functions, privileges and (``backup``) disk the planned revisions need, read before anything is written."""
+    folder = backups_dir() if backup else None
+    db, graph = change.selection.db, change.selection.graph
+    change.server_check = preflight(db, graph, change.plan.revisions, change.direction, backup_folder=folder)
+    return change.server_check
+
+
+def refuse_gaps(change: Change, ignore: bool = False) -> None:
+    """A gap the pre-flight found stops the change before it starts, unless the user says go."""
+    check = change.server_check
+    if check is None or not check.has_gaps or ignore:
+        return
+    codes = ", ".join(sorted({item.code for item in check.findings}))
+    raise Refused(
+        f"the pre-flight found {len(check.findings)} gap(s) ({codes}) that would stop the {change.direction}: "
+        "apply the fixes shown, or pass --ignore-preflight to go ahead anyway; nothing was changed"
+    )
 
 
 def take_lock(change: Change) -> None:

@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         change.add_argument("--yes", action="store_true", help="answer yes to the confirmation (scripts, CI)")
         change.add_argument("--json", action="store_true", help="a JSON report instead of text")
         change.add_argument("--ignore-sessions", action="store_true", help="go ahead despite blocking sessions")
+        change.add_argument("--ignore-preflight", action="store_true", help="go ahead despite pre-flight gaps")
         change.add_argument("--show-sql", type=int, default=20, metavar="N", help="rehearsed statements to print")
         change.add_argument("--lock-timeout", metavar="DURATION", help="PostgreSQL: wait at most this for a lock (5s)")
         change.add_argument("--retries", type=int, metavar="N", help="with --lock-timeout: tries after a timeout (3)")
@@ -166,9 +167,12 @@ def cmd_status(args) -> int:
     selection = select(args.db, args.galaxy_root, announce=_stderr)
     status = get_status(selection.db, selection.graph, selection.env)
     if args.json:
-        print(json.dumps(status.to_json(selection.database_args), indent=2))
+        print(json.dumps(status.to_json(selection.database_args) | {"database_source": selection.to_json()}, indent=2))
     else:
-        print(status_text(status, selection.graph, history=args.history, database=selection.database_args))
+        text = status_text(
+            status, selection.graph, history=args.history, database=selection.database_args, chosen_by=selection.origin
+        )
+        print(text)
     return 0 if status.is_healthy else 1
 
 
@@ -199,7 +203,7 @@ def cmd_run(args) -> int:
     selection = select(args.db, args.galaxy_root, announce=_stderr)
     parameters = with_galaxy_root(args.notebook, parameters, selection.env.root)
     output = run_notebook(args.notebook, parameters, db=None if selection.is_sample else selection.db, output=output)
-    print(f"Executed {args.notebook} against {selection.db}; saved {output}")
+    print(f"Executed {args.notebook} against {selection.db} ({selection.origin}); saved {output}")
     found = read_outcome(output)  # the runbook's own last word: what it changed, and the state after
     if found is None:
         return 0
@@ -238,6 +242,11 @@ def cmd_change(args) -> int:
         say(f"With {lock_policy.describe()}: one Galaxy call per revision, each its own transaction")
     if change.plan.is_noop:
         return _finish(args, change, 0)
+    check = steps.run_preflight(change, backup=not (args.no_backup or args.rehearse))
+    if check.text():
+        say(check.text())
+    if not args.rehearse:
+        steps.refuse_gaps(change, args.ignore_preflight)
     if args.rehearse:
         with reporting(say, "  rehearsal "):  # each revision as Galaxy applies it, on the copy
             steps.run_rehearsal(change)
@@ -278,6 +287,7 @@ def cmd_restore(args) -> int:
             raise UsageError(f"{selection.db} would be replaced by {args.backup}: confirm in a terminal or pass --yes")
         if not ask(f"Replace {selection.db} with {args.backup}? [y/N] "):
             raise UsageError("not confirmed: nothing was changed")
+    _stderr(f"Database: {selection.describe()}")
     print(restore(Path(args.backup), selection.db, force=args.force).text())
     return 0
 
@@ -312,7 +322,9 @@ def cmd_troubleshoot(args) -> int:
         drift=args.drift,
         every_foreign_key=args.every_foreign_key,
         database=selection.database_args,
+        elsewhere=selection.warnings,
     )
+    report.source = selection.to_json()
     print(json.dumps(report.to_json(), indent=2) if args.json else report.text(verbose=args.verbose))
     return 1 if report.has_errors else 0
 

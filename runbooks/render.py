@@ -7,9 +7,12 @@ from runbooks.shell import DatabaseArgs, command_line, for_url, quoted_path
 from runbooks.status import Status, dbversion_lines, history_lines, next_step, version_lines
 
 
-def status_text(status: Status, graph: RevisionGraph, history: int = 8, database: DatabaseArgs | None = None) -> str:
+def status_text(
+    status: Status, graph: RevisionGraph, history: int = 8, database: DatabaseArgs | None = None, chosen_by: str = ""
+) -> str:
     lines = [
         f"Database:    {status.database} ({status.database.dialect})",
+        *([f"Chosen by:   {chosen_by}"] if chosen_by else []),
         f"Galaxy code: {status.galaxy}",
         f"State:       {status.state}",
     ]
@@ -142,6 +145,7 @@ def change_json(change) -> dict:
     plan = change.plan
     report = {
         "database": change.selection.db.masked(),
+        "database_source": change.selection.to_json(),
         "direction": change.direction,
         "target": plan.target.text,
         "before": change.before.to_json(change.selection.database_args),
@@ -155,6 +159,8 @@ def change_json(change) -> dict:
     }
     if change.outcome is not None and change.outcome.lock_attempts:
         report["lock_timeouts"] = [attempt.describe() for attempt in change.outcome.lock_attempts]
+    if change.server_check is not None:
+        report["server_preflight"] = change.server_check.to_json()
     if change.activity is not None:
         report["preflight"] = {"blockers": change.activity.blockers, "others": change.activity.others}
     if change.rehearsal is not None:

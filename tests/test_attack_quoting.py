@@ -68,8 +68,10 @@ def cli(*args: str, home: Path, secret_url: str | None = None) -> subprocess.Com
 
 
 def database_block(output: str) -> str:
-    """The lines naming the database a command worked on (a path may hold a newline)."""
-    return output.split("Galaxy code:")[0]
+    """The lines naming the database a command worked on (a path may hold a newline).
+
+    Not the "Chosen by:" line: a pasted `--db '$RUNBOOK_DB_URL'` reads the same URL from the environment."""
+    return output.split("Galaxy code:")[0].split("\nChosen by:")[0]
 
 
 def assert_nothing_ran(*folders: Path) -> None:

@@ -10,17 +10,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from runbooks.errors import UsageError
-from runbooks.paths import GALAXY_DB_OVERRIDE_ENV
 
 BRANCHES = ("gxy", "tsi")
 MIGRATIONS_SUBDIR = Path("galaxy") / "model" / "migrations"
 LEGACY_SUBDIR = Path("galaxy") / "model" / "migrate"  # SQLAlchemy Migrate, up to 22.01
-CONFIG_NAMES = ("galaxy.yml", "galaxy.yaml")
 
 
 @dataclass(frozen=True)
@@ -106,52 +100,17 @@ class GalaxyEnv:
     def describe(self) -> str:
         return f"Galaxy checkout {self.root}" if self.root else f"galaxy-data package ({self.migrations_dir})"
 
-    # -- the database a checkout is configured for --------------------------------
+    # -- the database a checkout is configured for (runbooks.code.galaxy_config) ----------
 
     def config_file(self) -> Path | None:
-        if self.root is None:
-            return None
-        for folder in (self.root, self.root / "config"):
-            for name in CONFIG_NAMES:
-                if (folder / name).is_file():
-                    return folder / name
-        return None
+        from runbooks.code.galaxy_config import find_config_file
+
+        return None if self.root is None else find_config_file(self.root)
 
     def configured_database_url(self) -> str:
-        """``database_connection`` as Galaxy would resolve it for this checkout."""
+        """``database_connection`` as Galaxy's scripts would resolve it for this checkout."""
+        from runbooks.code.galaxy_config import configured_database
+
         if self.root is None:
             raise UsageError("no Galaxy checkout given: use --galaxy-root DIR or --db URL")
-        override = os.environ.get(GALAXY_DB_OVERRIDE_ENV)
-        if override:
-            return override
-        properties = self._config_properties()
-        if properties.get("database_connection"):
-            return self._rooted(str(properties["database_connection"]))
-        data_dir = Path(properties.get("data_dir") or self.root / "database")
-        if not data_dir.is_absolute():
-            data_dir = self.root / data_dir
-        return f"sqlite:///{data_dir / 'universe.sqlite'}?isolation_level=IMMEDIATE"
-
-    def _rooted(self, url: str) -> str:
-        """A relative SQLite path resolved against the Galaxy root: Galaxy runs with the root as cwd."""
-        try:
-            parsed = make_url(url)
-        except (ArgumentError, ValueError):
-            return url  # DatabaseUrl.parse says what is wrong with it
-        database = parsed.database or ""
-        if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
-            return url
-        if Path(database).expanduser().is_absolute():
-            return url
-        return parsed.set(database=str(self.root / database)).render_as_string(hide_password=False)
-
-    def _config_properties(self) -> dict:
-        path = self.config_file()
-        if path is None:
-            return {}
-        try:
-            document = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as error:
-            raise UsageError(f"{path} is not valid YAML ({error.__class__.__name__}): fix the file") from None
-        section = document.get("galaxy") if isinstance(document, dict) else None
-        return section if isinstance(section, dict) else {}
+        return configured_database(self.root).url

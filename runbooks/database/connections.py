@@ -122,28 +122,41 @@ def refuse_unreadable_sqlite(path, wait_s: float = CONNECT_TIMEOUT_S) -> None:
 
 
 def _inspect_postgresql(db: DatabaseUrl) -> DatabaseSnapshot:
+    import psycopg2
+
     try:
         conn = connect_postgresql(db)
     except DatabaseMissing:
         return DatabaseSnapshot(exists=False)
     try:
-        conn.set_session(readonly=True, autocommit=True)
-        with conn.cursor() as cursor:
-
-            def query(sql: str) -> list:
-                cursor.execute(sql)
-                return [row[0] for row in cursor.fetchall()]
-
-            tables = set(
-                query("SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = ANY (current_schemas(false))")
-            )
-            raw = None
-            if "alembic_version" in tables:
-                values = query("SELECT version_num::text FROM alembic_version")
-                raw = [RawRow("null", None) if v is None else RawRow("text", v.encode()) for v in values]
-            return _snapshot(tables, raw, "postgresql", query)
+        return _read_postgresql(conn)
+    except psycopg2.errors.InsufficientPrivilege as error:
+        first = mask_text(str(error), db.password).strip().splitlines()[0]
+        raise Refused(
+            f"role {db.url.username} may not read Galaxy's tables in {db.database_name} ({first}): "
+            "use the role Galaxy's database_connection uses (it owns the tables)"
+        ) from None
     finally:
         conn.close()
+
+
+IN_SEARCH_PATH = "schemaname = ANY (current_schemas(false))"
+
+
+def _read_postgresql(conn) -> DatabaseSnapshot:
+    conn.set_session(readonly=True, autocommit=True)
+    with conn.cursor() as cursor:
+
+        def query(sql: str) -> list:
+            cursor.execute(sql)
+            return [row[0] for row in cursor.fetchall()]
+
+        tables = set(query(f"SELECT tablename FROM pg_catalog.pg_tables WHERE {IN_SEARCH_PATH}"))
+        raw = None
+        if "alembic_version" in tables:
+            values = query("SELECT version_num::text FROM alembic_version")
+            raw = [RawRow("null", None) if v is None else RawRow("text", v.encode()) for v in values]
+        return _snapshot(tables, raw, "postgresql", query)
 
 
 def _snapshot(tables: set[str], raw: list[RawRow] | None, dialect: str, query) -> DatabaseSnapshot:

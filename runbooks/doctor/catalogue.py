@@ -145,6 +145,38 @@ CODES = [
         "back: `sqlite3 FILE 'PRAGMA quick_check;'` or starting Galaxy.",
     ),
     Code(
+        "server-lacks-function",
+        "error",
+        "A pending revision calls a SQL function this PostgreSQL server does not offer the migrating role "
+        "(gen_random_uuid before PostgreSQL 13 without pgcrypto, Galaxy issue 18877): the change fails there.",
+        "As a superuser, `CREATE EXTENSION IF NOT EXISTS pgcrypto;` (the statement names the extension), or a newer "
+        "server; then the change again.",
+    ),
+    Code(
+        "role-lacks-privilege",
+        "error",
+        "The role that would migrate lacks what the pending revisions need: CREATE on the schema, or ownership of "
+        "a table they alter ('must be owner of table').",
+        "Migrate as the role that owns Galaxy's tables (its URL in --db), or grant the missing privilege "
+        "(the statement is given).",
+    ),
+    Code(
+        "backup-disk-too-small",
+        "error",
+        "The folder the backup goes to has less free space than the database takes: the backup before the change "
+        "would fail or fill the disk.",
+        "Free space, set RUNBOOK_HOME to a folder on a larger disk, or back up yourself and pass --no-backup.",
+    ),
+    Code(
+        "database-configured-elsewhere",
+        "warning",
+        "The command acts on Galaxy's default SQLite file (or the embedded sample) while another database is "
+        "named elsewhere: a galaxy.yml Galaxy's scripts here do not read, or Galaxy's environment variables "
+        "(Galaxy issues 20614, 15839).",
+        "Pass the database you mean: --db URL, or --galaxy-root with the config file Galaxy reads; Galaxy's own "
+        "scripts: `manage_db.sh -c CONFIG`.",
+    ),
+    Code(
         "schema-drift",
         "warning",
         "The schema differs from Galaxy's models (gxy and tsi) although the version table says up to date.",

@@ -23,11 +23,12 @@ from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
 from runbooks.doctor import checks
-from runbooks.doctor.catalogue import CODES, SEVERITIES
-from runbooks.doctor.report import Report
+from runbooks.doctor.catalogue import BY_CODE, CODES, SEVERITIES
+from runbooks.doctor.report import Report, finding
 from runbooks.shell import DatabaseArgs
 
 REHEARSAL_LIMIT_BYTES = 2 * 1024**3
+ELSEWHERE = "database-configured-elsewhere"
 
 
 def diagnose(
@@ -40,10 +41,12 @@ def diagnose(
     every_foreign_key: bool = False,
     rehearsal_limit_bytes: int = REHEARSAL_LIMIT_BYTES,
     database: DatabaseArgs | None = None,
+    elsewhere: list[str] = (),
 ) -> Report:
     """Run every check that applies; ``rehearse``: None = when behind and small enough, True/False = force.
 
     ``database``: how the fixes' commands name the database (a selection's ``database_args``; default ``--db``).
+    ``elsewhere``: the selection's warnings (another database named where it did not look), as findings.
     """
     started = time.monotonic()
     env = env or GalaxyEnv.from_package()
@@ -57,6 +60,8 @@ def diagnose(
         every_foreign_key=every_foreign_key,
         rehearsal_limit_bytes=rehearsal_limit_bytes,
     )
+    for warning in elsewhere:
+        report.findings.append(finding("database-configured-elsewhere", warning, BY_CODE[ELSEWHERE].fix))
     order = {code.code: index for index, code in enumerate(CODES)}
     report.findings.sort(key=lambda f: (SEVERITIES.index(f.severity), order[f.code]))
     report.seconds = time.monotonic() - started

@@ -41,6 +41,7 @@ class Report:
     skipped: list[dict] = field(default_factory=list)  # {"check", "why", "enable"}
     seconds: float = 0.0
     note: str = ""  # what to do before pasting a fix (export $RUNBOOK_DB_URL), when needed
+    source: dict | None = None  # how the database was chosen (a selection's ``to_json()``)
 
     @property
     def has_errors(self) -> bool:
@@ -57,6 +58,7 @@ class Report:
         return {
             "database": self.database.masked(),
             "dialect": self.database.dialect,
+            **({"database_source": self.source} if self.source else {}),
             "galaxy": self.galaxy,
             "findings": [f.to_json() for f in self.findings],
             "checks": self.checks,
@@ -65,7 +67,9 @@ class Report:
         } | ({"note": self.note} if self.note and self.findings else {})
 
     def text(self, verbose: bool = False) -> str:
-        lines = [f"Database:    {self.database} ({self.database.dialect})", f"Galaxy code: {self.galaxy}", ""]
+        lines = [f"Database:    {self.database} ({self.database.dialect})"]
+        lines += [f"Chosen by:   {self.source['from']}"] if self.source else []
+        lines += [f"Galaxy code: {self.galaxy}", ""]
         if not self.findings:
             lines.append("No problems found.")
         for item in self.findings:

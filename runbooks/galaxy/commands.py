@@ -84,8 +84,13 @@ def model_drift(db: DatabaseUrl, env: GalaxyEnv | None = None, timeout: float | 
 
     Runs ``alembic.autogenerate.compare_metadata`` in a fresh process; reads, never changes.
     """
+    return drift_report(db, model_differences(db, env, timeout))
+
+
+def model_differences(db: DatabaseUrl, env: GalaxyEnv | None = None, timeout: float | None = 300) -> list[dict]:
+    """Alembic's raw differences between ``db`` and Galaxy's models, as the worker child found them."""
     try:
         reply = _ask({"command": "drift"}, db, env, timeout, what="the model comparison")
     except GalaxyCommandFailed as failure:
         raise RunbookError(f"the model comparison failed: {str(failure).splitlines()[0]}") from None
-    return drift_report(db, reply["differences"])
+    return reply["differences"]

@@ -17,9 +17,11 @@ from runbooks.doctor.checks.objects_and_orphans import (
     report_existing_objects,
 )
 from runbooks.doctor.checks.schema_drift import check_drift
+from runbooks.doctor.checks.server_preflight import check_server
 from runbooks.doctor.checks.sessions_and_locks import check_readable, check_sessions_and_locks
 from runbooks.doctor.checks.upgrade_rehearsal import check_rehearsal
 from runbooks.doctor.checks.version_table import check_existence, check_heads, check_version_table
+from runbooks.doctor.checks.views import check_views
 from runbooks.status import get_status
 
 __all__ = ["Examination", "run_all"]
@@ -40,7 +42,10 @@ def run_all(ex: Examination, *, rehearse, drift, every_foreign_key, rehearsal_li
     check_sessions_and_locks(ex)
     check_orphans(ex, every_foreign_key)
     check_leftover_batch_tables(ex)
+    if ex.status.state in ("up-to-date", "behind"):
+        check_views(ex)
     if ex.status.state == "behind":
+        check_server(ex)
         existing = find_existing_objects(ex)
         verdict = check_rehearsal(ex, rehearse, rehearsal_limit_bytes, existing)
         report_existing_objects(ex, existing, verdict)

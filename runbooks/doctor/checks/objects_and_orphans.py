@@ -65,6 +65,26 @@ def find_existing_objects(ex: Examination) -> list:
     return [obj for obj in wanted if schema.has(obj)]
 
 
+def _later_fix(ex: Examination, existing: list) -> str:
+    """The newer Galaxy that fixed the revision (it checks first), when the installed package is one."""
+    from runbooks.code.later_fixes import fixed_in_package, installed_release
+
+    if ex.env.root is None or not all(fixed_in_package(obj, ex.env) for obj in existing):
+        return ""
+    from runbooks.shell import DatabaseArgs, command_line
+
+    label = ex.graph.release_label(ex.graph.heads("gxy")) or ""
+    target = [label] if label and "+" not in label else [*ex.graph.heads("gxy")]
+    named = ex.database or DatabaseArgs(ex.db)
+    package_code = DatabaseArgs(named.db or ex.db, None, named.from_environment)  # same database, no checkout
+    how = f"`{command_line('upgrade', *target, database=package_code)}`"
+    return (
+        f"a later Galaxy fixed this: {existing[0].revision} in galaxy-data {installed_release()} (installed with "
+        f"the runbooks) checks for the object first; upgrade with that code (without --galaxy-root): {how}, "
+        "or deploy a Galaxy release with the fix; nothing needs dropping"
+    )
+
+
 def report_existing_objects(ex: Examination, existing: list, verdict) -> None:
     """One finding whose severity is the rehearsal's: error only where it stopped; DROP only when proven."""
     if not existing:
@@ -95,6 +115,8 @@ def report_existing_objects(ex: Examination, existing: list, verdict) -> None:
         severity = "warning"
         summary = f"{seen}; the rehearsal stopped elsewhere ({verdict.failed_revision}): see upgrade-will-fail"
         fix = f"fix what upgrade-will-fail names first, then {ex.cli('troubleshoot')} again"
+    later = _later_fix(ex, existing) if severity != "info" else ""
+    fix = f"{later}; otherwise: {fix}" if later else fix
     ex.add(
         "objects-already-exist",
         summary,

@@ -37,10 +37,10 @@ def check_drift(ex: Examination, drift: bool) -> None:
         return
     from runbooks.baseline import load_baseline
     from runbooks.database.routines import routine_differences, schema_routines
-    from runbooks.galaxy.commands import model_drift
+    from runbooks.drift_cache import cached_model_drift
 
     ex.ran("schema-drift")
-    report = model_drift(ex.db, ex.env)
+    report = cached_model_drift(ex.db, ex.env)
     baseline = load_baseline(ex.db, ex.graph, ex.env)
     differences = [d.to_dict() for d in report.differences]
     differences += routine_differences(schema_routines(ex.db), baseline.routines)

@@ -1,0 +1,50 @@
+"""Galaxy's model comparison, remembered per schema: an unchanged schema is not compared again.
+
+``compare_metadata`` needs Galaxy's model imported (as long as ``dbversion`` itself); its answer
+depends only on the schema it reads and on the code (the installed galaxy-data, Alembic and
+SQLAlchemy). So the answer is kept under the runbook home, keyed by both (``schema_digest``); a
+checkout's model can change without a new revision, so a checkout is always compared afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib.metadata import PackageNotFoundError, version
+
+from runbooks.code.environment import GalaxyEnv
+from runbooks.database.schema_digest import schema_digest
+from runbooks.database.urls import DatabaseUrl
+from runbooks.galaxy.commands import model_differences
+from runbooks.galaxy.drift import DriftReport, drift_report
+from runbooks.paths import runbook_home
+
+
+def _versions() -> str:
+    found = []
+    for name in ("galaxy-data", "alembic", "sqlalchemy"):
+        try:
+            found.append(f"{name}={version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name}=?")
+    return ",".join(found)
+
+
+def cache_key(db: DatabaseUrl, env: GalaxyEnv) -> str:
+    text = f"{_versions()}|{env.migrations_dir}|{db.dialect}|{schema_digest(db)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def cached_model_drift(db: DatabaseUrl, env: GalaxyEnv) -> DriftReport:
+    if env.root is not None:
+        return drift_report(db, model_differences(db, env))
+    path = runbook_home() / "drift-cache" / f"{cache_key(db, env)}.json"
+    if path.is_file():
+        return drift_report(db, json.loads(path.read_text()))
+    differences = model_differences(db, env)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(differences))
+    os.replace(partial, path)  # whole or absent, even with two doctors at once
+    return drift_report(db, differences)
