@@ -164,3 +164,18 @@ def template_imports_op_and_no_example_revision():
     importing = [p for p in _revision_files() if re.search(r"^from alembic import op\b", p.read_text(), re.M)]
     assert len(importing) == 21
     assert sum(map(_downgrade_does_nothing, _revision_files())) == 11
+
+
+@check
+def manage_db_upgrade_does_not_read_migrate_version():
+    """`manage_db.sh upgrade` is DbScript.upgrade: Alembic's upgrade, with no look at SQLAlchemy Migrate's table."""
+    from galaxy.model.migrations import base, dbscript
+
+    path = [
+        inspect.getsource(base.BaseDbScript.upgrade),
+        inspect.getsource(base.BaseDbScript._upgrade_to_revision),
+        inspect.getsource(dbscript.DbScript._upgrade_to_head),
+    ]
+    assert "command.upgrade" in path[1]
+    for source in path:
+        assert not re.search(r"migrate_version|SQLALCHEMYMIGRATE|verify|DatabaseStateVerifier", source), source

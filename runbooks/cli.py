@@ -159,6 +159,7 @@ def _stderr(message: str) -> None:
 
 
 def cmd_status(args) -> int:
+    from runbooks.legacy_plan import lines_for
     from runbooks.render import status_text
     from runbooks.selection import select
     from runbooks.status import get_status
@@ -166,7 +167,8 @@ def cmd_status(args) -> int:
     selection = select(args.db, args.galaxy_root, announce=_stderr)
     status = get_status(selection.db, selection.graph, selection.env)
     if args.json:
-        print(json.dumps(status.to_json(selection.database_args), indent=2))
+        plan = lines_for(status, selection.graph, selection.database_args)
+        print(json.dumps(status.to_json(selection.database_args) | {"legacy_plan": plan}, indent=2))
     else:
         print(status_text(status, selection.graph, history=args.history, database=selection.database_args))
     return 0 if status.is_healthy else 1
