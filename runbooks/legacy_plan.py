@@ -52,7 +52,17 @@ def release_of(version: int) -> str:
     return f"between Galaxy {low_release} ({low}) and {high_release} ({high})"
 
 
-def legacy_steps(version: int, this_code: str, upgrade_command: str, head: str) -> list[Step]:
+@dataclass(frozen=True)
+class Commands:
+    """This project's commands for the steps it runs itself, each naming the same database."""
+
+    upgrade: str
+    rehearse: str
+    restore: str
+    troubleshoot: str
+
+
+def legacy_steps(version: int, this_code: str, commands: Commands, head: str, sqlite: bool) -> list[Step]:
     """From SQLAlchemy Migrate ``version`` (no alembic_version yet) to Alembic's head."""
     steps = []
     if version < LAST:
@@ -74,42 +84,54 @@ def legacy_steps(version: int, this_code: str, upgrade_command: str, head: str) 
     steps.append(
         Step(
             this_code,
-            f"`{upgrade_command}`",
+            f"`{commands.rehearse}`, then `{commands.upgrade}`",
             f"Galaxy: `sh manage_db.sh upgrade`; Alembic takes over at {LAST} and runs every revision to {head}",
         )
     )
+    if sqlite:
+        steps.append(
+            Step(
+                "only if that rehearsal stops at cde5d2db77e7 with \"No such constraint: 'job_session_id_fkey'\"",
+                f"Galaxy's `sh scripts/db_dev.sh upgrade --repair`, then `{commands.troubleshoot}`",
+                "SQLite tables from before 23.0 have foreign keys without names; the doctor names the next stop",
+            )
+        )
     return steps
 
 
-def plan_lines(status: Status, this_code: str, upgrade_command: str, head: str, restore_command: str) -> list[str]:
-    steps = plan(status, this_code, upgrade_command, head, restore_command)
+def plan_lines(status: Status, this_code: str, commands: Commands, head: str) -> list[str]:
+    steps = plan(status, this_code, commands, head)
     return [step.line(number) for number, step in enumerate(steps, 1)]
 
 
-def plan(status: Status, this_code: str, upgrade_command: str, head: str, restore_command: str = "") -> list[Step]:
+def plan(status: Status, this_code: str, commands: Commands, head: str) -> list[Step]:
     """The sequence for ``status``; empty when the database needs none."""
     version = status.legacy_migrate_version
+    sqlite = status.database.is_sqlite
     if version is None:
         return []
     if status.state == "legacy-sqlalchemy-migrate":
-        return legacy_steps(version, this_code, upgrade_command, head)
+        return legacy_steps(version, this_code, commands, head, sqlite)
     if status.skipped_migrate:
         restore = Step(
             "the backup made before alembic_version was first written",
-            f"restore it (`{restore_command}` for a backup this tool made)",
+            f"restore it (`{commands.restore}` for a backup this tool made)",
             f"the database as it was at SQLAlchemy Migrate {version}; the skipped scripts cannot be replayed in place",
         )
-        return [restore, *legacy_steps(version, this_code, upgrade_command, head)]
+        return [restore, *legacy_steps(version, this_code, commands, head, sqlite)]
     return []
 
 
 def lines_for(status: Status, graph: RevisionGraph, database: DatabaseArgs | None = None) -> list[str]:
     """The plan's numbered lines, its commands naming ``status``'s database (empty when none is needed)."""
     database = database or for_url(status.database)
-    upgrade = command_line("upgrade", database=database)
-    restore = command_line("restore", "BACKUP", database=database)
-    heads = ", ".join(graph.heads("gxy"))
-    return plan_lines(status, f"this code ({status.galaxy})", upgrade, heads, restore)
+    commands = Commands(
+        *(
+            command_line(*words, database=database)
+            for words in (["upgrade"], ["upgrade", "--rehearse"], ["restore", "BACKUP"], ["troubleshoot"])
+        )
+    )
+    return plan_lines(status, f"this code ({status.galaxy})", commands, ", ".join(graph.heads("gxy")))
 
 
 def _scripts(first: int, last: int) -> str:

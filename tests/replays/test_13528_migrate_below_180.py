@@ -47,9 +47,10 @@ def test_replay_13528(tmp_path, graph):
     item = diagnose(db, graph).get(DOCTOR_CODE)
     assert item is not None and "179" in item.summary
     plan = item.details["plan"]
-    assert len(plan) == 2
+    assert len(plan) == 3  # the third: SQLite's stop at cde5d2db77e7 (the last test of this file)
     assert "release_22.01" in plan[0] and "sh manage_db.sh upgrade" in plan[0] and "179 to 180" in plan[0]
-    assert "upgrade" in plan[1] and graph.heads("gxy")[0] in plan[1]
+    assert "upgrade --rehearse" in plan[1] and graph.heads("gxy")[0] in plan[1]
+    assert "cde5d2db77e7" in plan[2] and "db_dev.sh upgrade --repair" in plan[2]
     # Upgrading with this code is refused in one line, nothing changed.
     before = db.sqlite_path.read_bytes()
     refused = run_cli("upgrade", "--yes", "--db", db.secret())
@@ -95,6 +96,8 @@ def test_the_legacy_path_on_sqlite_stops_at_an_unnamed_foreign_key(release_2201,
     # next stop is a5c5455b849a (21.09's index on job.params), whose batch copy it leaves behind.
     run_dbscript(db, "upgrade", repair=True)
     assert "cd26484899fb" in read_rows(db)
+    stop = diagnose(db, graph).get("upgrade-will-fail")  # the doctor names the next stop
+    assert stop is not None and "a5c5455b849a" in stop.summary, stop
     with sqlite3.connect(db.sqlite_path) as conn:
         conn.executescript("DROP TABLE _alembic_tmp_job; DROP INDEX ix_job_params;")
     finished = run_cli("upgrade", "--yes", "--db", db.secret())

@@ -80,7 +80,7 @@ def test_the_jump_on_sqlite_stops_and_is_recognized_too(tmp_path, graph):
     assert DOCTOR_CODE in report.codes and "170" in report.get(DOCTOR_CODE).summary
     status = run_cli("status", "--json", "--db", db.secret())
     assert status.returncode == 1, status.stderr  # at a revision, yet not healthy
-    assert [line[:2] for line in json.loads(status.stdout)["legacy_plan"]] == ["1.", "2.", "3."]
+    assert [line[:2] for line in json.loads(status.stdout)["legacy_plan"]] == ["1.", "2.", "3.", "4."]
 
 
 @pytest.mark.slow_release
