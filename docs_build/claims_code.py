@@ -195,11 +195,11 @@ def legacy_release_migrate_versions():
 
     fixtures = PROJECT_ROOT / "tests" / "fixtures" / "releases"
     found = {}
-    for release, package in (("20.09", "20.9.1"), ("21.09", "21.9.0")):
+    for release, package in (("20.09", "20.9.1"), ("21.09", "21.9.0"), ("22.01", "22.1.1")):
         with tempfile.NamedTemporaryFile(suffix=".sqlite") as copy:
             copy.write(gzip.open(fixtures / f"galaxy-data-{package}.migrate.sqlite.gz").read())
             copy.flush()
             with sqlite3.connect(copy.name) as conn:
                 (found[release],) = conn.execute("SELECT version FROM migrate_version").fetchone()
-    found["22.01"] = migrations.SQLALCHEMYMIGRATE_LAST_VERSION_GXY
     assert found == RELEASE_MIGRATE_VERSIONS == {"20.09": 170, "21.09": 179, "22.01": 180}
+    assert found["22.01"] == migrations.SQLALCHEMYMIGRATE_LAST_VERSION_GXY

@@ -19,8 +19,8 @@ from runbooks.status import SQLALCHEMY_MIGRATE_LAST, Status
 
 LAST = SQLALCHEMY_MIGRATE_LAST["gxy"]
 # The last SQLAlchemy Migrate version of each release whose galaxy-data is on PyPI, read from
-# the databases those packages make (tests/fixtures/releases/legacy-manifest.json; 22.01's is
-# Galaxy's SQLALCHEMYMIGRATE_LAST_VERSION_GXY). There is no galaxy-data for 21.01 or 21.05.
+# the databases those packages made (tests/fixtures/releases/legacy-manifest.json; 22.01's is
+# Galaxy's SQLALCHEMYMIGRATE_LAST_VERSION_GXY too). There is no galaxy-data for 21.01 or 21.05.
 RELEASE_MIGRATE_VERSIONS = {"20.09": 170, "21.09": 179, "22.01": LAST}
 HISTORY_AUDIT_SCRIPT = (175, "0175_history_audit.py")  # 21.05; in galaxy-data 21.9.0's Migrate repository
 # Galaxy issue 13528: the last commit with Migrate's version 181 and a downgrade to 180, before Alembic.

@@ -8,9 +8,11 @@ import sqlite3
 
 import pytest
 
+from runbooks.galaxy.commands import verdict
 from runbooks.legacy_plan import release_of
+from runbooks.migrate import read_rows
 
-from conftest import RELEASE_FIXTURES, run_cli, sqlite_from_release
+from conftest import RELEASE_FIXTURES, postgresql_from_release, run_cli, sqlite_from_release
 
 MANIFEST = RELEASE_FIXTURES / "legacy-manifest.json"
 
@@ -23,7 +25,7 @@ def status_json(db) -> dict:
 
 def test_the_committed_databases_are_the_ones_the_manifest_describes():
     releases = json.loads(MANIFEST.read_text())["releases"]
-    assert set(releases) == {"20.9.1", "21.9.0"}
+    assert set(releases) == {"20.9.1", "21.9.0", "22.1.1"}
     for release, entry in releases.items():
         for dialect in ("sqlite", "postgresql"):
             item = entry[dialect]
@@ -73,3 +75,27 @@ def test_a_database_at_180_needs_only_the_upgrade(tmp_path):
     only, sqlite_note = status_json(db)["legacy_plan"]
     assert only.startswith("1. this code") and "python -m runbooks upgrade" in only
     assert sqlite_note.startswith("2. only if")
+
+
+# -- a database Galaxy 22.01 made: SQLAlchemy Migrate's last version, Alembic's starting point ----------
+
+
+@pytest.mark.slow_release
+def test_a_2201_database_hands_over_to_alembic_on_postgresql(pg_database, graph):
+    db = postgresql_from_release("22.1.1.migrate", pg_database())
+    assert verdict(db).startswith("SAMigrateError: ")
+    upgraded = run_cli("upgrade", "--yes", "--db", db.secret())
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert set(read_rows(db)) == set(graph.heads()) and verdict(db) == "OK"
+
+
+@pytest.mark.slow_release
+def test_a_2201_database_on_sqlite_stops_at_cde5d2db77e7(tmp_path):
+    """22.01's create_all left job.session_id's foreign key without a name; the revision drops it by name."""
+    db = sqlite_from_release("22.1.1.migrate", tmp_path)
+    before = db.sqlite_path.read_bytes()
+    rehearsal = run_cli("upgrade", "--rehearse", "--db", db.secret())
+    assert rehearsal.returncode == 1
+    assert "FAILED" in rehearsal.stdout and "cde5d2db77e7" in rehearsal.stdout
+    assert "No such constraint: 'job_session_id_fkey'" in rehearsal.stdout
+    assert db.sqlite_path.read_bytes() == before
