@@ -204,3 +204,42 @@ def gen_random_uuid_is_built_into_postgresql_13_and_later():
         )
         version, built_in = cursor.fetchone()
     assert version >= 130000 and built_in, (version, built_in)
+
+
+@check
+def manage_db_upgrade_does_not_read_migrate_version():
+    """`manage_db.sh upgrade` is DbScript.upgrade: Alembic's upgrade, with no look at SQLAlchemy Migrate's table."""
+    from galaxy.model.migrations import base, dbscript
+
+    path = [
+        inspect.getsource(base.BaseDbScript.upgrade),
+        inspect.getsource(base.BaseDbScript._upgrade_to_revision),
+        inspect.getsource(dbscript.DbScript._upgrade_to_head),
+    ]
+    assert "command.upgrade" in path[1]
+    for source in path:
+        assert not re.search(r"migrate_version|SQLALCHEMYMIGRATE|verify|DatabaseStateVerifier", source), source
+
+
+@check
+def legacy_release_migrate_versions():
+    """The table in runbooks.legacy_plan is what the committed databases of those releases hold."""
+    import gzip
+    import sqlite3
+    import tempfile
+
+    import galaxy.model.migrations as migrations
+
+    from runbooks.legacy_plan import RELEASE_MIGRATE_VERSIONS
+    from runbooks.paths import PROJECT_ROOT
+
+    fixtures = PROJECT_ROOT / "tests" / "fixtures" / "releases"
+    found = {}
+    for release, package in (("20.09", "20.9.1"), ("21.09", "21.9.0"), ("22.01", "22.1.1")):
+        with tempfile.NamedTemporaryFile(suffix=".sqlite") as copy:
+            copy.write(gzip.open(fixtures / f"galaxy-data-{package}.migrate.sqlite.gz").read())
+            copy.flush()
+            with sqlite3.connect(copy.name) as conn:
+                (found[release],) = conn.execute("SELECT version FROM migrate_version").fetchone()
+    assert found == RELEASE_MIGRATE_VERSIONS == {"20.09": 170, "21.09": 179, "22.01": 180}
+    assert found["22.01"] == migrations.SQLALCHEMYMIGRATE_LAST_VERSION_GXY

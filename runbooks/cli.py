@@ -160,6 +160,7 @@ def _stderr(message: str) -> None:
 
 
 def cmd_status(args) -> int:
+    from runbooks.legacy_plan import lines_for
     from runbooks.render import status_text
     from runbooks.selection import select
     from runbooks.status import get_status
@@ -167,7 +168,9 @@ def cmd_status(args) -> int:
     selection = select(args.db, args.galaxy_root, announce=_stderr)
     status = get_status(selection.db, selection.graph, selection.env)
     if args.json:
-        print(json.dumps(status.to_json(selection.database_args) | {"database_source": selection.to_json()}, indent=2))
+        plan = lines_for(status, selection.graph, selection.database_args)
+        extra = {"database_source": selection.to_json(), "legacy_plan": plan}
+        print(json.dumps(status.to_json(selection.database_args) | extra, indent=2))
     else:
         text = status_text(
             status, selection.graph, history=args.history, database=selection.database_args, chosen_by=selection.origin

@@ -91,16 +91,44 @@ def _downgrade_plan(graph, current, target, applied, wanted) -> Plan:
     galaxy_arg = "base" if target.is_base and target.tsi_base else ("gxy@base" if target.is_base else target.gxy)
     calls = [GalaxyCall("downgrade", galaxy_arg, f"Galaxy's downgrade to {target.text}")]
     leftovers = _rows_after_plain_downgrade(graph, applied, target)
-    notes = []
-    for row in leftovers:
-        chain = [rid for rid in order if rid in graph.ancestors([row]) and rid not in wanted]
-        for rid in chain:
-            calls.append(GalaxyCall("downgrade", f"{rid}@-1", f"undo {rid}, left by the merge crossing"))
-        notes.append(
-            f"Galaxy's plain downgrade would leave {row} in alembic_version (a side branch of a merge "
-            f"below {target.text}); {len(chain)} extra step(s) undo it so one row per branch remains"
-        )
+    side_calls = _side_branch_calls(graph, [rid for rid in order if rid in graph.ancestors(leftovers)], wanted)
+    calls += side_calls
+    notes = (
+        [
+            f"Galaxy's plain downgrade would leave {', '.join(leftovers)} in alembic_version (a side branch of a merge "
+            f"below {target.text}); {len(side_calls)} extra step(s) undo it so one row per branch remains"
+        ]
+        if leftovers
+        else []
+    )
     return Plan("downgrade", target, current, order, calls, expected_rows(target, graph, current, False), notes)
+
+
+def _side_branch_calls(graph: RevisionGraph, side: list[str], wanted: set[str]) -> list[GalaxyCall]:
+    """Undo ``side`` (newest first) one revision at a time with commands Alembic can walk.
+
+    ``REV@-1`` is ambiguous for a merge revision (Alembic: "Ambiguous walk"), so a merge is undone
+    by downgrading to a parent outside the target's ancestry: everything above that parent
+    goes, and nothing the target needs is above it.
+    """
+    calls, remaining = [], set(side)
+    for rid in side:
+        if rid not in remaining:
+            continue
+        parents = graph.revisions[rid].parents
+        if len(parents) <= 1:
+            calls.append(GalaxyCall("downgrade", f"{rid}@-1", f"undo {rid}, left by the merge crossing"))
+            remaining.discard(rid)
+            continue
+        outside = [parent for parent in parents if parent not in wanted]
+        if not outside:
+            raise UsageError(
+                f"undoing the merge revision {rid} needs a relative step Alembic cannot walk (every parent "
+                "stays): downgrade to a revision below it instead"
+            )
+        calls.append(GalaxyCall("downgrade", outside[0], f"undo the merge {rid} down to its parent {outside[0]}"))
+        remaining -= graph.descendants(outside[0])
+    return calls
 
 
 def _rows_after_plain_downgrade(graph: RevisionGraph, applied: set[str], target: Target) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from runbooks import legacy_plan
 from runbooks.code.revisions import RevisionGraph
 from runbooks.shell import DatabaseArgs, command_line, for_url, quoted_path
 from runbooks.status import Status, dbversion_lines, history_lines, next_step, version_lines
@@ -38,6 +39,9 @@ def status_text(
         lines += ["", "Recent history, as `db_dev.sh history --indicate-current` prints it:"]
         lines += [f"  {line}" for line in history_lines(graph, status.rows, limit=history)]
     database = database or for_url(status.database)
+    steps = legacy_plan.lines_for(status, graph, database)
+    if steps:
+        lines += ["", "Plan for a database from before Alembic, one step at a time:"] + [f"  {step}" for step in steps]
     lines += ["", f"Next: {next_step(status, database)}"]
     if status.state != "up-to-date" and database.note():
         lines.append(f"Note: {database.note()}")

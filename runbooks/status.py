@@ -66,7 +66,13 @@ class Status:
 
     @property
     def is_healthy(self) -> bool:
-        return self.state == "up-to-date"
+        return self.state == "up-to-date" and not self.skipped_migrate
+
+    @property
+    def skipped_migrate(self) -> bool:
+        """alembic_version was written while SQLAlchemy Migrate had not reached its last version (Galaxy 19016)."""
+        version = self.legacy_migrate_version
+        return bool(self.rows) and version is not None and version < SQLALCHEMY_MIGRATE_LAST["gxy"]
 
     def to_json(self, database: DatabaseArgs | None = None) -> dict:
         return {
@@ -145,6 +151,12 @@ def next_step(status: Status, database: DatabaseArgs | None = None) -> str:
     def cli(task: str, *args: str) -> str:
         return f"`{command_line(task, *args, database=database)}`"
 
+    if status.skipped_migrate:
+        return (
+            f"SQLAlchemy Migrate stopped at {status.legacy_migrate_version}, before "
+            f"{SQLALCHEMY_MIGRATE_LAST['gxy']}, when Alembic took over: some of Galaxy's tables were never made; "
+            f"follow the plan above ({cli('troubleshoot')} has details)."
+        )
     several = {name: branch.heads for name, branch in status.branches.items() if len(branch.heads) > 1}
     if several and status.state not in ("missing", "empty"):  # no single target: `upgrade` would fail
         name, heads = next(iter(several.items()))
@@ -163,8 +175,8 @@ def next_step(status: Status, database: DatabaseArgs | None = None) -> str:
         ),
         "revision-missing": f"alembic_version has no gxy row: {cli('troubleshoot')} explains how to stamp it.",
         "legacy-sqlalchemy-migrate": (
-            "Under SQLAlchemy Migrate: at version "
-            f"{SQLALCHEMY_MIGRATE_LAST['gxy']} run {cli('upgrade')}, otherwise see {cli('troubleshoot')}."
+            "Under SQLAlchemy Migrate: follow the plan above, one release at a time "
+            f"(at version {SQLALCHEMY_MIGRATE_LAST['gxy']} that is {cli('upgrade')}); {cli('troubleshoot')} explains."
         ),
         "no-version-table": f"Not a Galaxy database, or one without a version table: see {cli('troubleshoot')}.",
         "empty": "An empty database: Galaxy initializes it on first start (or `create_db.sh`).",

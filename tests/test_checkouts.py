@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,10 +26,14 @@ from conftest import PROJECT, file_lock, run_cli
 
 sys.path.insert(0, str(PROJECT / "tests" / "fixtures"))
 from make_checkout_tree import build_tree, ensure_release_venv  # noqa: E402
+from release_pins import DEFAULT_CACHE  # noqa: E402
 
-VENV_CACHES = [
+from docs_build.supported_releases import COMMANDS, RESULTS  # noqa: E402
+
+VENV_CACHES = [  # looked up in order; a missing venv is made in the last (~/.cache/galaxy-migrations/...)
     Path(os.environ.get("RUNBOOK_RELEASE_VENVS", "/work/cache/release-venvs")),
     PROJECT / ".runbooks" / "release-venvs",
+    DEFAULT_CACHE,
 ]
 INSTALLED = "installed"  # the project's own galaxy-data (26.1.2): its venv is the tree's
 
@@ -45,6 +50,44 @@ RELEASES = {
 # (`pytest -m slow_release` alone selects them).
 SLOW = {"23.0", "23.1", "24.1"}
 CONFIG_LINE = "sqlite:///database/universe.sqlite?isolation_level=IMMEDIATE"  # Galaxy's relative default
+
+
+WRITE_RESULTS = os.environ.get("RUNBOOKS_WRITE_SUPPORT") == "1"  # refresh checkout-support.json from this run
+REFUSED = {"22.01": "22.1.1"}  # SQLAlchemy Migrate releases: the project refuses their checkouts
+
+
+def observed(tag: str, **facts) -> None:
+    """One release's cells of the supported-releases table: checked against the results file, or written.
+
+    A cell that disagrees with what ran fails the test: refresh with RUNBOOKS_WRITE_SUPPORT=1.
+    """
+    with file_lock(PROJECT / "build" / "locks" / "checkout-support.lock"):
+        table = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"releases": {}}
+        entry = table["releases"].setdefault(tag, {})
+        commands = facts.pop("commands", {})
+        if WRITE_RESULTS:
+            entry.update(facts)
+            entry.setdefault("commands", {}).update(commands)
+            RESULTS.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+            return
+    recorded = {key: entry.get(key) for key in facts} | {
+        f"commands.{c}": entry.get("commands", {}).get(c) for c in commands
+    }
+    ran = facts | {f"commands.{c}": outcome for c, outcome in commands.items()}
+    assert recorded == ran, f"{RESULTS.name} disagrees with this run for {tag} (RUNBOOKS_WRITE_SUPPORT=1 refreshes it)"
+
+
+@contextmanager
+def cell(tag: str, command: str):
+    """The test body runs the command; reaching the end means it works with that release's code."""
+    yield
+    observed(tag, commands={command: "works"})
+
+
+def venv_python_version(root: Path) -> str:
+    python = root / ".venv" / "bin" / "python"
+    code = "import sys; print('%d.%d' % sys.version_info[:2])"
+    return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def release_venv(version: str) -> Path:
@@ -70,7 +113,17 @@ def tree(request, tmp_path_factory):
     root = make_tree(RELEASES[tag], tmp_path_factory.mktemp(f"galaxy-{tag}") / "galaxy")
     made = run_cli("sample", "--galaxy-root", str(root), str(root / "database" / "universe.sqlite"))
     assert made.returncode == 0, made.stderr
-    return tag, root, RevisionGraph.load(GalaxyEnv.from_checkout(root))
+    env = GalaxyEnv.from_checkout(root)
+    version = RELEASES[tag] if RELEASES[tag] != INSTALLED else _installed_galaxy_data()
+    tags_file = str(env.release_tags_file.relative_to(root)) if env.release_tags_file else None
+    observed(tag, galaxy_data=version, python=venv_python_version(root), tags_file=tags_file)
+    return tag, root, RevisionGraph.load(env)
+
+
+def _installed_galaxy_data() -> str:
+    from importlib.metadata import version
+
+    return version("galaxy-data")
 
 
 @pytest.fixture(scope="module")
@@ -93,68 +146,75 @@ def status_json(*args: str) -> dict:
 
 def test_status_reads_the_tags_and_database_of_the_tree(tree):
     tag, root, graph = tree
-    assert (root / "config" / "galaxy.yml").read_text().count(CONFIG_LINE) == 1
-    report = status_json("--galaxy-root", str(root))  # run from the project: the path is the tree's
-    assert report["database"].startswith(f"sqlite:///{root}/database/universe.sqlite")
-    assert report["state"] == "up-to-date"
-    assert report["branches"]["gxy"]["current"] == graph.heads("gxy")
-    assert report["branches"]["gxy"]["release"].split("+")[0] == tag
-    assert graph.release_tags["22.05"] == "186d4835587b" and tag in graph.release_tags
+    with cell(tag, "status"):
+        assert (root / "config" / "galaxy.yml").read_text().count(CONFIG_LINE) == 1
+        report = status_json("--galaxy-root", str(root))  # run from the project: the path is the tree's
+        assert report["database"].startswith(f"sqlite:///{root}/database/universe.sqlite")
+        assert report["state"] == "up-to-date"
+        assert report["branches"]["gxy"]["current"] == graph.heads("gxy")
+        assert report["branches"]["gxy"]["release"].split("+")[0] == tag
+        assert graph.release_tags["22.05"] == "186d4835587b" and tag in graph.release_tags
 
 
 def test_upgrade_rehearsal_with_the_tree_code(tree, behind):
-    _, root, _ = tree
+    tag, root, _ = tree
     url, parent, head = behind
-    before = Path(url.removeprefix("sqlite:///")).read_bytes()
-    result = run_cli("upgrade", "--rehearse", "--db", url, "--galaxy-root", str(root))
-    assert result.returncode == 0, result.stderr
-    assert "Rehearsal passed" in result.stdout and head in result.stdout
-    assert Path(url.removeprefix("sqlite:///")).read_bytes() == before
-    assert status_json("--db", url, "--galaxy-root", str(root))["branches"]["gxy"]["current"] == [parent]
+    with cell(tag, "upgrade --rehearse"):
+        before = Path(url.removeprefix("sqlite:///")).read_bytes()
+        result = run_cli("upgrade", "--rehearse", "--db", url, "--galaxy-root", str(root))
+        assert result.returncode == 0, result.stderr
+        assert "Rehearsal passed" in result.stdout and head in result.stdout
+        assert Path(url.removeprefix("sqlite:///")).read_bytes() == before
+        assert status_json("--db", url, "--galaxy-root", str(root))["branches"]["gxy"]["current"] == [parent]
 
 
 def test_troubleshoot_with_the_tree_code(tree, behind):
-    _, root, _ = tree
+    tag, root, _ = tree
     url, parent, head = behind
-    result = run_cli("troubleshoot", "--json", "--db", url, "--galaxy-root", str(root))
-    assert result.returncode == 1, result.stderr
-    findings = {finding["code"]: finding for finding in json.loads(result.stdout)["findings"]}
-    assert parent in findings["database-behind"]["summary"]
-    assert findings["database-behind"]["details"]["pending"]["gxy"] == [head]
+    with cell(tag, "troubleshoot"):
+        result = run_cli("troubleshoot", "--json", "--db", url, "--galaxy-root", str(root))
+        assert result.returncode == 1, result.stderr
+        findings = {finding["code"]: finding for finding in json.loads(result.stdout)["findings"]}
+        assert parent in findings["database-behind"]["summary"]
+        assert findings["database-behind"]["details"]["pending"]["gxy"] == [head]
 
 
 def test_create_writes_into_the_tree(tree):
-    _, root, graph = tree
-    (head,) = graph.heads("gxy")
-    versions = GalaxyEnv.from_checkout(root).versions_dir("gxy")
-    before = set(versions.glob("*.py"))
-    result = run_cli("create", "-m", "add a checkout test column", "--galaxy-root", str(root))
-    (new,) = set(versions.glob("*.py")) - before
-    try:
-        assert result.returncode == 0, result.stderr
-        assert read_revision(new, "gxy").parents == (head,)
-        report = status_json("--galaxy-root", str(root))
-        assert report["state"] == "behind" and report["branches"]["gxy"]["pending"] == [new.name.split("_")[0]]
-    finally:
-        new.unlink()
+    tag, root, graph = tree
+    with cell(tag, "create"):
+        (head,) = graph.heads("gxy")
+        versions = GalaxyEnv.from_checkout(root).versions_dir("gxy")
+        before = set(versions.glob("*.py"))
+        result = run_cli("create", "-m", "add a checkout test column", "--galaxy-root", str(root))
+        (new,) = set(versions.glob("*.py")) - before
+        try:
+            assert result.returncode == 0, result.stderr
+            assert read_revision(new, "gxy").parents == (head,)
+            report = status_json("--galaxy-root", str(root))
+            assert report["state"] == "behind" and report["branches"]["gxy"]["pending"] == [new.name.split("_")[0]]
+        finally:
+            new.unlink()
 
 
 def test_run_status_notebook_uses_the_tree(tree, tmp_path):
     tag, root, graph = tree
-    output = tmp_path / "status.ipynb"
-    result = run_cli("run", "status", "--galaxy-root", str(root), "-o", str(output))
-    assert result.returncode == 0, result.stderr
-    notebook = json.loads(output.read_text())
-    text = "".join("".join(o.get("text", "")) for cell in notebook["cells"] for o in cell.get("outputs", []))
-    assert f"Galaxy checkout {root}" in text and "State: up-to-date" in text
-    assert graph.heads("gxy")[0] in text
+    with cell(tag, "run status"):
+        output = tmp_path / "status.ipynb"
+        result = run_cli("run", "status", "--galaxy-root", str(root), "-o", str(output))
+        assert result.returncode == 0, result.stderr
+        notebook = json.loads(output.read_text())
+        outputs = [output for code in notebook["cells"] for output in code.get("outputs", [])]
+        text = "".join("".join(output.get("text", "")) for output in outputs)
+        assert f"Galaxy checkout {root}" in text and "State: up-to-date" in text
+        assert graph.heads("gxy")[0] in text
 
 
 # -- what cannot be driven, and checkouts without everything they need ----------------------
 
 
 def test_without_a_virtualenv_the_installed_packages_fill_in_and_are_named_once(tmp_path):
-    root = make_tree(RELEASES["25.0"], tmp_path / "galaxy")
+    """26.1's code on the project's Python (25.0.4's own code needs `routes` there: the next test's case)."""
+    root = make_tree(RELEASES["26.1"], tmp_path / "galaxy")
     (root / ".venv").unlink()
     made = run_cli("sample", "--galaxy-root", str(root), "--revision", "a91ea1d97111", str(tmp_path / "db.sqlite"))
     assert made.returncode == 0, made.stderr
@@ -196,3 +256,44 @@ def test_a_sqlalchemy_migrate_release_is_refused_in_one_line(tmp_path):
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
     assert "22.01 or older" in line and "SQLAlchemy Migrate" in line
+
+
+@pytest.mark.slow_release
+def test_a_2201_checkout_is_refused_by_every_command_in_one_line(tmp_path):
+    """A real 22.01 tree (galaxy-data 22.1.1 pinned, its own Python 3.9 venv): no command drives it."""
+    from legacy_galaxy import release_2201_tree
+
+    root = release_2201_tree(tmp_path / "galaxy")
+    arguments = {
+        "status": ["status"],
+        "upgrade --rehearse": ["upgrade", "--rehearse"],
+        "troubleshoot": ["troubleshoot"],
+        "create": ["create", "-m", "a revision for 22.01"],
+        "run status": ["run", "status", "-o", str(tmp_path / "status.ipynb")],
+    }
+    why = set()
+    for command in COMMANDS:
+        result = run_cli(*arguments[command], "--galaxy-root", str(root))
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (command, result.stderr)
+        (line,) = result.stderr.splitlines()
+        why.add(line.removeprefix("error: ").replace(str(root), "the checkout"))
+    assert not list((root / "lib" / "galaxy" / "model").glob("migrations"))
+    (line,) = why
+    observed(
+        "22.01",
+        galaxy_data=REFUSED["22.01"],
+        python=venv_python_version(root),
+        tags_file=None,
+        why=line,
+        commands=dict.fromkeys(COMMANDS, "refused"),
+    )
+
+
+def test_the_results_file_covers_every_release_and_command():
+    """Every release the tests drive (and the one they refuse) has a cell per command, nothing else."""
+    releases = json.loads(RESULTS.read_text())["releases"]
+    assert set(releases) == set(RELEASES) | set(REFUSED)
+    for tag, entry in releases.items():
+        assert set(entry["commands"]) == set(COMMANDS), tag
+        expected = {"refused"} if tag in REFUSED else {"works"}
+        assert set(entry["commands"].values()) == expected, tag

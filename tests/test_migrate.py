@@ -59,7 +59,20 @@ def test_downgrade_target_forms_sqlite(sqlite_db, env, target, expected):
     assert done.succeeded and set(read_rows(done.selection.db)) == expected
 
 
-@pytest.mark.parametrize("target", ["25.0", "25.1"])
+def test_no_relative_step_starts_from_a_merge(graph):
+    """`REV@-1` from a merge revision is Alembic's "Ambiguous walk" (sample --release 24.1 failed on it):
+    24.1's side branch holds the merge eee9229a9765, undone by downgrading to its side parent instead."""
+    for tag in graph.release_tags:
+        if tag == "22.01":
+            continue
+        plan = make_plan(graph, tuple(graph.heads()), tag, "downgrade")
+        relative = [call.revision.removesuffix("@-1") for call in plan.calls if call.revision.endswith("@-1")]
+        assert not [rid for rid in relative if graph.revisions[rid].is_merge], tag
+    calls = [call.revision for call in make_plan(graph, tuple(graph.heads()), "24.1", "downgrade").calls]
+    assert calls == ["04288b6a5b25", "570bce1e82f9", "570bce1e82f9@-1"]
+
+
+@pytest.mark.parametrize("target", ["25.0", "25.1", "24.1"])
 def test_downgrade_across_merges_leaves_one_row_per_branch(sqlite_db, env, graph, target):
     db = sqlite_db("head")
     plan = make_plan(graph, read_rows(db), target, "downgrade")

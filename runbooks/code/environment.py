@@ -41,7 +41,8 @@ class GalaxyEnv:
         if not (migrations / "alembic.ini").is_file() and (root / "lib" / LEGACY_SUBDIR).is_dir():
             raise UsageError(
                 f"{root} is Galaxy 22.01 or older (lib/{LEGACY_SUBDIR}: SQLAlchemy Migrate, no Alembic revisions): "
-                "the runbooks drive releases with Alembic (22.05 on); upgrade with a newer Galaxy's manage_db.sh first"
+                "the runbooks drive releases with Alembic (22.05 on); give its database with --db instead of "
+                "--galaxy-root and `status` prints the releases to step through"
             )
         if not (migrations / "alembic.ini").is_file():
             raise UsageError(

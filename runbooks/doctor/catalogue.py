@@ -51,6 +51,14 @@ CODES = [
         "with this code.",
     ),
     Code(
+        "sqlalchemy-migrate-skipped",
+        "error",
+        "alembic_version exists but migrate_version is below 180: Alembic took over before SQLAlchemy Migrate "
+        "finished, and the tables its last scripts make are missing (Galaxy issue 19016).",
+        "Restore the backup from before the jump, then step through 22.01's `manage_db.sh upgrade` (to 180) "
+        "and this code's upgrade; the finding lists each step.",
+    ),
+    Code(
         "sqlalchemy-migrate-needs-alembic",
         "error",
         "Under SQLAlchemy Migrate at its last version: Galaxy refuses to start until it is moved to Alembic.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from runbooks import legacy_plan
 from runbooks.code.environment import BRANCHES
 from runbooks.database.connections import DatabaseSnapshot
 from runbooks.doctor.checks.examination import SHOWN, Examination, shown_ids
@@ -88,6 +89,8 @@ def check_version_table(ex: Examination) -> None:
     if status.unknown:
         _unknown(ex, status)
         return
+    if status.skipped_migrate:
+        _skipped_migrate(ex, status)
     _missing_branches(ex, snapshot, status)
     for name, branch in status.branches.items():
         if len(branch.current) > 1:
@@ -123,6 +126,26 @@ def _invalid_rows(ex: Examination, snapshot: DatabaseSnapshot) -> None:
     )
 
 
+def _plan(ex: Examination) -> str:
+    return "the releases to step through, in order:\n" + "\n".join(
+        legacy_plan.lines_for(ex.status, ex.graph, ex.database)
+    )
+
+
+def _skipped_migrate(ex: Examination, status: Status) -> None:
+    ex.add(
+        "sqlalchemy-migrate-skipped",
+        legacy_plan.skipped_summary(status),
+        _plan(ex) + f"\nwithout that backup, list what is missing with {ex.cli('troubleshoot', '--drift')}",
+        {
+            "migrate_version": status.legacy_migrate_version,
+            "expected": SQLALCHEMY_MIGRATE_LAST["gxy"],
+            "alembic_version": list(status.rows),
+            "plan": legacy_plan.lines_for(status, ex.graph, ex.database),
+        },
+    )
+
+
 def _no_alembic(ex: Examination, snapshot: DatabaseSnapshot) -> None:
     if "migrate_version" in snapshot.tables:
         version = snapshot.migrate_version
@@ -142,9 +165,12 @@ def _no_alembic(ex: Examination, snapshot: DatabaseSnapshot) -> None:
                 f"under SQLAlchemy Migrate at version {version}, not {last}: Galaxy raises "
                 "IncorrectSAMigrateVersionError (Alembic can only take over from version "
                 f"{last} for gxy, {SQLALCHEMY_MIGRATE_LAST['tsi']} for tsi)",
-                f"step 1: in a release_22.01 checkout, `sh manage_db.sh upgrade` (SQLAlchemy Migrate to version "
-                f"{last}); step 2: with this code, `sh manage_db.sh upgrade` (Alembic to head)",
-                {"migrate_version": version, "expected": last},
+                _plan(ex),
+                {
+                    "migrate_version": version,
+                    "expected": last,
+                    "plan": legacy_plan.lines_for(ex.status, ex.graph, ex.database),
+                },
             )
         return
     tables = sorted(snapshot.tables)
