@@ -1,8 +1,8 @@
 """python -m bench.upgrade_matrix: run cells, merge them, refresh the committed results.
 
-    python -m bench.upgrade_matrix refresh                  # every release x dialect -> results file
-    python -m bench.upgrade_matrix cell --release 23.0.6 --dialect sqlite --out cell.json
-    python -m bench.upgrade_matrix merge cells/*.json       # into bench/results/upgrade_matrix.json
+python -m bench.upgrade_matrix refresh                  # every release x dialect -> results file
+python -m bench.upgrade_matrix cell --release 23.0.6 --dialect sqlite --out cell.json
+python -m bench.upgrade_matrix merge cells/*.json       # into bench/results/upgrade_matrix.json
 """
 
 from __future__ import annotations

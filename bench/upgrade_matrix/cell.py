@@ -24,14 +24,17 @@ def run_cell(release: str, dialect: str, with_reverse: bool = True) -> dict:
     graph = RevisionGraph.load(env)
     entry = fixtures.manifest_entry(release, dialect)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="upgrade-matrix-") as folder, fixtures.loaded(
-        release, dialect, Path(folder)
-    ) as db:
+    with (
+        tempfile.TemporaryDirectory(prefix="upgrade-matrix-") as folder,
+        fixtures.loaded(release, dialect, Path(folder)) as db,
+    ):
         before = fixtures.tables(db)
         mismatched = check_manifest(fixtures.digests(before), entry)
         if mismatched:
-            raise SystemExit(f"error: {release} {dialect}: the loaded fixture differs from its manifest in "
-                             f"{', '.join(mismatched)}: regenerate it (tests/fixtures/make_release_data.py)")
+            raise SystemExit(
+                f"error: {release} {dialect}: the loaded fixture differs from its manifest in "
+                f"{', '.join(mismatched)}: regenerate it (tests/fixtures/make_release_data.py)"
+            )
         runs = upgrade_with_way_out(db)
         applied = _applied(graph, runs[-1], entry)
         cell = _outcome(release, dialect, entry, runs)
@@ -91,5 +94,6 @@ def _reverse(db: DatabaseUrl, release: str, graph: RevisionGraph, env: GalaxyEnv
     server = None if db.is_sqlite else db
     with scratch_database(server, name="matrix_head") as scratch:
         initialize(scratch.db, env)
-        return reverse(scratch.db, release, graph) | {"from": "a head database made by Galaxy's initialization "
-                                                               "(this cell's database did not reach head)"}
+        return reverse(scratch.db, release, graph) | {
+            "from": "a head database made by Galaxy's initialization (this cell's database did not reach head)"
+        }

@@ -32,9 +32,11 @@ def _by_key(columns: list[str], pk: list[str], rows: list[tuple], key_columns: l
 def _named(graph, applied, table, column="", data_fix=False, calls: str = "") -> list[str]:
     """Applied revisions that name ``table`` (and ``column``); with ``calls``, only those that call it
     (``drop_table``, ``drop_column``); with ``data_fix``, only data-fix revisions."""
+
     def fitting(rids: list[str]) -> list[str]:
         rids = [rid for rid in rids if calls in _text(graph, rid)]
-        return [rid for rid in rids if effects(graph.revisions[rid]).data_fix] if data_fix else rids
+        fixes = [rid for rid in rids if effects(graph.revisions[rid]).data_fix]
+        return fixes if data_fix or (fixes and not calls) else rids  # a changed value: data fixes first
 
     found = fitting(revisions_naming(graph, table, column, applied)) or fitting(
         _mentioning(graph, applied, table, column)
@@ -66,7 +68,9 @@ def compare(before: dict, after: dict, graph: RevisionGraph, applied: set[str]) 
         report["tables"] += 1
         report["rows_checked"] += len(rows)
         if table not in after:
-            _record(report, graph, applied, table, "", f"table dropped ({len(rows)} rows)", len(rows), calls="drop_table")
+            _record(
+                report, graph, applied, table, "", f"table dropped ({len(rows)} rows)", len(rows), calls="drop_table"
+            )
             continue
         after_columns, _, after_rows = after[table]
         common = [c for c in columns if c in after_columns]
@@ -78,15 +82,30 @@ def compare(before: dict, after: dict, graph: RevisionGraph, applied: set[str]) 
         new = _by_key(after_columns, pk, after_rows, key)
         missing = sorted(set(old) - set(new))
         if missing:
-            _record(report, graph, applied, table, "", f"{len(missing)} row(s) removed: {', '.join(missing[:5])}",
-                    len(missing), data_fix=True)
+            _record(
+                report,
+                graph,
+                applied,
+                table,
+                "",
+                f"{len(missing)} row(s) removed: {', '.join(missing[:5])}",
+                len(missing),
+                data_fix=True,
+            )
         for column in common:
             i, j = columns.index(column), after_columns.index(column)
             changed = sorted(k for k in old if k in new and old[k][i] != new[k][j])
             report["values_compared"] += sum(1 for k in old if k in new)
             if changed:
-                _record(report, graph, applied, table, column,
-                        f"{len(changed)} value(s) changed (rows {', '.join(changed[:5])})", 0)
+                _record(
+                    report,
+                    graph,
+                    applied,
+                    table,
+                    column,
+                    f"{len(changed)} value(s) changed (rows {', '.join(changed[:5])})",
+                    0,
+                )
     return report
 
 

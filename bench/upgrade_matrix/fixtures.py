@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-from bench.upgrade_matrix import MANIFEST, RELEASES
 from make_release_data import _table_entry, postgresql_tables, sqlite_tables
 from make_release_fixtures import Pg
+
+from bench.upgrade_matrix import MANIFEST, RELEASES
 from runbooks.database.urls import DatabaseUrl
 
 PG_ADMIN_URL = os.environ.get("RUNBOOK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -38,8 +39,10 @@ def releases_with_fixtures() -> list[str]:
 def manifest_entry(release: str, dialect: str) -> dict:
     entry = manifest()["releases"].get(release, {}).get(dialect, {})
     if "file" not in entry:
-        raise SystemExit(f"error: no {dialect} data fixture for {release} in {MANIFEST.name}: pick one of "
-                         + ", ".join(releases_with_fixtures()))
+        raise SystemExit(
+            f"error: no {dialect} data fixture for {release} in {MANIFEST.name}: pick one of "
+            + ", ".join(releases_with_fixtures())
+        )
     return entry
 
 

@@ -14,9 +14,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bench.upgrade_matrix.upgrade import run_cli
 from make_checkout_tree import ensure_release_venv
 from make_release_data import release_python
+
+from bench.upgrade_matrix.upgrade import run_cli
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
 
@@ -38,15 +39,22 @@ print(json.dumps({"dbversion": sorted(line for line in out.getvalue().split(chr(
 """
 
 
-def release_tag(release: str) -> str:
-    return ".".join(release.split(".")[:2])
+def release_tag(release: str, graph: RevisionGraph) -> str:
+    """The release's tag as Galaxy writes it: ``23.0``, but ``22.01`` and ``22.05``."""
+    major, minor = release.split(".")[:2]
+    padded = f"{major}.{int(minor):02d}"
+    return padded if graph.tag_revision(padded) else f"{major}.{minor}"
 
 
 def reverse(db: DatabaseUrl, release: str, graph: RevisionGraph) -> dict:
-    tag = release_tag(release)
+    tag = release_tag(release, graph)
     revision = graph.tag_revision(tag)
     if revision is None or revision == "base":
-        return {"tag": tag, "accepted": None, "why": f"{tag} is a SQLAlchemy Migrate release: no Alembic tag to go down to"}
+        return {
+            "tag": tag,
+            "accepted": None,
+            "why": f"{tag} is a SQLAlchemy Migrate release: no Alembic tag to go down to",
+        }
     code, stdout, _ = run_cli("downgrade", tag, "--db", db.secret(), "--yes", "--no-backup", "--json")
     report = json.loads(stdout) if stdout.strip().startswith("{") else {}
     rows = sorted((report.get("outcome") or {}).get("alembic_version", []))
