@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from bench.upgrade_matrix import fixtures
-from bench.upgrade_matrix.data import check_manifest, compare
+from bench.upgrade_matrix.data import check_manifest, compare, onupdate_columns
 from bench.upgrade_matrix.reverse import reverse
 from bench.upgrade_matrix.schema import compare_schema
 from bench.upgrade_matrix.upgrade import upgrade_with_way_out
@@ -38,7 +38,7 @@ def run_cell(release: str, dialect: str, with_reverse: bool = True) -> dict:
         runs = upgrade_with_way_out(db)
         applied = _applied(graph, runs[-1], entry)
         cell = _outcome(release, dialect, entry, runs)
-        cell["data"] = compare(before, fixtures.tables(db), graph, applied)
+        cell["data"] = compare(before, fixtures.tables(db), graph, applied, onupdate_columns())
         at_head = runs[-1]["reached"]
         cell["schema"] = compare_schema(db, graph, env) if at_head else {"not_compared": "not at head"}
         if with_reverse:

@@ -59,8 +59,9 @@ def _mentioning(graph: RevisionGraph, applied: set[str], table: str, column: str
     return [rid for rid in graph.in_order(among=applied) if all(w.search(_text(graph, rid)) for w in words)]
 
 
-def compare(before: dict, after: dict, graph: RevisionGraph, applied: set[str]) -> dict:
-    """``before``/``after``: {table: (columns, primary key, rows)} of the fixture and the upgraded database."""
+def compare(before: dict, after: dict, graph: RevisionGraph, applied: set[str], touched: set = frozenset()) -> dict:
+    """``before``/``after``: {table: (columns, primary key, rows)} of the fixture and the upgraded database;
+    ``touched``: (table, column) pairs the model sets on every update (``onupdate_columns``)."""
     report = {"tables": 0, "rows_checked": 0, "values_compared": 0, "rows_lost": 0, "changes": [], "unexplained": []}
     for table, (columns, pk, rows) in sorted(before.items()):
         if not rows or table in VERSION_TABLES:
@@ -92,28 +93,51 @@ def compare(before: dict, after: dict, graph: RevisionGraph, applied: set[str]) 
                 len(missing),
                 data_fix=True,
             )
+        changed = {}
         for column in common:
             i, j = columns.index(column), after_columns.index(column)
-            changed = sorted(k for k in old if k in new and old[k][i] != new[k][j])
+            changed[column] = sorted(k for k in old if k in new and old[k][i] != new[k][j])
             report["values_compared"] += sum(1 for k in old if k in new)
-            if changed:
-                _record(
-                    report,
-                    graph,
-                    applied,
-                    table,
-                    column,
-                    f"{len(changed)} value(s) changed (rows {', '.join(changed[:5])})",
-                    0,
-                )
+        _changed_values(report, graph, applied, table, {c: keys for c, keys in changed.items() if keys}, touched)
     return report
 
 
+def _changed_values(report, graph, applied, table: str, changed: dict, touched: set) -> None:
+    """A column the model updates by itself (``onupdate``: update_time) changed in rows another column's
+    data fix rewrote: put down to that revision, not to whichever revision happens to name the column."""
+    own = {c: _named(graph, applied, table, c) for c in changed if (table, c) not in touched}
+    for column, keys in changed.items():
+        what = f"{len(keys)} value(s) changed (rows {', '.join(keys[:5])})"
+        if (table, column) in touched:
+            by = sorted({rid for other, rids in own.items() if set(changed[other]) & set(keys) for rid in rids})
+            what += ", set by the model's onupdate when the revision rewrote the row"
+            _add(report, {"table": table, "column": column, "what": what, "by": by}, 0)
+        else:
+            _add(report, {"table": table, "column": column, "what": what, "by": own[column]}, 0)
+
+
 def _record(report, graph, applied, table, column, what, rows, data_fix=False, calls="") -> None:
-    by = _named(graph, applied, table, column, data_fix, calls)
-    item = {"table": table, "column": column, "what": what, "by": by}
-    if by:
+    item = {
+        "table": table,
+        "column": column,
+        "what": what,
+        "by": _named(graph, applied, table, column, data_fix, calls),
+    }
+    _add(report, item, rows)
+
+
+def _add(report: dict, item: dict, rows: int) -> None:
+    if item["by"]:
         report["changes"].append(item)
     else:
         report["unexplained"].append(item)
         report["rows_lost"] += rows
+
+
+def onupdate_columns() -> set[tuple[str, str]]:
+    """(table, column) pairs Galaxy's model sets by itself on every ORM update (``onupdate``)."""
+    import galaxy.model as model
+    from galaxy.model import tool_shed_install  # noqa: F401  (its tables join the metadata)
+
+    tables = model.mapper_registry.metadata.tables.values()
+    return {(table.name, column.name) for table in tables for column in table.columns if column.onupdate is not None}
