@@ -101,25 +101,47 @@ def slowest_table() -> str:
     return "\n".join(lines)
 
 
+def _cells_text(keys: list[tuple[str, str]]) -> str:
+    """``22.1.1, 23.0.6 (sqlite); 22.1.1 (postgresql)``: the cells a row of a grouped table holds for."""
+    parts = []
+    for dialect in ("sqlite", "postgresql"):
+        releases = [release for release, d in keys if d == dialect]
+        if releases:
+            parts.append(f"{', '.join(releases)} ({dialect})")
+    return "; ".join(parts)
+
+
+def _grouped(rows: list[tuple[tuple, tuple[str, str]]]) -> list[tuple[tuple, str]]:
+    groups: dict[tuple, list[tuple[str, str]]] = {}
+    for key, cell in rows:
+        groups.setdefault(key, []).append(cell)
+    return [(key, _cells_text(cells)) for key, cells in groups.items()]
+
+
 def data_changes() -> str:
-    lines = ["| release | dialect | table.column | what changed | by (revision) |", "|---|---|---|---|---|"]
+    rows = []
     for cell in _cells():
         for item in cell["data"]["changes"] + cell["data"]["unexplained"]:
             where = f"{item['table']}.{item['column']}" if item["column"] else item["table"]
-            by = ", ".join(f"`{b}`" for b in item["by"]) or "**unexplained: data lost**"
-            lines.append(f"| {cell['release']} | {cell['dialect']} | `{where}` | {_cell_text(item['what'])} | {by} |")
+            what = item["what"].split(" (rows ")[0].split(": ")[0]
+            rows.append(((where, what, tuple(item["by"])), (cell["release"], cell["dialect"])))
+    lines = ["| table.column | what changed | by (revision) | cells |", "|---|---|---|---|"]
+    for (where, what, by), cells in sorted(_grouped(rows), key=lambda row: (bool(row[0][2]), row[0][0])):
+        named = ", ".join(f"`{b}`" for b in by) or "**unexplained: data lost**"
+        lines.append(f"| `{where}` | {_cell_text(what)} | {named} | {cells} |")
     return "\n".join(lines)
 
 
 def schema_differences() -> str:
-    lines = ["| release | dialect | difference | class | explanation |", "|---|---|---|---|---|"]
+    rows = []
     for cell in _cells():
         for item in cell["schema"].get("differences", []):
-            flag = "" if item["explained"] else "**finding** "
-            lines.append(
-                f"| {cell['release']} | {cell['dialect']} | {_cell_text(item['difference'], 160)} "
-                f"| {flag}`{item['class']}` | {_cell_text(item['explanation'], 200)} |"
-            )
+            key = (item["explained"], item["class"], item["difference"], item["explanation"])
+            rows.append((key, (cell["release"], cell["dialect"])))
+    lines = ["| difference | class | explanation | cells |", "|---|---|---|---|"]
+    for (explained, code, difference, why), cells in sorted(_grouped(rows)):
+        flag = "" if explained else "**finding** "
+        lines.append(f"| {_cell_text(difference, 160)} | {flag}`{code}` | {_cell_text(why, 200)} | {cells} |")
     return "\n".join(lines)
 
 

@@ -37,7 +37,8 @@ def compare_schema(db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv) -> dic
     listed = []
     for group, items in classify(ours, baseline).items():
         for item, why in items:
-            listed.append(_entry(item, FINDING[group], why or _suspect(item, graph), explained=group == "left"))
+            why = why or _suspect(item, graph, baseline)
+            listed.append(_entry(item, FINDING[group], why, explained=group == "left"))
     for item in baseline.initialized:
         if _key(item) not in {_key(d) for d in differences}:
             why = "Galaxy's initialization at the head has it, the upgraded database matches the model instead"
@@ -50,11 +51,10 @@ def _entry(item: dict, code: str, why: str, explained: bool) -> dict:
     return {"difference": describe(item), "class": code, "explanation": why, "explained": explained}
 
 
-def _suspect(item: dict, graph: RevisionGraph) -> str:
-    """Not explained: the revision whose file names this object (where to look), or Galaxy's create_all."""
+def _suspect(item: dict, graph: RevisionGraph, baseline) -> str:
+    """Not on a path the doctor's baseline knows (``troubleshoot --drift`` reports it): where to look."""
+    known = ", ".join(sorted(path.split(",")[0].removeprefix("created by ") for path in baseline.paths)) or "none"
     column = item["name"] if item["table"] != item["name"] else ""
     found = revisions_naming(graph, item["table"], column)
-    if not found:
-        return "not left by Galaxy's own code on a known path; no revision names it (create_all of an older release)"
-    rid = found[-1]
-    return f"not left by Galaxy's own code on a known path; last named by {rid} ({graph.revisions[rid].message})"
+    where = f"last named by {found[-1]} ({graph.revisions[found[-1]].message})" if found else "no revision names it"
+    return f"not left on the baseline's paths ({known}), so troubleshoot --drift reports it; {where}"
