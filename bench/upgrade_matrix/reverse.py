@@ -23,6 +23,8 @@ from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
 
 VENVS = Path(os.environ.get("RUNBOOKS_RELEASE_VENVS") or Path.home() / ".cache" / "galaxy-migrations" / "release-venvs")
+# A venv missing from (or replaced in) the shared cache is made here, where nothing else rebuilds it.
+OWN_VENVS = Path.home() / ".cache" / "galaxy-migrations" / "matrix-venvs"
 OLD_CODE_CHECK = """
 import io, json, os, sys
 from argparse import Namespace
@@ -75,7 +77,7 @@ def reverse(db: DatabaseUrl, release: str, graph: RevisionGraph) -> dict:
 
 def old_code_verdict(release: str, db: DatabaseUrl, check: str = OLD_CODE_CHECK) -> dict:
     """The release's own startup check and ``dbversion`` on ``db``."""
-    venv = ensure_release_venv(release, [VENVS], release_python(release))
+    venv = ensure_release_venv(release, [VENVS, OWN_VENVS], release_python(release))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GALAXY_", "ALEMBIC_", "PYTHON", "RUNBOOK"))}
     with tempfile.TemporaryDirectory(prefix="matrix-old-code-") as folder:  # never the project's galaxy/
         proc = subprocess.run(
