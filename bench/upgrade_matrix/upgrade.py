@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -36,8 +37,6 @@ def run_cli(*args: str) -> tuple[int, str, list[tuple[float, str]]]:
 
 
 def _environ() -> dict:
-    import os
-
     return {k: v for k, v in os.environ.items() if k != "RUNBOOK_DB_URL"}
 
 
