@@ -94,13 +94,20 @@ def _downgrade_plan(graph, current, target, applied, wanted) -> Plan:
     notes = []
     for row in leftovers:
         chain = [rid for rid in order if rid in graph.ancestors([row]) and rid not in wanted]
-        for rid in chain:
-            calls.append(GalaxyCall("downgrade", f"{rid}@-1", f"undo {rid}, left by the merge crossing"))
+        calls += [_undo_step(graph, rid, chain) for rid in chain]
         notes.append(
             f"Galaxy's plain downgrade would leave {row} in alembic_version (a side branch of a merge "
             f"below {target.text}); {len(chain)} extra step(s) undo it so one row per branch remains"
         )
     return Plan("downgrade", target, current, order, calls, expected_rows(target, graph, current, False), notes)
+
+
+def _undo_step(graph: RevisionGraph, rid: str, chain: list[str]) -> GalaxyCall:
+    """``REV@-1``; for a merge, whose ``@-1`` Alembic calls an "Ambiguous walk", a downgrade to its parent
+    on the side branch being undone (Alembic removes what is above it: the merge)."""
+    side = [parent for parent in graph.revisions[rid].parents if parent in chain]
+    argument = side[0] if graph.revisions[rid].is_merge and len(side) == 1 else f"{rid}@-1"
+    return GalaxyCall("downgrade", argument, f"undo {rid}, left by the merge crossing")
 
 
 def _rows_after_plain_downgrade(graph: RevisionGraph, applied: set[str], target: Target) -> list[str]:
