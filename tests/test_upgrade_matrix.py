@@ -49,7 +49,7 @@ def test_the_matrix_covers_ten_releases_on_both_dialects():
     releases = {release for release, _ in cells}
     assert len(releases) >= 10
     assert all((release, dialect) in cells for release in releases for dialect in ("sqlite", "postgresql"))
-    assert releases == set(releases_with_fixtures())  # every data fixture has its cells
+    assert releases <= set(releases_with_fixtures())  # every cell comes from a committed data fixture
 
 
 def test_no_committed_cell_lost_data():
