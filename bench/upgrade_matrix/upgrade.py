@@ -41,13 +41,11 @@ def _environ() -> dict:
 
 
 def revision_seconds(lines: list[tuple[float, str]]) -> dict[str, float]:
-    """Each revision's time: from its progress line to the next line the tool printed."""
-    times = {}
-    for (arrived, line), (following, _) in zip(lines, lines[1:], strict=False):
-        found = PROGRESS.search(line)
-        if found:
-            times[found.group(1)] = round(following - arrived, 3)
-    return times
+    """Each revision's time: from its progress line to the next one. The last revision of a run is not
+    timed: what follows it is the end of Galaxy's command and the tool's read-back (or the error)."""
+    started = [(arrived, found.group(1)) for arrived, line in lines if (found := PROGRESS.search(line))]
+    pairs = zip(started, started[1:], strict=False)
+    return {revision: round(following - arrived, 3) for (arrived, revision), (following, _) in pairs}
 
 
 def upgrade(db: DatabaseUrl) -> dict:
