@@ -153,9 +153,11 @@ def generated_snippets() -> dict[str, callable]:
     from docs_build.replays import replay_table
     from docs_build.snippets import SNIPPETS
     from docs_build.supported_releases import supported_releases_table
+    from docs_build.upgrade_matrix import SNIPPETS as MATRIX_SNIPPETS
     from docs_build.upgrade_times import upgrade_times
 
     return {
+        **MATRIX_SNIPPETS,
         "attack-table": attack_table,
         "replay-table": replay_table,
         "supported-releases": supported_releases_table,

@@ -181,11 +181,24 @@ def apply_change(change: Change, lock_policy: LockPolicy | None = None, say=lamb
     return change.outcome
 
 
-def _prove_way_out(change: Change, plan: Plan) -> None:
-    """Statements that drop something are shown only once a copy with them applied reached the target."""
-    explanation = change.explanation
-    if explanation is not None and explanation.sql and not change.succeeded:
-        change.proof = prove_fix(change.selection.db, plan, explanation.sql, change.selection.env)
+def _prove_way_out(change: Change, plan: Plan, causes: int = 3) -> None:
+    """Statements that drop something are shown only once a copy with them applied reached the target.
+
+    When the copy then stops at another known cause (an old database can have several), its
+    statements are added and the copy tried again, so the way out shown is the whole of it.
+    """
+    explanation, selection = change.explanation, change.selection
+    if explanation is None or not explanation.sql or change.succeeded:
+        return
+    statements = list(explanation.sql)
+    for _ in range(causes):
+        change.proof = prove_fix(selection.db, plan, statements, selection.env)
+        if change.proof.proven or change.proof.rehearsal is None:
+            return
+        following = explain_failure(change.proof.rehearsal.outcome.errors, selection.db.dialect)
+        if following is None or not following.sql or set(following.sql) <= set(statements):
+            return
+        statements += following.sql
 
 
 def confirm_or_refuse(change: Change, assume_yes: bool, ask: Callable[[str], bool] | None) -> None:

@@ -191,5 +191,10 @@ def change_json(change) -> dict:
         }
         report["after"] = change.after.to_json(change.selection.database_args) if change.after else None
     if change.explanation:  # the JSON key stays "diagnosis"
-        report["diagnosis"] = {"cause": change.explanation.cause, "fix": way_out_text(change)}
+        proven = change.proof is not None and change.proof.proven
+        report["diagnosis"] = {
+            "cause": change.explanation.cause,
+            "fix": way_out_text(change),
+            "statements": list(change.proof.statements) if proven else [],  # only once a copy proved them
+        }
     return report

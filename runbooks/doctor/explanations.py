@@ -110,7 +110,36 @@ def _foreign_key(error: str, dialect: str, database: DatabaseArgs | None) -> Fai
     return None
 
 
+def _unnamed_foreign_key(error: str, dialect: str, database: DatabaseArgs | None) -> FailureExplanation | None:
+    """Databases created on SQLite by 23.0 or older have unnamed foreign keys (Galaxy's naming convention,
+    ``<table>_<column>_fkey``, came later); a revision that drops one by that name cannot find it."""
+    match = re.search(r"No such constraint: '(\w+)_fkey'", error)
+    if not match or dialect != "sqlite":
+        return None
+    parts = match.group(1).split("_")
+    # Which words are the column is not written down: every "..._id" tail is a candidate. Each statement
+    # names that column's unnamed foreign keys in every table (later revisions drop the others by name too).
+    columns = ["_".join(parts[i:]) for i in range(1, len(parts) - 1) if parts[-1] == "id"]
+    updates = tuple(_name_foreign_keys(column) for column in columns)
+    return FailureExplanation(
+        f"the foreign key {match.group(1)}_fkey has no name in this database (an older release's create_all on "
+        "SQLite made it without one), and the revision drops it by that name",
+        "give such foreign keys the names Galaxy's code gives them, in the tables' stored definitions",
+        ("PRAGMA writable_schema = ON;", *updates, "PRAGMA writable_schema = OFF;"),
+    )
+
+
+def _name_foreign_keys(column: str) -> str:
+    unnamed = f"char(9) || 'FOREIGN KEY({column}) REFERENCES'"  # create_all writes a tab before an unnamed one
+    named = f"char(9) || 'CONSTRAINT ' || name || '_{column}_fkey FOREIGN KEY({column}) REFERENCES'"
+    return (
+        f"UPDATE sqlite_master SET sql = replace(sql, {unnamed}, {named}) "
+        f"WHERE type = 'table' AND instr(sql, {unnamed});"
+    )
+
+
 RECOGNISERS = (
+    _unnamed_foreign_key,
     _index_on_dropped_column,
     _leftover_batch_table,
     _already_exists,
