@@ -29,7 +29,7 @@ from runbooks.database.urls import DatabaseUrl
 from runbooks.paths import PROJECT_ROOT, runbook_home
 
 RELEASES = PROJECT_ROOT / "tests" / "fixtures" / "releases"
-VERSION = 1  # of the cached file's shape
+VERSION = 2  # of the cached file's shape (2: without the SQLAlchemy Migrate fixtures' paths)
 
 
 @dataclass
@@ -96,9 +96,10 @@ def make_baseline(db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv) -> Base
 def release_fixtures(dialect: str) -> list[tuple[str, Path]]:
     suffix = ".sqlite.gz" if dialect == "sqlite" else ".postgresql.sql.gz"
     found = sorted(RELEASES.glob(f"galaxy-data-*{suffix}")) if RELEASES.is_dir() else []
-    # The databases each release's own initialization made; the ones filled with data are for the
-    # upgrade matrix, and their paths leave nothing the empty ones do not.
-    found = [p for p in found if ".data." not in p.name]
+    # The databases each release's own initialization made. The ones filled with data are the upgrade
+    # matrix's, whose measured leftovers the doctor reads from its catalogue (doctor/galaxy_leftovers.json)
+    # only where a database's history fits their path; so are the SQLAlchemy Migrate era's (22.01 and older).
+    found = [p for p in found if ".data." not in p.name and ".migrate." not in p.name]
     return [(p.name.removeprefix("galaxy-data-").removesuffix(suffix), p) for p in found]
 
 

@@ -3,6 +3,7 @@
 python -m bench.upgrade_matrix refresh                  # every release x dialect -> results file
 python -m bench.upgrade_matrix cell --release 23.0.6 --dialect sqlite --out cell.json
 python -m bench.upgrade_matrix merge cells/*.json       # into bench/results/upgrade_matrix.json
+python -m bench.upgrade_matrix leftovers                # results -> runbooks/doctor/galaxy_leftovers.json
 """
 
 from __future__ import annotations
@@ -66,6 +67,15 @@ def refresh_command(args) -> int:
             cell = run_cell(release, dialect)
             merge([cell], Path(args.results))  # after each cell: a long run that stops keeps what it did
             print(f"{release} {dialect}: {cell['outcome']} ({cell['wall_s']}s)", file=sys.stderr, flush=True)
+    return leftovers_command(args)
+
+
+def leftovers_command(args) -> int:
+    from bench.upgrade_matrix.leftovers import CATALOGUE, write
+
+    made = write(Path(args.results))
+    counts = ", ".join(f"{dialect}: {len(c['paths'])} paths" for dialect, c in made["dialects"].items())
+    print(f"{CATALOGUE.relative_to(CATALOGUE.parents[2])}: {counts}", file=sys.stderr)
     return 0
 
 
@@ -87,6 +97,9 @@ def main(argv=None) -> int:
     every.add_argument("--dialect", nargs="+", choices=DIALECTS)
     every.add_argument("--results", default=str(RESULTS))
     every.set_defaults(run=refresh_command)
+    catalogue = commands.add_parser("leftovers", help="write the doctor's catalogue of what Galaxy's paths leave")
+    catalogue.add_argument("--results", default=str(RESULTS))
+    catalogue.set_defaults(run=leftovers_command)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -17,9 +17,10 @@ from runbooks.database.routines import routine_differences, schema_routines
 from runbooks.database.urls import DatabaseUrl
 from runbooks.doctor.checks.schema_drift import classify, describe
 
-# classify()'s groups as troubleshoot's finding codes; only "left" is explained by Galaxy's own code.
+# classify()'s groups as troubleshoot's finding codes; only "left*" are explained by Galaxy's own code.
 FINDING = {
     "left": "schema-left-by-galaxy",
+    "left_needed": "schema-missing-left-by-galaxy",
     "missing": "schema-missing-object",
     "extra": "schema-drift",
     "differs": "schema-differs-from-revision",
@@ -38,7 +39,7 @@ def compare_schema(db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv) -> dic
     for group, items in classify(ours, baseline).items():
         for item, why in items:
             why = why or _suspect(item, graph, baseline)
-            listed.append(_entry(item, FINDING[group], why, explained=group == "left"))
+            listed.append(_entry(item, FINDING[group], why, explained=group.startswith("left")))
     for item in baseline.initialized:
         if _key(item) not in {_key(d) for d in differences}:
             why = "Galaxy's initialization at the head has it, the upgraded database matches the model instead"
@@ -48,7 +49,8 @@ def compare_schema(db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv) -> dic
 
 
 def _entry(item: dict, code: str, why: str, explained: bool) -> dict:
-    return {"difference": describe(item), "class": code, "explanation": why, "explained": explained}
+    key = {name: item.get(name, "") for name in ("kind", "table", "name", "detail")}  # for the leftovers catalogue
+    return {"difference": describe(item), "key": key, "class": code, "explanation": why, "explained": explained}
 
 
 def _suspect(item: dict, graph: RevisionGraph, baseline) -> str:

@@ -205,6 +205,13 @@ CODES = [
         "Make it match what the named revision creates, or restore a backup; then `troubleshoot --drift`.",
     ),
     Code(
+        "schema-missing-left-by-galaxy",
+        "warning",
+        "A table or column Galaxy's model maps is missing, as Galaxy's own upgrade from an older release leaves it "
+        "(the path is named, and this database's differences fit that path); Galaxy fails where it reads it.",
+        "Add it as the model defines it, after a backup; then `troubleshoot --drift`.",
+    ),
+    Code(
         "schema-left-by-galaxy",
         "info",
         "Differences from the model that Galaxy's own migrations leave (the upgrade path is named): not a problem.",

@@ -51,13 +51,25 @@ def check_drift(ex: Examination, drift: bool) -> None:
 
 
 def classify(differences: list[dict], baseline) -> dict[str, list[tuple[dict, str]]]:
-    groups = {"left": [], "missing": [], "extra": [], "differs": []}
+    """Each difference in its group, with why: the baseline's path, else the upgrade matrix's catalogue of
+    what Galaxy's upgrade paths leave (only where this database's history fits the path; a table or column
+    the model maps stays a warning, ``left_needed``: Galaxy fails where it reads it)."""
+    from runbooks.doctor.galaxy_leftovers import NEEDED, explain_leftovers
+
+    leftovers = explain_leftovers(differences, baseline.dialect)
+    groups = {"left": [], "left_needed": [], "missing": [], "extra": [], "differs": []}
     for item in differences:
         why = baseline.explain(item)
+        leftover = leftovers.get((item["kind"], item["table"], item["name"], item.get("detail", "")))
         if why:
             groups["left"].append((item, why))
+        elif leftover and leftover.left:
+            needed = item["kind"] in NEEDED
+            groups["left_needed" if needed else "left"].append(
+                (item, f"{leftover.why}: {leftover.evidence}" if needed else leftover.why)
+            )
         elif item["kind"].startswith("add_"):
-            groups["missing"].append((item, ""))
+            groups["missing"].append((item, f"{leftover.why}: {leftover.evidence}" if leftover else ""))
         elif item["kind"].startswith("remove_"):
             groups["extra"].append((item, ""))
         else:
@@ -90,8 +102,8 @@ def describe(item: dict) -> str:
     return f"{what}: {where}{item['name']}" + (f" ({item['detail']})" if item.get("detail") else "")
 
 
-def _listed(items) -> str:
-    text = "; ".join(describe(item) for item, _ in items[:SHOWN])
+def _listed(items, with_why: bool = False) -> str:
+    text = "; ".join(describe(item) + (f" ({why})" if with_why and why else "") for item, why in items[:SHOWN])
     return text + (f"; and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
 
 
@@ -99,7 +111,7 @@ def _report(ex: Examination, groups: dict, ignored: int) -> None:
     if groups["missing"]:
         ex.add(
             "schema-missing-object",
-            f"{len(groups['missing'])} object(s) Galaxy's code needs are missing: {_listed(groups['missing'])}",
+            f"{len(groups['missing'])} object(s) Galaxy's code needs are missing: {_listed(groups['missing'], True)}",
             "Galaxy fails at runtime where it uses them; restore them from a backup, or re-create them the way the "
             f"revision that made them does ({ex.cli('troubleshoot', '--drift', '-v')} lists them); then check again",
             {"objects": [describe(item) for item, _ in groups["missing"]]},
@@ -124,6 +136,8 @@ def _report(ex: Examination, groups: dict, ignored: int) -> None:
             {"by_table": _by_table(groups["extra"]), "ignored": ignored},
             severity="warning" if ex.status.state == "up-to-date" else "info",
         )
+    if groups["left_needed"]:
+        _left_needed(ex, groups["left_needed"])
     if groups["left"]:
         paths = sorted({why for _, why in groups["left"]})
         ex.add(
@@ -134,6 +148,20 @@ def _report(ex: Examination, groups: dict, ignored: int) -> None:
             "nothing to do: Galaxy works with them (they come from its own migrations, not from a change by hand)",
             {"paths": paths, "differences": [describe(item) for item, _ in groups["left"]]},
         )
+
+
+def _left_needed(ex: Examination, items: list[tuple[dict, str]]) -> None:
+    paths = sorted({why for _, why in items})
+    ex.add(
+        "schema-missing-left-by-galaxy",
+        f"{len(items)} table(s) or column(s) Galaxy's model maps are missing, as Galaxy's own upgrade leaves them ("
+        + "; ".join(paths)
+        + f"): {_listed(items)}",
+        "not a change by hand, but Galaxy fails where it reads them: add each as the model defines it (type in "
+        "brackets), e.g. `ALTER TABLE t ADD COLUMN c TYPE`, after a backup; then `--drift` again",
+        {"paths": paths, "objects": [describe(item) for item, _ in items]},
+        severity="warning",
+    )
 
 
 def _by_table(items) -> dict[str, list[str]]:
