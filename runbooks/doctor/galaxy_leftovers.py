@@ -63,7 +63,8 @@ def explain_leftovers(differences: list[dict], dialect: str) -> dict[tuple, Left
             judged[key] = Leftover(why, True, evidence(overall))
         else:
             best = max(releases, key=lambda r: shown[r] / paths[r])
-            why = f"Galaxy's upgrade from {_releases(releases)} on {where} leaves it too, but not this database's history"
+            why = f"Galaxy's upgrade from {_releases(releases)} on {where} leaves it too, but not this database's "
+            why += "history"
             judged[key] = Leftover(why, False, evidence(best))
     return judged
 
