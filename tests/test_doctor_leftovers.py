@@ -87,3 +87,20 @@ def test_postgresql_upgraded_from_23_0_explained_and_altered_type_names_the_revi
     item = report.get("schema-differs-from-revision")
     assert item is not None and item.severity == "error", report.text()
     assert "tool_landing_request.tool_version" in item.summary and "c0959ad462b2" in item.summary, item.summary
+
+
+def test_type_altered_by_hand_after_galaxys_upgrade_names_the_revision(upgraded_23_0_sqlite, graph, tmp_path):
+    db = _copy(upgraded_23_0_sqlite, tmp_path)
+    execute_sql(  # SQLite has no ALTER COLUMN TYPE: the stored definition is edited, as a hand fix would
+        db,
+        [
+            "PRAGMA writable_schema = ON",
+            "UPDATE sqlite_master SET sql = replace(sql, 'tool_version VARCHAR(255)', 'tool_version TEXT') "
+            "WHERE name = 'tool_landing_request'",
+            "PRAGMA writable_schema = OFF",
+        ],
+    )
+    report = diagnose(db, graph, drift=True, rehearse=False)
+    item = report.get("schema-differs-from-revision")
+    assert item is not None and item.severity == "error", report.text()
+    assert "tool_landing_request.tool_version" in item.summary and "c0959ad462b2" in item.summary, item.summary
