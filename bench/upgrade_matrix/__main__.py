@@ -54,7 +54,7 @@ def merge_command(args) -> int:
     cells = [json.loads(Path(path).read_text()) for path in args.cells]
     merged = merge(cells, Path(args.results))
     print(f"{args.results}: {len(merged['cells'])} cells", file=sys.stderr)
-    return 0
+    return leftovers_command(args)
 
 
 def refresh_command(args) -> int:
