@@ -1,6 +1,6 @@
 """Fit the forecast's cost model on some scales, check it on one held out.
 
-    python bench/calibrate.py            # fit on small + medium, check on heldout
+    python bench/calibrate.py            # fit on small + medium + heldout, check on large
 
 Writes ``runbooks/forecast_model.json`` and ``bench/results/forecast_check.json``. Per
 revision: seconds = fixed + per_gb x GB of the tables it was seen to lock (least squares over
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from runbooks.forecast import GB, MODEL, forecast  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-CALIBRATION, HELD_OUT = ["small", "medium"], "heldout"
+CALIBRATION, HELD_OUT = ["small", "medium", "heldout"], "large"
 STRONG = ("AccessExclusiveLock", "ShareRowExclusiveLock", "ShareLock", "ExclusiveLock")
 
 

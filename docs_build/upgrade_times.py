@@ -18,23 +18,56 @@ def _mb(n: int) -> str:
     return f"{n / 1024**2:,.0f} MB"
 
 
+def _block(block: dict) -> str:
+    return f"{block['select job']:.2f}s / {block['update job']:.2f}s"
+
+
 def summary_table(runs: list[dict]) -> list[str]:
     lines = [
-        "| scale | jobs | datasets | database | Galaxy's command | its migrations | ours | slowest revisions "
-        "| longest block (reader / writer of job) | TEMPLATE copy | backup (pg_dump) | restore (pg_restore) |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| scale | jobs | datasets | database | Galaxy's command | its migrations | ours | ours / Galaxy "
+        "| slowest revisions | longest block of job, reader / writer (Galaxy's; ours) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for run in runs:
-        galaxy, ours, backup = run["galaxy"], run["ours"], run["backup"]
+        galaxy, ours = run["galaxy"], run["ours"]
         slow = sorted(galaxy["revisions"], key=lambda r: -r["seconds"])[:3]
         slowest = ", ".join(f"`{r['revision']}` {r['seconds']:.2f}s" for r in slow)
-        block = galaxy["longest_block_s"]
         lines.append(
             f"| {run['scale']} | {run['generator']['jobs']:,} | {run['generator']['rows']['dataset']:,} "
             f"| {_mb(run['generator']['bytes'])} | {galaxy['wall_s']:.1f}s | {galaxy['migrations_s']:.2f}s "
-            f"| {ours['wall_s']:.1f}s | {slowest} | {block['select job']:.2f}s / {block['update job']:.2f}s "
-            f"| {galaxy['template_copy_s']:.1f}s | {backup['backup_s']:.1f}s | {backup['restore_s']:.1f}s |"
+            f"| {ours['wall_s']:.1f}s | {run['ratios']['ours_to_galaxy']:.2f} | {slowest} "
+            f"| {_block(galaxy['longest_block_s'])}; {_block(ours['longest_block_s'])} |"
         )
+    return lines
+
+
+def copies_table(runs: list[dict]) -> list[str]:
+    lines = [
+        "| scale | database | rehearsal (`upgrade --rehearse`) | rehearsal / upgrade | TEMPLATE copy, WAL_LOG "
+        "| TEMPLATE copy, FILE_COPY | backup (pg_dump) | dump | restore (pg_restore) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        copy, backup = run["rehearsal_copy"], run["backup"]
+        lines.append(
+            f"| {run['scale']} | {_mb(run['generator']['bytes'])} | {run['rehearsal']['wall_s']:.1f}s "
+            f"| {run['ratios']['rehearsal_to_upgrade']:.2f} | {copy['wal_log_s']:.1f}s | {copy['file_copy_s']:.1f}s "
+            f"| {backup['backup_s']:.1f}s | {_mb(backup['dump_bytes'])} | {backup['restore_s']:.1f}s |"
+        )
+    return lines
+
+
+def proportion_lines(runs: list[dict]) -> list[str]:
+    """Per scale, the child rows per job where they differ from the generator's defaults."""
+    lines = []
+    for run in runs:
+        rows, jobs = run["generator"]["rows"], run["generator"]["jobs"]
+        per_job = ", ".join(
+            f"{table} {rows[table] / jobs:.1f}"
+            for table in ("dataset", "history_dataset_association", "job_to_input_dataset", "job_parameter")
+            + ("job_metric_numeric", "job_metric_text", "dataset_collection_element")
+        )
+        lines.append(f"- {run['scale']}: rows per job: {per_job}")
     return lines
 
 
@@ -73,7 +106,9 @@ def upgrade_times() -> str:
     runs = _runs()
     if not runs:
         return "No measurements are committed yet (run `python bench/measure_scale.py`)."
-    parts = ["### At each scale", "", *summary_table(runs), "", "### Per revision (Galaxy's command)", ""]
+    parts = ["### At each scale", "", *summary_table(runs), "", "### Rehearsal, copies and backups", ""]
+    parts += [*copies_table(runs), "", "### Rows per job at each scale", "", *proportion_lines(runs)]
+    parts += ["", "### Per revision (Galaxy's command)", ""]
     parts += [*revision_table(runs), "", "### The forecast, checked", "", *forecast_lines()]
     parts += ["", f"Measured on: {runs[-1]['machine']}."]
     return "\n".join(parts)

@@ -91,6 +91,15 @@ def _server(lib_dir: str | None) -> _Server:
     return server
 
 
+def start(lib_dir: str | None = None) -> None:
+    """Start the server for ``lib_dir`` now, without waiting: it imports Galaxy while the caller works.
+
+    The first request would start it anyway; starting it early overlaps Galaxy's import
+    (seconds) with the caller's pre-flight (reading the database, planning, checking sessions).
+    """
+    _server(lib_dir)
+
+
 def stop_all() -> None:
     """Stop every server and whatever it runs; return once they have exited."""
     for server in _servers.values():
