@@ -152,12 +152,13 @@ def generated_snippets() -> dict[str, callable]:
     from docs_build.pipeline import executions_table
     from docs_build.replays import replay_table
     from docs_build.snippets import SNIPPETS
-    from docs_build.upgrade_times import upgrade_times
+    from docs_build.upgrade_times import upgrade_findings, upgrade_times
 
     return {
         "attack-table": attack_table,
         "replay-table": replay_table,
         "upgrade-times": upgrade_times,
+        "upgrade-findings": upgrade_findings,
         "runbook-executions": executions_table,
         **SNIPPETS,
     }

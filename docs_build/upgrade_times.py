@@ -112,3 +112,37 @@ def upgrade_times() -> str:
     parts += [*revision_table(runs), "", "### The forecast, checked", "", *forecast_lines()]
     parts += ["", f"Measured on: {runs[-1]['machine']}."]
     return "\n".join(parts)
+
+
+def _span(values: list[float], fmt: str) -> str:
+    low, high = min(values), max(values)
+    return format(low, fmt) if f"{low:{fmt}}" == f"{high:{fmt}}" else f"{low:{fmt}} to {high:{fmt}}"
+
+
+def upgrade_findings() -> str:
+    """``<!-- generated: upgrade-findings -->``: the page's statements about the numbers, from the numbers."""
+    runs = _runs()
+    if not runs:
+        return "No measurements are committed yet."
+    first, last = runs[0], runs[-1]
+    migrations = [run["galaxy"]["migrations_s"] for run in runs]
+    ratios = [run["ratios"]["ours_to_galaxy"] for run in runs]
+    rehearsal = [run["ratios"]["rehearsal_to_upgrade"] for run in runs]
+    job_block = [
+        max(run["galaxy"]["longest_block_s"]["select job"], run["ours"]["longest_block_s"]["select job"])
+        for run in runs
+    ]
+    copy = last["rehearsal_copy"]
+    sizes = f"{_mb(first['generator']['bytes'])} to {_mb(last['generator']['bytes'])}"
+    grows = "does not grow" if max(migrations) < 2 * min(migrations) + 1 else "grows"
+    lines = [
+        f"- **Galaxy's migrations took {_span(migrations, '.2f')} s** from {first['generator']['jobs']:,} to "
+        f"{last['generator']['jobs']:,} jobs ({sizes}): the time {grows} with the data. "
+        "The rest of each wall time is Python starting Galaxy's code.",
+        f"- **Ours / Galaxy's command: {_span(ratios, '.2f')}** (wall times, medians of the turns; no backup).",
+        f"- **The longest a reader of `job` waited: {_span(job_block, '.2f')} s** (the probes, Galaxy's and our runs).",
+        f"- **Rehearsal / upgrade: {_span(rehearsal, '.2f')}.** A rehearsal is the upgrade plus a full copy of the "
+        f"database: at {_mb(last['generator']['bytes'])} the copy took {copy['file_copy_s']:.0f} s with "
+        f"`STRATEGY FILE_COPY` and {copy['wal_log_s']:.0f} s with PostgreSQL 15's default `WAL_LOG`.",
+    ]
+    return "\n".join(lines)
