@@ -13,7 +13,8 @@ upgrade works on a ``CREATE DATABASE ... TEMPLATE`` copy of that same base. Meas
   command, read-back), and ``upgrade --rehearse`` (its own copy of the base, the upgrade on it,
   the copy dropped); Galaxy, ours and the rehearsal take turns, ``--repeats`` times; the
   medians are reported and every wall time is kept;
-- during both upgrades, the probes and the lock sampler of ``bench/probes.py``;
+- during both upgrades, the probes and the lock sampler of ``bench/probes.py``; then, to know
+  which revision takes which lock, every revision alone (one Galaxy call each) on one more copy;
 - the template copy with each PostgreSQL 15 strategy (WAL_LOG, the default, and FILE_COPY), and
   the dump/restore fallback (``pg_dump -Fc`` as our backup writes it, ``pg_restore`` as the
   fallback loads it), and the database and dump sizes.
@@ -104,16 +105,21 @@ def per_revision(lines: list[str]) -> tuple[list[dict], float, float]:
 
 
 def _attribute_locks(revisions: list[dict], sampler, done: float) -> None:
-    """Each lock to the revision running when the sampler first saw it; held until the commit."""
-    for rev in revisions:
+    """Each lock to every revision that ran between the sample before it was seen and the one that saw it.
+
+    Revisions take milliseconds, less than the sampler's period, so a lock can belong to any
+    revision in that window: all of them get it (``merge_locks`` narrows it down).
+    """
+    ends = [rev["start"] for rev in revisions[1:]] + [done]
+    for rev, end in zip(revisions, ends, strict=True):
+        rev["end"] = end
         rev["locks"] = []
-    for (table, mode), (first, last) in sorted(sampler.seen.items(), key=lambda item: item[1][0]):
-        owner = [rev for rev in revisions if rev["start"] <= first] or revisions[:1]
-        owner[-1]["locks"].append(
-            {"table": table, "mode": mode, "held_s": round(max(last, first) - first, 3), "waited": False}
-        )
+    for (table, mode), (first, last, after) in sorted(sampler.seen.items(), key=lambda item: item[1][0]):
+        window = [rev for rev in revisions if rev["start"] <= first and rev["end"] >= after] or revisions[:1]
+        for rev in window:
+            rev["locks"].append({"table": table, "mode": mode, "held_s": round(max(last, first) - first, 3)})
     for rev in revisions:
-        del rev["start"]
+        del rev["start"], rev["end"]
 
 
 def measure_galaxy(base: str) -> dict:
@@ -135,6 +141,60 @@ def measure_galaxy(base: str) -> dict:
         "revisions": revisions,
         "longest_block_s": watch.longest_blocks(),
     }
+
+
+def locks_per_revision(base: str, revisions: list[str]) -> dict[str, list[dict]]:
+    """The locks each revision takes: every revision alone, one Galaxy call each, on a copy.
+
+    In Galaxy's single run every lock is held to the end and revisions take milliseconds,
+    shorter than the sampler's period, so "first seen during" blurs which revision took it.
+    Here each call commits before the next starts: a lock seen during a call is its revision's.
+    """
+    from runbooks.galaxy.commands import run_dbscript
+
+    db, _ = _copy(base, f"{base}_locks")
+    found = {}
+    try:
+        with Watch(db) as watch:
+            for rid in revisions:
+                before = {key: span[0] for key, span in watch.sampler.seen.items()}
+                output = run_dbscript(db, "upgrade", revision=rid)
+                time.sleep(0.1)  # one more sample: a lock taken at the very end is seen too
+                if output.errors:
+                    raise SystemExit(f"upgrade to {rid} failed: {output.errors[0]}")
+                found[rid] = [
+                    {"table": table, "mode": mode, "held_s": round(span[1] - span[0], 3)}
+                    for (table, mode), span in sorted(watch.sampler.seen.items())
+                    if (table, mode) not in before or span[0] != before[(table, mode)]
+                ]
+                watch.sampler.seen.clear()
+    finally:
+        _drop(db)
+    return found
+
+
+def merge_locks(revisions: list[dict], alone: dict[str, list[dict]]) -> None:
+    """Each revision's locks: those its run alone saw, and the full run's that it may have taken.
+
+    A revision alone can be too quick for the sampler, so not seeing a lock proves nothing. The
+    full run misses none (it holds every lock to its end) but gives each to every revision of
+    its window; when a run alone saw it in one of them, only that one keeps it.
+    """
+    saw = {(rev, lock["table"], lock["mode"]) for rev, locks in alone.items() for lock in locks}
+    windows: dict[tuple[str, str], list[str]] = {}
+    for rev in revisions:
+        for lock in rev["locks"]:
+            windows.setdefault((lock["table"], lock["mode"]), []).append(rev["revision"])
+    for rev in revisions:
+        rid, kept = rev["revision"], []
+        for lock in rev["locks"]:
+            window = windows[(lock["table"], lock["mode"])]
+            confirmed = [other for other in window if (other, lock["table"], lock["mode"]) in saw]
+            if not confirmed or rid in confirmed:
+                kept.append({**lock, "seen": "alone" if rid in confirmed else "full run"})
+        known = {(lock["table"], lock["mode"]) for lock in kept}
+        kept += [{**lock, "seen": "alone"} for lock in alone.get(rid, []) if (lock["table"], lock["mode"]) not in known]
+        rev["locks"] = kept
 
 
 def _ours(arguments: list[str], db: DatabaseUrl) -> float:
@@ -242,9 +302,12 @@ def measure(scale: str, repeats: int = 3, made_report: str | None = None) -> dic
             f"rehearsal {rehearsals[-1]}s",
             flush=True,
         )
+    summary = summarize(galaxy_runs, ours_runs, rehearsals)
+    revisions = summary["galaxy"]["revisions"]
+    merge_locks(revisions, locks_per_revision(base, [rev["revision"] for rev in revisions]))
     backup = measure_backup(base)
     print(f"[{scale}] backup {backup}", flush=True)
-    report = {"scale": scale, "generator": made, "table_sizes": sizes, **summarize(galaxy_runs, ours_runs, rehearsals)}
+    report = {"scale": scale, "generator": made, "table_sizes": sizes, **summary}
     report["rehearsal_copy"] = {
         "template_s": copies["file_copy_s"],
         **copies,
