@@ -72,12 +72,16 @@ def proportion_lines(runs: list[dict]) -> list[str]:
 
 
 def revision_table(runs: list[dict]) -> list[str]:
+    """Each revision's time at each scale, and the locks the forecast names for it (the cost model's)."""
+    from runbooks.forecast import load_model
+
+    model = load_model()["revisions"]
     names = [run["scale"] for run in runs]
-    lines = ["| revision | " + " | ".join(names) + " | locks seen (first seen in this revision) |"]
+    lines = ["| revision | " + " | ".join(names) + " | locks it takes (the forecast's) |"]
     lines.append("|---|" + "---:|" * len(names) + "---|")
     for index, rev in enumerate(runs[-1]["galaxy"]["revisions"]):
         times = [f"{run['galaxy']['revisions'][index]['seconds']:.3f}s" for run in runs]
-        locks = sorted({f"{lock['table']} ({lock['mode'].removesuffix('Lock')})" for lock in rev["locks"]})
+        locks = model.get(rev["revision"], {}).get("locks", [])
         lines.append(f"| `{rev['revision']}` | " + " | ".join(times) + f" | {', '.join(locks) or '—'} |")
     return lines
 
@@ -109,6 +113,11 @@ def upgrade_times() -> str:
     parts = ["### At each scale", "", *summary_table(runs), "", "### Rehearsal, copies and backups", ""]
     parts += [*copies_table(runs), "", "### Rows per job at each scale", "", *proportion_lines(runs)]
     parts += ["", "### Per revision (Galaxy's command)", ""]
+    parts += [
+        "Locks as the bench saw them from a side session (`pg_locks`), strong modes only; each revision "
+        "was also run alone so that a lock goes to the revision that takes it (`bench/measure_scale.py`).",
+        "",
+    ]
     parts += [*revision_table(runs), "", "### The forecast, checked", "", *forecast_lines()]
     parts += ["", f"Measured on: {runs[-1]['machine']}."]
     return "\n".join(parts)
