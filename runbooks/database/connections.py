@@ -228,10 +228,10 @@ def drop_postgresql_database(db: DatabaseUrl) -> None:
 
 
 # How PostgreSQL 15+ copies a template. WAL_LOG (its default) writes every page of the copy
-# through the WAL (and to every replica); FILE_COPY copies the files and makes the server write
-# checkpoints, which cost seconds on a busy server whatever the size. Measured (bench/results,
-# "rehearsal_copy"): WAL_LOG was faster up to 0.8 GB (0.9 s vs 4.6 s at 0.1 GB), FILE_COPY from
-# 2.3 GB on (2.6 s vs 6.2 s; 78 s vs 136 s at 19 GB).
+# through the WAL (and to every replica): its time grows with the size (136 s at 19 GB in
+# bench/results). FILE_COPY copies the files (78 s there) but makes the server write
+# checkpoints, which on a server busy writing cost seconds whatever the size (4.6 s against
+# WAL_LOG's 0.9 s for a 0.1 GB copy in one bench run): WAL_LOG below 1 GiB, FILE_COPY above.
 FILE_COPY_FROM_BYTES = 1024**3
 
 
