@@ -228,8 +228,8 @@ def cmd_change(args) -> int:
 
     say = functools.partial(print, file=sys.stderr if args.json else sys.stdout, flush=True)
     selection = select(args.db, args.galaxy_root, announce=_stderr)
-    warm_up(selection.env)  # Galaxy's import (seconds) runs while the pre-flight reads the database
     lock_policy = policy_from_args(args.lock_timeout, args.retries, selection.db)
+    warm_up(selection.env)  # Galaxy's import (seconds) runs while the pre-flight reads the database
     change = steps.plan_change(selection, args.target, args.task)
     say(f"Database: {selection.describe()}")
     say(plan_text(change.plan, selection.graph, selection.db.dialect))

@@ -38,9 +38,11 @@ class _Server:
             text=True,
             bufsize=1,
         )
+        self.asked = False
 
     def ask(self, message: dict, progress=None) -> dict | None:
         """The reply; None if the server stopped. Progress lines before it go to ``progress``."""
+        self.asked = True
         try:
             self.process.stdin.write(json.dumps(message) + "\n")
             self.process.stdin.flush()
@@ -72,6 +74,8 @@ class _Server:
                 self.process.wait()
 
     def close(self) -> None:
+        if not self.asked:  # started ahead (warm_up) for a command that ended before needing it
+            self.stop()
         if self.process.poll() is None:
             self.process.stdin.close()
             try:
