@@ -67,17 +67,22 @@ class Probe(_Loop):
 class LockSampler(_Loop):
     def __init__(self, db):
         super().__init__(db, "probe-lock-sampler", 0.02)
-        self.seen: dict[tuple[str, str], list[float]] = {}  # (table, mode) -> [first, last]
+        # (table, mode) -> [first seen, last seen, the previous sample's start]: the lock was
+        # taken after that previous sample read pg_locks and before the first one that saw it
+        self.seen: dict[tuple[str, str], list[float]] = {}
         self.waited: set[tuple[str, str]] = set()
+        self.previous = time.time()
 
     def step(self, cursor) -> None:
+        started = time.time()
         cursor.execute(_LOCKS_SQL)
         now = time.time()
         for table, mode, granted in cursor.fetchall():
-            span = self.seen.setdefault((table, mode), [now, now])
+            span = self.seen.setdefault((table, mode), [now, now, self.previous])
             span[1] = now
             if not granted:
                 self.waited.add((table, mode))
+        self.previous = started
 
 
 class Watch:

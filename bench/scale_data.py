@@ -15,6 +15,12 @@ users, hundreds of millions of jobs and datasets — not measured on a real serv
 - stored workflows: 1 per 5 users, 5 tool steps each; invocations: 1 per 50 jobs, each
   with 5 steps pointing at jobs
 Row ids are dense from 1 and every reference points at an existing row (foreign keys valid).
+
+The large scale (``bench/scale.py``'s ``LARGE``: 10M jobs, 20M datasets) keeps jobs, datasets,
+one HDA per dataset and the output links, but drops the per-job child rows none of the
+25.0 -> head revisions touches (parameters, metrics), copied HDAs, and halves the input links
+and collection elements: with the proportions above it would be ~38 GB, and its measurement
+needs room for two copies at once on a disk shared with other work.
 """
 
 from __future__ import annotations
@@ -32,7 +38,15 @@ METRICS = ["galaxy_slots", "galaxy_memory_mb", "start_epoch", "end_epoch", "runt
 
 @dataclass(frozen=True)
 class Volume:
+    """Row counts per table; the per-job child rows are fields so a large scale can fit the disk."""
+
     jobs: int
+    parameters_per_job: int = len(PARAMETERS)
+    numeric_metrics_per_job: int = len(METRICS)
+    text_metrics_per_job: int = 1
+    copied_hdas_per_ten_datasets: int = 3
+    inputs_per_two_jobs: int = 3
+    elements_per_collection: int = 10
 
     @property
     def users(self) -> int:
@@ -48,7 +62,7 @@ class Volume:
 
     @property
     def hdas(self) -> int:
-        return self.datasets + self.datasets * 3 // 10
+        return self.datasets + self.datasets * self.copied_hdas_per_ten_datasets // 10
 
     @property
     def collections(self) -> int:
@@ -126,39 +140,41 @@ def job_to_output_dataset(v: Volume) -> Iterator[str]:
 
 
 def job_to_input_dataset(v: Volume) -> Iterator[str]:
-    for k in range(1, v.jobs * 3 // 2 + 1):
-        j = (k - 1) * 2 // 3 + 1
+    per_two = v.inputs_per_two_jobs
+    for k in range(1, v.jobs * per_two // 2 + 1):
+        j = (k - 1) * 2 // per_two + 1
         hda = max(1, 2 * (j - 1) - (k % 5) * 2)  # an output of an earlier job
         yield f"{k}\t{j}\t{hda}\t1\tinput{k % 2}"
 
 
 def job_parameter(v: Volume) -> Iterator[str]:
-    n = len(PARAMETERS)
+    n = v.parameters_per_job
     for k in range(1, v.jobs * n + 1):
         j, name = (k - 1) // n + 1, PARAMETERS[(k - 1) % n]
         yield f'{k}\t{j}\t{name}\t{{"values": [{{"src": "hda", "id": {k}}}], "__class__": "Param"}}'
 
 
 def job_metric_numeric(v: Volume) -> Iterator[str]:
-    n = len(METRICS)
+    n = v.numeric_metrics_per_job
     for k in range(1, v.jobs * n + 1):
         j = (k - 1) // n + 1
         yield f"{k}\t{j}\tcore\t{METRICS[(k - 1) % n]}\t{(k * 7) % 100000}.0000000"
 
 
 def job_metric_text(v: Volume) -> Iterator[str]:
-    for j in range(1, v.jobs + 1):
+    for j in range(1, v.jobs * v.text_metrics_per_job + 1):
         yield f"{j}\t{j}\thostname\thostname\tnode{j % 64:03d}.cluster.example.org"
 
 
 def dataset_collection(v: Volume) -> Iterator[str]:
     for c in range(1, v.collections + 1):
-        yield f"{c}\tlist\tok\t10\t{_t(c)}\t{_t(c)}"
+        yield f"{c}\tlist\tok\t{v.elements_per_collection}\t{_t(c)}\t{_t(c)}"
 
 
 def dataset_collection_element(v: Volume) -> Iterator[str]:
-    for e in range(1, v.collections * 10 + 1):
-        yield f"{e}\t{(e - 1) // 10 + 1}\t{(e - 1) % v.datasets + 1}\t{(e - 1) % 10}\tsample_{(e - 1) % 10}"
+    n = v.elements_per_collection
+    for e in range(1, v.collections * n + 1):
+        yield f"{e}\t{(e - 1) // n + 1}\t{(e - 1) % v.datasets + 1}\t{(e - 1) % n}\tsample_{(e - 1) % n}"
 
 
 def history_dataset_collection_association(v: Volume) -> Iterator[str]:

@@ -232,3 +232,14 @@ def model_and_custom_types_modules():
     users = [p for p in _revision_files() if "galaxy.model.custom_types" in p.read_text(encoding="utf-8")]
     assert len(users) >= 10
     assert _env().versions_dir("gxy").name == "versions_gxy"
+
+
+# -- how PostgreSQL copies a database for a rehearsal ------------------------------------------------
+
+
+@check
+def file_copy_skips_the_wal_and_requests_checkpoints():
+    found = experiment("copy-strategies")
+    assert found["WAL_LOG"]["wal_bytes"] >= found["template_bytes"], found  # every page of the copy
+    assert found["FILE_COPY"]["wal_bytes"] < found["template_bytes"] / 2, found
+    assert found["FILE_COPY"]["checkpoints_requested"] >= 1, found

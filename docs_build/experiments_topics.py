@@ -15,7 +15,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from docs_build.experiments import EXPERIMENTS, last_error, mask, run_script, sample_copy, sqlite_rows
+from docs_build.experiments import (
+    EXPERIMENTS,
+    PG_SERVER,
+    _pg,
+    _pg_scratch,
+    last_error,
+    mask,
+    run_script,
+    sample_copy,
+    sqlite_rows,
+)
 
 # What scripts/run_alembic.py does in a checkout: both URLs from Galaxy's configuration, passed
 # to env.py as ``-x gxy_url=… -x tsi_url=…``, then Alembic's own command line
@@ -159,8 +169,40 @@ def _handed_over(tmp: Path) -> dict:
     }
 
 
+def _pg_row(sql: str) -> tuple:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG_SERVER}/postgres")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchone()
+    finally:
+        conn.close()
+
+
+def _copy_strategies(tmp: Path) -> dict:
+    """WAL written and checkpoints requested by CREATE DATABASE ... TEMPLATE with each PostgreSQL 15 strategy."""
+    template, copy = "docs_claims_copy_template", "docs_claims_copy"
+    _pg_scratch(template)
+    _pg("CREATE TABLE filler AS SELECT g AS id, repeat('x', 200) AS text FROM generate_series(1, 200000) g", template)
+    found = {"template_bytes": int(_pg_row(f"SELECT pg_database_size('{template}')")[0])}
+    for strategy in ("WAL_LOG", "FILE_COPY"):
+        _pg(f'DROP DATABASE IF EXISTS "{copy}"')
+        lsn, requested = _pg_row("SELECT pg_current_wal_lsn()::text, checkpoints_req FROM pg_stat_bgwriter")
+        _pg(f'CREATE DATABASE "{copy}" TEMPLATE "{template}" STRATEGY {strategy}')
+        wal, now_requested = _pg_row(
+            f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{lsn}')::bigint, checkpoints_req FROM pg_stat_bgwriter"
+        )
+        found[strategy] = {"wal_bytes": int(wal), "checkpoints_requested": now_requested - requested}
+    _pg(f'DROP DATABASE IF EXISTS "{copy}"')
+    _pg(f'DROP DATABASE IF EXISTS "{template}"')
+    return found
+
+
 EXPERIMENTS.update(
     {
+        "copy-strategies": _copy_strategies,
         "multiple-current": _multiple_current,
         "config-sources": _config_sources,
         "run-alembic": _run_alembic_forms,

@@ -154,7 +154,7 @@ def generated_snippets() -> dict[str, callable]:
     from docs_build.snippets import SNIPPETS
     from docs_build.supported_releases import supported_releases_table
     from docs_build.upgrade_matrix import SNIPPETS as MATRIX_SNIPPETS
-    from docs_build.upgrade_times import upgrade_times
+    from docs_build.upgrade_times import upgrade_findings, upgrade_times
 
     return {
         **MATRIX_SNIPPETS,
@@ -162,6 +162,7 @@ def generated_snippets() -> dict[str, callable]:
         "replay-table": replay_table,
         "supported-releases": supported_releases_table,
         "upgrade-times": upgrade_times,
+        "upgrade-findings": upgrade_findings,
         "runbook-executions": executions_table,
         **SNIPPETS,
     }

@@ -226,6 +226,7 @@ def _asker():
 def cmd_change(args) -> int:
     from runbooks import change as steps
     from runbooks.forecast import forecast_for
+    from runbooks.galaxy.commands import warm_up
     from runbooks.interrupts import reported
     from runbooks.lock_wait import policy_from_args
     from runbooks.progress import reporting
@@ -235,6 +236,7 @@ def cmd_change(args) -> int:
     say = functools.partial(print, file=sys.stderr if args.json else sys.stdout, flush=True)
     selection = select(args.db, args.galaxy_root, announce=_stderr)
     lock_policy = policy_from_args(args.lock_timeout, args.retries, selection.db)
+    warm_up(selection.env)  # Galaxy's import (seconds) runs while the pre-flight reads the database
     change = steps.plan_change(selection, args.target, args.task)
     say(f"Database: {selection.describe()}")
     say(plan_text(change.plan, selection.graph, selection.db.dialect))

@@ -38,9 +38,11 @@ class _Server:
             text=True,
             bufsize=1,
         )
+        self.asked = False
 
     def ask(self, message: dict, progress=None) -> dict | None:
         """The reply; None if the server stopped. Progress lines before it go to ``progress``."""
+        self.asked = True
         try:
             self.process.stdin.write(json.dumps(message) + "\n")
             self.process.stdin.flush()
@@ -72,6 +74,8 @@ class _Server:
                 self.process.wait()
 
     def close(self) -> None:
+        if not self.asked:  # started ahead (warm_up) for a command that ended before needing it
+            self.stop()
         if self.process.poll() is None:
             self.process.stdin.close()
             try:
@@ -89,6 +93,15 @@ def _server(lib_dir: str | None) -> _Server:
     if server is None or server.process.poll() is not None:
         server = _servers[lib_dir] = _Server(lib_dir)
     return server
+
+
+def start(lib_dir: str | None = None) -> None:
+    """Start the server for ``lib_dir`` now, without waiting: it imports Galaxy while the caller works.
+
+    The first request would start it anyway; starting it early overlaps Galaxy's import
+    (seconds) with the caller's pre-flight (reading the database, planning, checking sessions).
+    """
+    _server(lib_dir)
 
 
 def stop_all() -> None:

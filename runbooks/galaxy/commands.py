@@ -18,7 +18,18 @@ from runbooks.galaxy.client import ask
 from runbooks.galaxy.drift import DriftReport, drift_report
 from runbooks.galaxy.protocol import CommandOutput
 
-__all__ = ["CommandOutput", "GalaxyCommandFailed", "initialize", "model_drift", "run_dbscript", "verdict"]
+__all__ = ["CommandOutput", "GalaxyCommandFailed", "initialize", "model_drift", "run_dbscript", "verdict", "warm_up"]
+
+
+def _lib_dir(env: GalaxyEnv | None) -> str | None:
+    return str(env.lib_dir) if env is not None and env.root is not None else None
+
+
+def warm_up(env: GalaxyEnv | None = None) -> None:
+    """Start the Galaxy worker for ``env``'s code in the background (its import overlaps the caller's work)."""
+    from runbooks.galaxy.client import start
+
+    start(_lib_dir(env))
 
 
 def _ask(
@@ -29,7 +40,7 @@ def _ask(
     alembic_config = None
     if env is not None and env.root is None and env != GalaxyEnv.from_package():
         alembic_config = str(env.alembic_ini)  # a workspace copy of the environment
-    lib_dir = str(env.lib_dir) if env is not None and env.root is not None else None
+    lib_dir = _lib_dir(env)
     if db.is_sqlite:  # the server may run in a checkout's root: a relative path stays the user's
         db = db.with_database(str(db.sqlite_path))
     reply = ask(request, db, lib_dir=lib_dir, alembic_config=alembic_config, timeout=timeout, progress=progress)

@@ -1,0 +1,29 @@
+"""The upgrade-time page: it renders every committed scale measurement, and they back what it claims."""
+
+from __future__ import annotations
+
+import json
+
+from docs_build.upgrade_times import RESULTS, _runs, upgrade_times
+from runbooks.forecast import load_model
+
+
+def test_the_page_shows_every_committed_scale_with_its_ratios():
+    page, runs = upgrade_times(), _runs()
+    assert len(runs) >= 3
+    for run in runs:
+        assert f"| {run['scale']} | {run['generator']['jobs']:,} | {run['generator']['rows']['dataset']:,} |" in page
+        assert f"| {run['ratios']['ours_to_galaxy']:.2f} |" in page
+        assert f"| {run['ratios']['rehearsal_to_upgrade']:.2f} |" in page
+
+
+def test_the_largest_committed_scale_is_production_sized():
+    largest = max(_runs(), key=lambda run: run["generator"]["jobs"])
+    assert largest["generator"]["jobs"] >= 10_000_000
+    assert largest["generator"]["rows"]["dataset"] >= 20_000_000
+
+
+def test_the_forecast_was_checked_on_a_scale_it_was_not_fitted_on():
+    check = json.loads((RESULTS / "forecast_check.json").read_text())
+    assert check["held_out"] not in load_model()["calibrated_on"]
+    assert f"checked on **{check['held_out']}**" in upgrade_times()
