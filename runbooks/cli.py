@@ -292,7 +292,7 @@ def cmd_restore(args) -> int:
             raise UsageError(f"{selection.db} would be replaced by {args.backup}: confirm in a terminal or pass --yes")
         if not ask(f"Replace {selection.db} with {args.backup}? [y/N] "):
             raise UsageError("not confirmed: nothing was changed")
-    _stderr(f"Database: {selection.describe()}")
+    print(f"Database: {selection.describe()}")  # stdout: stderr holds only the one line of a refusal
     print(restore(Path(args.backup), selection.db, force=args.force).text())
     return 0
 

@@ -24,9 +24,15 @@ def with_password(db: DatabaseUrl) -> str:
     return db.url.set(password=PASSWORD).render_as_string(hide_password=False)
 
 
-def upgrade_with_home(db: DatabaseUrl, home):
+def upgrade_with_home(db: DatabaseUrl, home, *flags: str):
     url = db.secret() if db.is_sqlite else with_password(db)
-    return run_cli("upgrade", "--db", url, "--yes", env={"RUNBOOK_HOME": str(home)})
+    return run_cli("upgrade", "--db", url, "--yes", *flags, env={"RUNBOOK_HOME": str(home)})
+
+
+def refused_by_the_preflight_then_by_the_backup(db: DatabaseUrl, home, *backup_words: str) -> None:
+    """The pre-flight sees the small disk first (exit 1); past it, the backup itself fails (exit 2)."""
+    assert_refused(upgrade_with_home(db, home), "backup-disk-too-small", "nothing was changed", code=1)
+    assert_refused(upgrade_with_home(db, home, "--ignore-preflight"), "backup", *backup_words, "nothing was changed")
 
 
 @attack("backup", "SQLite: backup into a read-only folder", "refused before the upgrade, exit 2, no file, unchanged")
@@ -36,7 +42,7 @@ def test_backup_into_a_read_only_folder(sqlite_db, tmp_path):
         (home / "backups").mkdir()
         make_read_only(home)
         before = fingerprint(db)
-        assert_refused(upgrade_with_home(db, home), "backup", "read-only", "nothing was changed")
+        refused_by_the_preflight_then_by_the_backup(db, home, "read-only")
         assert fingerprint(db) == before
         assert list((home / "backups").iterdir()) == []
 
@@ -59,7 +65,7 @@ def test_backup_onto_a_full_disk(dialect, request, tmp_path):
         fill(home)
         (home / "filler").write_bytes(b"\0" * ((home / "filler").stat().st_size - 20_000))  # 20 kB free
         before = fingerprint(db)
-        assert_refused(upgrade_with_home(db, home), "backup", "no space left", "nothing was changed")
+        refused_by_the_preflight_then_by_the_backup(db, home, "no space left")
         assert fingerprint(db) == before
         assert list((home / "backups").iterdir()) == []
 

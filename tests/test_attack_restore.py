@@ -244,17 +244,15 @@ def test_postgresql_restore_refuses(kind, words, pg_db, sqlite_db, tmp_path):
 
 
 def leftover_databases(db: DatabaseUrl) -> list[str]:
-    """Scratch databases a restore made (its new copy, the database it replaced) still on the server."""
-    conn = connect_postgresql(db.with_database("postgres"))
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT datname FROM pg_database WHERE datname LIKE 'rb\\_scratch\\_%%' "
-                "AND (datname LIKE '%%restore%%' OR datname LIKE '%%replaced%%')"
-            )
-            return [row[0] for row in cursor.fetchall()]
-    finally:
-        conn.close()
+    """Scratch databases a restore made (its new copy, the database it replaced) still on the server,
+    left by a process that has ended (another test worker's restore in flight is not a leftover)."""
+    from runbooks.database.leftovers import find_leftovers
+
+    return [
+        found.name
+        for found in find_leftovers(db)
+        if found.kind == "PostgreSQL database" and ("restore" in found.name or "replaced" in found.name)
+    ]
 
 
 @attack("restore", "PostgreSQL: a backup of another database (its manifest)", "refused unless --force, exit 2")
