@@ -32,8 +32,7 @@ from galaxy.model.migrations import DatabaseConfig, verify_databases_via_script
 url = sys.argv[1]
 config = DatabaseConfig(url, None, None)
 verify_databases_via_script(config, config, False)
-os.environ["GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION"] = url
-from galaxy.model.migrations.dbscript import DbScript
+from galaxy.model.migrations.dbscript import DbScript  # reads config/galaxy.yml, as in a checkout
 script = DbScript()
 out = io.StringIO()
 script.alembic_config.stdout = out
@@ -80,6 +79,10 @@ def old_code_verdict(release: str, db: DatabaseUrl, check: str = OLD_CODE_CHECK)
     venv = ensure_release_venv(release, [VENVS, OWN_VENVS], release_python(release))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GALAXY_", "ALEMBIC_", "PYTHON", "RUNBOOK"))}
     with tempfile.TemporaryDirectory(prefix="matrix-old-code-") as folder:  # never the project's galaxy/
+        # A configured checkout: before 23.2 Galaxy's scripts need a config file (without one,
+        # get_data_dir fails on properties["__file__"] being None), so the database is named there.
+        (Path(folder) / "config").mkdir()
+        (Path(folder) / "config" / "galaxy.yml").write_text(json.dumps({"galaxy": {"database_connection": db.secret()}}))
         proc = subprocess.run(
             [str(venv / "bin" / "python"), "-c", check, db.secret()],
             cwd=folder,
