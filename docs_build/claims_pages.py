@@ -240,6 +240,8 @@ def model_and_custom_types_modules():
 @check
 def file_copy_skips_the_wal_and_requests_checkpoints():
     found = experiment("copy-strategies")
-    assert found["WAL_LOG"]["wal_bytes"] >= found["template_bytes"], found  # every page of the copy
-    assert found["FILE_COPY"]["wal_bytes"] < found["template_bytes"] / 2, found
+    # WAL_LOG logs the copy's pages (its WAL is of the order of the database's size; free space and
+    # unlogged forks make it somewhat less); FILE_COPY's WAL is a small fraction of that.
+    assert found["WAL_LOG"]["wal_bytes"] >= found["template_bytes"] / 2, found
+    assert found["FILE_COPY"]["wal_bytes"] < found["WAL_LOG"]["wal_bytes"] / 10, found
     assert found["FILE_COPY"]["checkpoints_requested"] >= 1, found
