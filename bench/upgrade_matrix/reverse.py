@@ -82,7 +82,9 @@ def old_code_verdict(release: str, db: DatabaseUrl, check: str = OLD_CODE_CHECK)
         # A configured checkout: before 23.2 Galaxy's scripts need a config file (without one,
         # get_data_dir fails on properties["__file__"] being None), so the database is named there.
         (Path(folder) / "config").mkdir()
-        (Path(folder) / "config" / "galaxy.yml").write_text(json.dumps({"galaxy": {"database_connection": db.secret()}}))
+        (Path(folder) / "config" / "galaxy.yml").write_text(
+            json.dumps({"galaxy": {"database_connection": db.secret()}})
+        )
         proc = subprocess.run(
             [str(venv / "bin" / "python"), "-c", check, db.secret()],
             cwd=folder,
