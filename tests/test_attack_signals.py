@@ -113,6 +113,25 @@ def status_rows(db: DatabaseUrl, home: Path) -> tuple[str, set[str]]:
     return report["state"], set(report["alembic_version_rows"])
 
 
+def with_many_jobs(db: DatabaseUrl, rows: int = 150_000) -> DatabaseUrl:
+    """``rows`` jobs in an SQLite database, so the revisions that rebuild ``job`` take about a second.
+
+    Empty, 25.0 -> head runs in about 0.5 s from the first revision to the last, and a signal
+    sent as the first revision lands can arrive after the last one (CI saw it): with the jobs
+    the migration is still going when the signal comes.
+    """
+    import sqlite3
+
+    with sqlite3.connect(db.sqlite_path) as conn:
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+            "INSERT INTO job (tool_id, state) SELECT 'cat1', 'ok' FROM n",
+            (rows,),
+        )
+    conn.close()
+    return db
+
+
 # -- SIGKILL of the CLI at a moment of the upgrade ------------------------------------
 
 
@@ -218,7 +237,7 @@ def sqlite_kills(sqlite_store, tmp_path_factory):
         def fresh(attempt: int, moment=moment) -> DatabaseUrl:
             path = tmp_path_factory.mktemp("kills") / f"galaxy {moment} {attempt}.sqlite"  # a space, on purpose
             shutil.copyfile(sqlite_store("25.0"), path)
-            databases[moment] = DatabaseUrl.parse(f"sqlite:///{path}")
+            databases[moment] = with_many_jobs(DatabaseUrl.parse(f"sqlite:///{path}"))
             return databases[moment]
 
         kills[moment] = kill_mid_way("migration" if moment == "notebook" else moment, args, fresh, home, seed)
@@ -426,7 +445,7 @@ time.sleep(60)  # the kernel lives on after the interrupt
     "worker and child stopped; the database stays where it was left",
 )
 def test_interrupt_in_a_living_kernel_stops_the_worker(sqlite_db, tmp_path):
-    db = sqlite_db("25.0")
+    db = with_many_jobs(sqlite_db("25.0"))
     tag = uuid.uuid4().hex
     start = set(read_rows(db))
     kernel = subprocess.Popen(
