@@ -14,7 +14,6 @@ import posixpath
 import re
 import shlex
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from html import escape as html_escape
 from pathlib import Path
 
@@ -38,17 +37,10 @@ _checked: dict[str, str | None] = {}  # check name -> None (passed) or why it fa
 
 
 def on_config(config):
-    from docs_build.experiments import run_all
-
-    # The claim experiments (Galaxy's scripts on scratch databases) run beside the runbooks:
-    # the last runbook (troubleshoot) otherwise leaves one core idle for half a minute.
-    with ThreadPoolExecutor(max_workers=1) as beside:
-        experiments = beside.submit(run_all)
-        try:
-            made = prepare(Path(config.docs_dir), say=log.info)
-        except RunbookError as error:
-            raise PluginError(f"a runbook failed, so the build fails: {error}") from None
-        experiments.result()
+    try:
+        made = prepare(Path(config.docs_dir), say=log.info)
+    except RunbookError as error:
+        raise PluginError(f"a runbook failed, so the build fails: {error}") from None
     _executed[:] = made["runbooks"]
     _generated[:] = made["reference"]
     check_runbook_claims()

@@ -32,27 +32,37 @@ def pytest_configure(config):
         start_run()
 
 
-# Files whose tests need the built site: one worker takes them all (the build is one long step and a
-# second worker would only wait on its lock), the others run everything else meanwhile.
+# Files whose tests need the built site. The build (every runbook executed) is the longest single
+# step of a run: the first worker to collect one of them starts it in a background thread, and
+# those tests run last, when it is done, on whichever worker is free.
 SITE_FILES = {"test_docs.py", "test_browser.py", "test_docs_execution.py"}
 # The longest single tests start first, so that no worker is left running one alone at the end.
 LONG_FILES = ("test_doctor_postgresql.py", "test_doctor.py", "test_checkouts.py", "test_downgrade_releases.py")
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.path.name in SITE_FILES:
-            item.add_marker(pytest.mark.xdist_group("site"))
-
     def rank(item) -> int:
         if item.path.name in SITE_FILES:
-            return 0
-        return 1 + LONG_FILES.index(item.path.name) if item.path.name in LONG_FILES else len(LONG_FILES) + 1
+            return len(LONG_FILES) + 2
+        return LONG_FILES.index(item.path.name) if item.path.name in LONG_FILES else len(LONG_FILES) + 1
 
     items.sort(key=rank)  # stable: within a rank, collection order
 
 
+def pytest_collection_finish(session):
+    """After deselection (``-k``, ``-m``): only a run that has site tests left builds the site."""
+    if session.config.option.collectonly:
+        return
+    if any(item.path.name in SITE_FILES for item in session.items):
+        from docs_site import build_in_background
+
+        build_in_background()
+
+
 def pytest_sessionfinish(session):
+    from docs_site import stop_background_build
+
+    stop_background_build()
     if hasattr(session.config, "workerinput"):
         return
     if _pg_reachable() is None:

@@ -1,7 +1,8 @@
 """The built documentation site, made once per test session and shared by the docs tests.
 
-``mkdocs build --strict`` executes every runbook, so it is the slow step: the first test that
-needs the site builds it into a temporary folder and every later one reuses it.
+``mkdocs build --strict`` executes every runbook, so it is the slow step: it starts in the background
+when the tests that need it are collected (tests/conftest.py), into the run's folder, and every test
+that needs the site waits for that one build and reuses it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,18 +34,48 @@ def built_site() -> Path:
     return _built["site"]  # type: ignore[return-value]
 
 
+def build_in_background() -> None:
+    """Start ``built_site()`` in a thread of this process; a test asking for the site meanwhile waits for it.
+
+    Two workers may both start one: the file lock in ``made_once`` makes one build and the other wait.
+    """
+    if os.environ.get("RUNBOOKS_SITE_DIR") or "thread" in _built:
+        return
+    thread = threading.Thread(target=_build_quietly, name="site-build", daemon=True)
+    _built["thread"] = thread
+    thread.start()
+
+
+def stop_background_build() -> None:
+    """A worker leaving before its background build ended (``-x``, a crash) stops the build too."""
+    process = _built.get("process")
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def _build_quietly() -> None:
+    try:
+        built_site()
+    except Exception:  # noqa: BLE001  (the test that asks for the site builds again and reports the failure)
+        pass
+
+
 def _build(workdir: Path) -> None:
     workdir.mkdir(parents=True)
     target = workdir / "site"
     started = time.monotonic()
-    result = subprocess.run(
+    process = subprocess.Popen(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(target)],
         cwd=PROJECT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "RUNBOOKS_DOCS_BUILD_DIR": str(workdir / "build")},
-        timeout=1800,
     )
+    _built["process"] = process
+    output, _ = process.communicate(timeout=1800)
+    result = subprocess.CompletedProcess(process.args, process.returncode, output, "")
     elapsed = time.monotonic() - started
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "docs-build.log").write_text(result.stdout + result.stderr, encoding="utf-8")
