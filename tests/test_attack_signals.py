@@ -445,7 +445,7 @@ time.sleep(60)  # the kernel lives on after the interrupt
     "worker and child stopped; the database stays where it was left",
 )
 def test_interrupt_in_a_living_kernel_stops_the_worker(sqlite_db, tmp_path):
-    db = with_many_jobs(sqlite_db("25.0"))
+    db = with_many_jobs(sqlite_db("25.0"), 600_000)  # the revision that rebuilds job then takes about 3 s
     tag = uuid.uuid4().hex
     start = set(read_rows(db))
     kernel = subprocess.Popen(
