@@ -3,8 +3,8 @@
 ``compare_metadata`` against the model alone cries wolf: Galaxy's own migrations leave
 differences (a database created by 25.0 and upgraded by Galaxy differs from the head model in
 nullability and a unique constraint), and it does not see views, triggers or functions at all.
-The baseline is made by Galaxy's code, on the database's dialect, and cached under the runbook
-home per galaxy-data version (the code's revision files), revision(s) and dialect:
+The baseline is made by Galaxy's code, on the database's dialect, and cached (``paths.cache_dir``,
+by default the runbook home) per galaxy-data version (the code's revision files), revision(s) and dialect:
 
 - ``initialized``: a database Galaxy's own initialization made at the head: its views,
   triggers and functions, and the differences from the model its ``create_all`` itself has;
@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from runbooks.code.revisions import RevisionGraph
 from runbooks.database.routines import routine_differences, schema_routines
 from runbooks.database.scratch import run_statements, scratch_database
 from runbooks.database.urls import DatabaseUrl
-from runbooks.paths import PROJECT_ROOT, runbook_home
+from runbooks.paths import PROJECT_ROOT, cache_dir
 
 RELEASES = PROJECT_ROOT / "tests" / "fixtures" / "releases"
 VERSION = 2  # of the cached file's shape (2: without the SQLAlchemy Migrate fixtures' paths)
@@ -61,7 +62,7 @@ def _fingerprint(graph: RevisionGraph, dialect: str) -> str:
 
 
 def cache_file(graph: RevisionGraph, dialect: str) -> Path:
-    return runbook_home() / "references" / f"{'-'.join(graph.heads())}-{dialect}-{_fingerprint(graph, dialect)}.json"
+    return cache_dir() / "references" / f"{'-'.join(graph.heads())}-{dialect}-{_fingerprint(graph, dialect)}.json"
 
 
 def load_baseline(db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv) -> Baseline:
@@ -71,7 +72,9 @@ def load_baseline(db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv) -> Base
         return Baseline(**json.loads(path.read_text()))
     baseline = make_baseline(db, graph, env)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(baseline.__dict__, indent=1, sort_keys=True))
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(baseline.__dict__, indent=1, sort_keys=True))
+    os.replace(partial, path)  # whole or absent: another process may read it at any moment
     return baseline
 
 

@@ -2,7 +2,7 @@
 
 ``compare_metadata`` needs Galaxy's model imported (as long as ``dbversion`` itself); its answer
 depends only on the schema it reads and on the code (the installed galaxy-data, Alembic and
-SQLAlchemy). So the answer is kept under the runbook home, keyed by both (``schema_digest``); a
+SQLAlchemy). So the answer is kept in the cache folder (``paths.cache_dir``), keyed by both (``schema_digest``); a
 checkout's model can change without a new revision, so a checkout is always compared afresh.
 """
 
@@ -18,7 +18,7 @@ from runbooks.database.schema_digest import schema_digest
 from runbooks.database.urls import DatabaseUrl
 from runbooks.galaxy.commands import model_differences
 from runbooks.galaxy.drift import DriftReport, drift_report
-from runbooks.paths import runbook_home
+from runbooks.paths import cache_dir
 
 
 def _versions() -> str:
@@ -39,7 +39,7 @@ def cache_key(db: DatabaseUrl, env: GalaxyEnv) -> str:
 def cached_model_drift(db: DatabaseUrl, env: GalaxyEnv) -> DriftReport:
     if env.root is not None:
         return drift_report(db, model_differences(db, env))
-    path = runbook_home() / "drift-cache" / f"{cache_key(db, env)}.json"
+    path = cache_dir() / "drift-cache" / f"{cache_key(db, env)}.json"
     if path.is_file():
         return drift_report(db, json.loads(path.read_text()))
     differences = model_differences(db, env)

@@ -14,6 +14,7 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parent / "notebooks"
 CLI = "python -m runbooks"
 
 HOME_ENV = "RUNBOOK_HOME"  # the project-local folder (sample database, backups, runs)
+CACHE_ENV = "RUNBOOK_CACHE_DIR"  # what is derived from the code alone (default: inside the home)
 DB_URL_ENV = "RUNBOOK_DB_URL"  # the database a task works on when --db is not given
 PG_SERVER_ENV = "RUNBOOK_PG_URL"  # a PostgreSQL server for scratch databases
 GALAXY_DB_OVERRIDE_ENV = "GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION"
@@ -32,3 +33,12 @@ def runbook_home() -> Path:
         return PROJECT_ROOT / ".runbooks"
     data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return data_home / "galaxy-migrations"
+
+
+def cache_dir() -> Path:
+    """What the tool derives from Galaxy's code and a schema alone (the baseline Galaxy's own
+    upgrades leave, model comparisons, a head database): the same for every database, so it may
+    live apart from the home (``RUNBOOK_CACHE_DIR``; the tests share one per run)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return runbook_home()

@@ -94,10 +94,10 @@ def start_at(db: DatabaseUrl, env: GalaxyEnv, graph: RevisionGraph, parent: str)
 def _cached_head_sample() -> Path:
     """A SQLite database Galaxy's installed code initialized at head, made once, then copied."""
     from runbooks.code.workspace import galaxy_data_version
-    from runbooks.paths import runbook_home
+    from runbooks.paths import cache_dir
     from runbooks.samples import make_sample
 
-    path = runbook_home() / "cache" / f"head-galaxy-data-{galaxy_data_version()}.sqlite"
+    path = cache_dir() / "cache" / f"head-galaxy-data-{galaxy_data_version()}.sqlite"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.stem}.{uuid.uuid4().hex[:8]}.partial")

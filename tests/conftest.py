@@ -23,6 +23,9 @@ from shared_run import finish_run, made_once, pg_prefix, run_folder, start_run
 PROJECT = Path(__file__).resolve().parent.parent
 # Tests never touch the project's own .runbooks/ (sample database, backups): a home of their own.
 os.environ.setdefault("RUNBOOK_HOME", tempfile.mkdtemp(prefix="runbooks-test-home-"))
+# What is derived from the code alone (the baseline, model comparisons, a head database) is made once
+# per run, whichever test or subprocess needs it first, whatever home it was given.
+os.environ.setdefault("RUNBOOK_CACHE_DIR", str(run_folder() / "caches"))
 PG_ADMIN_URL = os.environ.get("RUNBOOK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

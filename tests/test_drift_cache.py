@@ -4,14 +4,14 @@ a changed one (here: a column added by hand) is compared again and the change sh
 from __future__ import annotations
 
 from runbooks.drift_cache import cache_key, cached_model_drift
-from runbooks.paths import runbook_home
+from runbooks.paths import cache_dir
 from runbooks.testing.scratch_states import execute_sql
 
 
 def test_unchanged_schema_from_cache_changed_schema_compared_again(sqlite_db, env):
     db = sqlite_db("head")
     first = cached_model_drift(db, env)
-    stored = runbook_home() / "drift-cache" / f"{cache_key(db, env)}.json"
+    stored = cache_dir() / "drift-cache" / f"{cache_key(db, env)}.json"
     assert stored.is_file()
     assert cached_model_drift(db, env).differences == first.differences
     execute_sql(db, ["ALTER TABLE history ADD COLUMN added_by_hand INTEGER"])
