@@ -19,3 +19,16 @@ def test_unchanged_schema_from_cache_changed_schema_compared_again(sqlite_db, en
     changed = cached_model_drift(db, env)
     added = [d for d in changed.differences if d.name == "added_by_hand"]
     assert added and added[0].kind == "remove_column" and added[0] not in first.differences
+
+
+def test_derived_files_go_to_the_cache_folder_when_set_else_the_home(monkeypatch, tmp_path, sqlite_db, env):
+    from runbooks.paths import CACHE_ENV, HOME_ENV
+
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    assert cache_dir() == tmp_path / "home"
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    db = sqlite_db("head")
+    cached_model_drift(db, env)
+    assert (tmp_path / "cache" / "drift-cache" / f"{cache_key(db, env)}.json").is_file()
+    assert not (tmp_path / "home").exists()
