@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from docs_build.execution import CACHE_DIR, SHOWN_HOME, Execution, execute_all
-from runbooks.paths import PROJECT_ROOT
+from runbooks.paths import PROJECT_ROOT, write_whole
 
 BUILD_DIR = Path(os.environ.get("RUNBOOKS_DOCS_BUILD_DIR") or PROJECT_ROOT / "build" / "docs")
 PAGES_DIR = BUILD_DIR / "pages"
@@ -65,19 +65,12 @@ def notebook_markdown(notebook_text: str, download: str) -> str:
     return f"---\nrunbook_download: {download}\n---\n\n{body.strip()}\n"
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
-
-
 def write_runbook_pages(executions: list[Execution]) -> None:
     for run in executions:
         shown = hide_build_paths(run.notebook.read_text(encoding="utf-8"))
-        _write(PAGES_DIR / RUNBOOKS_URI / run.task / f"{run.task}.ipynb", shown)
-        _write(PAGES_DIR / RUNBOOKS_URI / f"{run.task}.md", notebook_markdown(shown, f"{run.task}.ipynb"))
-    _write(PAGES_DIR / "executions.json", json.dumps([run.to_json() for run in executions], indent=1))
+        write_whole(PAGES_DIR / RUNBOOKS_URI / run.task / f"{run.task}.ipynb", shown)
+        write_whole(PAGES_DIR / RUNBOOKS_URI / f"{run.task}.md", notebook_markdown(shown, f"{run.task}.ipynb"))
+    write_whole(PAGES_DIR / "executions.json", json.dumps([run.to_json() for run in executions], indent=1))
 
 
 def _reference_key(docs_dir: Path) -> str:
@@ -103,9 +96,9 @@ def write_reference_pages(docs_dir: Path) -> list[str]:
         pages = json.loads(cached.read_text(encoding="utf-8"))
     else:
         pages = generate_pages(docs_dir)
-        _write(cached, json.dumps(pages))
+        write_whole(cached, json.dumps(pages))
     for uri, text in pages.items():
-        _write(PAGES_DIR / uri, text)
+        write_whole(PAGES_DIR / uri, text)
     return sorted(pages)
 
 

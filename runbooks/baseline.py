@@ -17,7 +17,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from runbooks.code.revisions import RevisionGraph
 from runbooks.database.routines import routine_differences, schema_routines
 from runbooks.database.scratch import run_statements, scratch_database
 from runbooks.database.urls import DatabaseUrl
-from runbooks.paths import PROJECT_ROOT, cache_dir
+from runbooks.paths import PROJECT_ROOT, cache_dir, write_whole
 
 RELEASES = PROJECT_ROOT / "tests" / "fixtures" / "releases"
 VERSION = 2  # of the cached file's shape (2: without the SQLAlchemy Migrate fixtures' paths)
@@ -71,10 +70,7 @@ def load_baseline(db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv) -> Base
     if path.is_file():
         return Baseline(**json.loads(path.read_text()))
     baseline = make_baseline(db, graph, env)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(json.dumps(baseline.__dict__, indent=1, sort_keys=True))
-    os.replace(partial, path)  # whole or absent: another process may read it at any moment
+    write_whole(path, json.dumps(baseline.__dict__, indent=1, sort_keys=True))
     return baseline
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from importlib.metadata import PackageNotFoundError, version
 
 from runbooks.code.environment import GalaxyEnv
@@ -18,7 +17,7 @@ from runbooks.database.schema_digest import schema_digest
 from runbooks.database.urls import DatabaseUrl
 from runbooks.galaxy.commands import model_differences
 from runbooks.galaxy.drift import DriftReport, drift_report
-from runbooks.paths import cache_dir
+from runbooks.paths import cache_dir, write_whole
 
 
 def _versions() -> str:
@@ -43,8 +42,5 @@ def cached_model_drift(db: DatabaseUrl, env: GalaxyEnv) -> DriftReport:
     if path.is_file():
         return drift_report(db, json.loads(path.read_text()))
     differences = model_differences(db, env)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(json.dumps(differences))
-    os.replace(partial, path)  # whole or absent, even with two doctors at once
+    write_whole(path, json.dumps(differences))  # two doctors at once may both write it
     return drift_report(db, differences)

@@ -42,3 +42,11 @@ def cache_dir() -> Path:
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
     return runbook_home()
+
+
+def write_whole(path: Path, text: str) -> None:
+    """``path`` holds ``text`` whole or is absent: another process may read it at any moment."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
