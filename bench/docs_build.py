@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/docs_build.py
 
-Cold is a clean clone: no runbook cache, no claim-experiment cache. Warm is the same build
+Cold is a clean clone: no runbook cache, no claim-experiment cache, no derived cache
+(``RUNBOOK_CACHE_DIR``: the baseline made by Galaxy's code, model comparisons). Warm is the same build
 again with nothing changed: it must execute no runbook (target: 15 s or less).
 """
 
@@ -47,6 +48,7 @@ def main() -> None:
             "NO_MKDOCS_2_WARNING": "1",
             "RUNBOOKS_DOCS_CACHE": str(work / "runbooks-cache"),
             "RUNBOOKS_CLAIMS_CACHE": str(work / "claims-cache"),
+            "RUNBOOK_CACHE_DIR": str(work / "derived-cache"),
             "RUNBOOKS_DOCS_BUILD_DIR": str(work / "build"),
         }
         cold, cold_log = build(env, work / "site")

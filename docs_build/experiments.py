@@ -1,8 +1,9 @@
 """Small experiments with Galaxy's own scripts, run at docs-build time and cached.
 
 Each experiment runs ``manage_db.sh`` / ``db_dev.sh`` (Galaxy's argparse builder and
-``DbScript``, as ``scripts/db.py`` and ``scripts/db_dev.py`` call them) in a fresh Python
-process against a scratch database, and records the exit code, what it printed and the
+``DbScript``, as ``scripts/db.py`` and ``scripts/db_dev.py`` call them) as ``python -c`` against a
+scratch database (``docs_build.python_runner``: forked from a warm interpreter, output equal to a
+fresh process's), and records the exit code, what it printed and the
 ``alembic_version`` rows afterwards. The claims (``docs_build/claims.py``) and the quoted
 outputs (``docs_build/snippets.py``) read these records; nothing on a page is typed by hand.
 
@@ -16,8 +17,6 @@ import json
 import os
 import re
 import sqlite3
-import subprocess
-import sys
 import sysconfig
 import tempfile
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
+from docs_build.python_runner import run_python
 from runbooks.paths import GALAXY_DB_OVERRIDE_ENV, PROJECT_ROOT
 
 CACHE_DIR = Path(os.environ.get("RUNBOOKS_CLAIMS_CACHE") or PROJECT_ROOT / "build" / "claims-cache")
@@ -53,9 +53,7 @@ def run_script(script: str, argv: list[str], url: str, cwd: Path, **env_vars: st
     code = _RUNNER.format(root=str(PROJECT_ROOT), script=script)
     env = {**os.environ, GALAXY_DB_OVERRIDE_ENV: url, "PYTHONWARNINGS": "ignore", **env_vars}
     env.pop("GALAXY_INSTALL_CONFIG_OVERRIDE_INSTALL_DATABASE_CONNECTION", None)
-    done = subprocess.run(
-        [sys.executable, "-c", code, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
+    done = run_python(code, argv, cwd, env)
     return {"rc": done.returncode, "stdout": mask(done.stdout, cwd), "stderr": mask(done.stderr, cwd)}
 
 
@@ -245,9 +243,7 @@ def _unknown_revision(tmp: Path) -> dict:
     db = sample_copy(tmp)
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'ffffffffffff' WHERE version_num = '9930b68c85af'")
-    done = subprocess.run(
-        [sys.executable, "-c", _STARTUP, f"sqlite:///{db}"], capture_output=True, text=True, timeout=300
-    )
+    done = run_python(_STARTUP, [f"sqlite:///{db}"], Path.cwd())
     dbversion = run_script("scripts/db_dev.sh", ["dbversion"], f"sqlite:///{db}", tmp)
     return {"startup": mask(done.stdout.strip(), tmp), "dbversion": dbversion}
 

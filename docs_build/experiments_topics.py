@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 from docs_build.experiments import (
@@ -26,6 +24,7 @@ from docs_build.experiments import (
     sample_copy,
     sqlite_rows,
 )
+from docs_build.python_runner import run_python
 
 # What scripts/run_alembic.py does in a checkout: both URLs from Galaxy's configuration, passed
 # to env.py as ``-x gxy_url=… -x tsi_url=…``, then Alembic's own command line
@@ -46,9 +45,7 @@ def run_alembic(argv: list[str], url: str, cwd: Path, ini: Path | None = None) -
     env = {**os.environ, "GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION": url, "ALEMBIC_CONFIG": str(ini)}
     env["PYTHONWARNINGS"] = "ignore"
     env.pop("GALAXY_INSTALL_CONFIG_OVERRIDE_INSTALL_DATABASE_CONNECTION", None)
-    done = subprocess.run(
-        [sys.executable, "-c", RUN_ALEMBIC, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
+    done = run_python(RUN_ALEMBIC, argv, cwd, env)
     out = {"rc": done.returncode, "stdout": mask(done.stdout, cwd), "stderr": mask(done.stderr, cwd)}
     return {**out, "error": last_error(out["stderr"]) or _failed(out["stdout"] + out["stderr"])}
 
@@ -105,9 +102,9 @@ def _config_sources(tmp: Path) -> dict:
     import json
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GALAXY_CONFIG_", "GALAXY_INSTALL_CONFIG_"))}
-    done = subprocess.run(
-        [sys.executable, "-c", _CONFIG], cwd=tmp, env=env, capture_output=True, text=True, timeout=300, check=True
-    )
+    done = run_python(_CONFIG, [], tmp, env)
+    if done.returncode != 0:
+        raise RuntimeError(f"the configuration experiment failed: {done.stderr.strip()[-500:]}")
     return json.loads(mask(done.stdout, tmp))
 
 
