@@ -6,13 +6,14 @@ kernel), two reads of the database 30 s apart agree, and restoring the printed b
 the pre-upgrade state, which stays. Every process a run starts inherits its environment, so
 a tag in it (``RUNBOOK_TEST_TAG``) finds them all, even once they have a new parent.
 
-The kills of one dialect share one 30 s wait (a module fixture runs them all, then waits once).
+The kills of both dialects share one 30 s wait (a module fixture runs them all, then waits once).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import random
 import re
 import shutil
@@ -33,6 +34,7 @@ from runbooks.migrate import read_rows
 
 from attacks import PASSWORD, assert_no_crash, attack
 from conftest import PROJECT, _admin_sql, run_cli
+from shared_run import made_once, run_folder
 from test_faults import migration_session_active, wait_for
 
 TAG_ENV = "RUNBOOK_TEST_TAG"
@@ -204,11 +206,11 @@ def kill_mid_way(moment: str, args: list[str], fresh, home: Path, seed: int) -> 
     return kill
 
 
-def settle(kills: dict[str, Kill], databases: dict[str, DatabaseUrl], home: Path) -> dict[str, Kill]:
+def settle(kills: dict, databases: dict, home: Path) -> dict:
     """One wait for all: 30 s after the last kill, read every database again."""
     time.sleep(APART_S)
-    for moment, kill in kills.items():
-        kill.rows_later = status_rows(databases[moment], home)[1]
+    for key, kill in kills.items():
+        kill.rows_later = status_rows(databases[key], home)[1]
     return kills
 
 
@@ -228,42 +230,70 @@ SQLITE_KILLS = {
 }
 
 
-@pytest.fixture(scope="module")
-def sqlite_kills(sqlite_store, tmp_path_factory):
-    home = tmp_path_factory.mktemp("kills-home")
-    databases, kills = {}, {}
+def _sqlite_kills(sqlite_store, tmp_path_factory, home: Path, databases: dict) -> dict[tuple[str, str], Kill]:
+    kills = {}
     for seed, (moment, args) in enumerate(SQLITE_KILLS.items()):
 
         def fresh(attempt: int, moment=moment) -> DatabaseUrl:
             path = tmp_path_factory.mktemp("kills") / f"galaxy {moment} {attempt}.sqlite"  # a space, on purpose
             shutil.copyfile(sqlite_store("25.0"), path)
-            databases[moment] = with_many_jobs(DatabaseUrl.parse(f"sqlite:///{path}"))
-            return databases[moment]
+            databases[("sqlite", moment)] = with_many_jobs(DatabaseUrl.parse(f"sqlite:///{path}"))
+            return databases[("sqlite", moment)]
 
-        kills[moment] = kill_mid_way("migration" if moment == "notebook" else moment, args, fresh, home, seed)
-    return settle(kills, databases, home)
+        phase = "migration" if moment == "notebook" else moment
+        kills[("sqlite", moment)] = kill_mid_way(phase, args, fresh, home, seed)
+    return kills
+
+
+def _postgresql_kills(pg_admin, pg_templates, home: Path, databases: dict, made: list) -> dict[tuple[str, str], Kill]:
+    kills = {}
+    for seed, moment in enumerate(("pre-flight", "backup", "migration")):
+
+        def fresh(attempt: int, moment=moment) -> DatabaseUrl:
+            db = pg_admin.with_database(f"runbooks_test_{uuid.uuid4().hex[:10]}")
+            db = DatabaseUrl.parse(db.secret().replace("postgres@", f"postgres:{PASSWORD}@"))
+            _admin_sql(pg_admin, f'CREATE DATABASE "{db.database_name}" TEMPLATE "{pg_templates("25.0")}"')
+            made.append(db)
+            databases[("postgresql", moment)] = db
+            return db
+
+        kills[("postgresql", moment)] = kill_mid_way(moment, upgrade_args, fresh, home, seed)
+    return kills
 
 
 @pytest.fixture(scope="module")
-def postgresql_kills(pg_admin, pg_templates):
-    home = Path(os.environ["RUNBOOK_HOME"]) / f"pg-kills-{uuid.uuid4().hex[:6]}"
-    databases, kills, made = {}, {}, []
-    try:
-        for seed, moment in enumerate(("pre-flight", "backup", "migration")):
+def kills(sqlite_store, tmp_path_factory, request):
+    """Every kill of both dialects, then one 30 s wait for all (PostgreSQL's only where a server answers).
 
-            def fresh(attempt: int, moment=moment) -> DatabaseUrl:
-                db = pg_admin.with_database(f"runbooks_test_{uuid.uuid4().hex[:10]}")
-                db = DatabaseUrl.parse(db.secret().replace("postgres@", f"postgres:{PASSWORD}@"))
-                _admin_sql(pg_admin, f'CREATE DATABASE "{db.database_name}" TEMPLATE "{pg_templates("25.0")}"')
-                made.append(db)
-                databases[moment] = db
-                return db
+    Made once per test run: the worker that gets there first kills and waits, the other reads its record."""
 
-            kills[moment] = kill_mid_way(moment, upgrade_args, fresh, home, seed)
-        yield settle(kills, databases, home)
-    finally:
-        for db in made:
-            _admin_sql(pg_admin, f'DROP DATABASE IF EXISTS "{db.database_name}" WITH (FORCE)')
+    def make(record: Path) -> None:
+        databases, made, pg_admin = {}, [], None
+        try:
+            found = _sqlite_kills(sqlite_store, tmp_path_factory, tmp_path_factory.mktemp("kills-home"), databases)
+            try:
+                pg_admin, pg_templates = request.getfixturevalue("pg_admin"), request.getfixturevalue("pg_templates")
+            except pytest.skip.Exception:  # no server and not under CI: the PostgreSQL tests skip on their own
+                pg_admin = None
+            if pg_admin is not None:
+                pg_home = Path(os.environ["RUNBOOK_HOME"]) / f"pg-kills-{uuid.uuid4().hex[:6]}"
+                found |= _postgresql_kills(pg_admin, pg_templates, pg_home, databases, made)
+            record.write_bytes(pickle.dumps(settle(found, databases, tmp_path_factory.mktemp("settle-home"))))
+        finally:
+            for db in made:
+                _admin_sql(pg_admin, f'DROP DATABASE IF EXISTS "{db.database_name}" WITH (FORCE)')
+
+    return pickle.loads(made_once(run_folder() / "signal-kills.pickle", make).read_bytes())
+
+
+@pytest.fixture(scope="module")
+def sqlite_kills(kills):
+    return {moment: kill for (dialect, moment), kill in kills.items() if dialect == "sqlite"}
+
+
+@pytest.fixture(scope="module")
+def postgresql_kills(pg_admin, kills):
+    return {moment: kill for (dialect, moment), kill in kills.items() if dialect == "postgresql"}
 
 
 def assert_nothing_goes_on(kill: Kill) -> None:
