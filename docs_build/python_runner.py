@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from pathlib import Path
 
 # What the experiments' programs import first; importing them is most of a fresh run's cost.
 PRELOAD = ("galaxy.model.migrations.dbscript", "galaxy.model.migrations.scripts", "alembic.config")
+TIMEOUT_S = 300.0  # one run; a fresh process had the same limit
 
 _SERVER = r"""
 import atexit, builtins, json, os, sys, threading, types
@@ -76,9 +78,11 @@ def child(request):
     os._exit(status)
 
 
+server = os.getpid()
 for line in sys.stdin:
     pid = os.fork()
     if pid == 0:
+        die_with_parent(server)
         child(json.loads(line))
     _, status = os.waitpid(pid, 0)
     sys.stdout.write(json.dumps(os.waitstatus_to_exitcode(status)) + "\n")
@@ -105,6 +109,10 @@ class _Server:
             request = {"code": code, "argv": argv, "cwd": str(cwd), "env": env, "stdout": str(out), "stderr": str(err)}
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
+            if not select.select([self.process.stdout], [], [], TIMEOUT_S)[0]:
+                self.process.kill()  # its running child dies with it
+                self.process.wait()
+                raise RuntimeError(f"an experiment ran longer than {TIMEOUT_S:.0f} s: {argv}")
             reply = self.process.stdout.readline()
             if not reply:
                 raise RuntimeError(f"the experiment server stopped (exit code {self.process.wait()})")
@@ -112,7 +120,8 @@ class _Server:
             return subprocess.CompletedProcess(argv, json.loads(reply), out.read_text(**read), err.read_text(**read))
 
     def close(self) -> None:
-        self.process.stdin.close()
+        if self.process.poll() is None:
+            self.process.stdin.close()
         self.process.wait()
 
 
@@ -139,8 +148,9 @@ def run_python(code: str, argv: list[str], cwd: Path, env: dict[str, str] | None
     try:
         return server.run(code, argv, cwd, env)
     finally:
-        with _lock:
-            _idle[key].append(server)
+        if server.process.poll() is None:  # a server killed at a timeout is not used again
+            with _lock:
+                _idle[key].append(server)
 
 
 @atexit.register

@@ -6,11 +6,12 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-from docs_build import experiments
+from docs_build import experiments, python_runner
 from docs_build.python_runner import run_python
 
 PROGRAM = """
@@ -58,3 +59,18 @@ def test_galaxy_experiments_equal_fresh_processes(name, monkeypatch):
     file that fails to import (Galaxy's traceback through Alembic's loader)."""
     forked, fresh = both_ways(monkeypatch, experiments.EXPERIMENTS[name])
     assert forked == fresh
+
+
+def test_a_run_past_the_timeout_is_stopped_and_leaves_no_process(monkeypatch, tmp_path):
+    run_python("pass", [], tmp_path)  # the server's import of Galaxy counts against the first run's limit
+    monkeypatch.setattr(python_runner, "TIMEOUT_S", 2.0)
+    program = "import os, pathlib, time\npathlib.Path('pid').write_text(str(os.getpid()))\ntime.sleep(60)"
+    with pytest.raises(RuntimeError, match="longer than 2 s"):
+        run_python(program, [], tmp_path)
+    pid = int((tmp_path / "pid").read_text())
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3]
+    monkeypatch.undo()
+    assert run_python("print('next')", [], tmp_path).stdout == "next\n"  # a new server takes over
