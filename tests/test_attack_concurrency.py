@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -139,31 +138,36 @@ def dead_pid() -> int:
     return int(finished.stdout)
 
 
-def rehearsal_folders(pid: int) -> list[Path]:
+def rehearsal_folders(temp: Path, pid: int) -> list[Path]:
     host = owner_tag().split("_")[0]
-    return list(Path(tempfile.gettempdir()).glob(f"{SQLITE_PREFIX}{host}_{pid}-*"))
+    return list(temp.glob(f"{SQLITE_PREFIX}{host}_{pid}-*"))
 
 
 @attack("concurrency", "SQLite: --rehearse killed with SIGKILL mid-copy", "reported; the next run removes it")
-def test_killed_sqlite_rehearsal_is_cleaned_up(sqlite_db):
+def test_killed_sqlite_rehearsal_is_cleaned_up(sqlite_db, tmp_path):
+    # A temporary folder of its own: a rehearsal run by another test at the same time removes
+    # dead owners' folders from the shared one, as it should, before this test could look.
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     db = sqlite_db("25.0")
     run = subprocess.Popen(
         [sys.executable, "-m", "runbooks", "upgrade", "--rehearse", "--db", db.secret()],
         cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ, "TMPDIR": str(temp)},
     )  # fmt: skip
     deadline = time.monotonic() + 120
-    while not rehearsal_folders(run.pid) and run.poll() is None and time.monotonic() < deadline:
+    while not rehearsal_folders(temp, run.pid) and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
-    left = rehearsal_folders(run.pid)
+    left = rehearsal_folders(temp, run.pid)
     assert left, "the rehearsal ended before its copy was made"
-    report = json.loads(run_cli("troubleshoot", "--json", "--no-rehearse", "--db", db.secret()).stdout)
-    found = [f for f in report["findings"] if f["details"].get("leftovers")]
+    troubleshoot = run_cli("troubleshoot", "--json", "--no-rehearse", "--db", db.secret(), env={"TMPDIR": str(temp)})
+    found = [f for f in json.loads(troubleshoot.stdout)["findings"] if f["details"].get("leftovers")]
     assert found and found[0]["severity"] == "info" and str(left[0]) in found[0]["summary"]
-    rehearsed = run_cli("upgrade", "--rehearse", "--db", db.secret())
+    rehearsed = run_cli("upgrade", "--rehearse", "--db", db.secret(), env={"TMPDIR": str(temp)})
     assert_no_crash(rehearsed)
-    assert rehearsal_folders(run.pid) == []
+    assert rehearsal_folders(temp, run.pid) == []
 
 
 @attack("concurrency", "PostgreSQL: a killed rehearsal's scratch database", "reported; the next run drops it")
