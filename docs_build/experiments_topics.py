@@ -45,7 +45,7 @@ def run_alembic(argv: list[str], url: str, cwd: Path, ini: Path | None = None) -
     env = {**os.environ, "GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION": url, "ALEMBIC_CONFIG": str(ini)}
     env["PYTHONWARNINGS"] = "ignore"
     env.pop("GALAXY_INSTALL_CONFIG_OVERRIDE_INSTALL_DATABASE_CONNECTION", None)
-    done = run_python(RUN_ALEMBIC, argv, cwd, env)
+    done = run_python(RUN_ALEMBIC, argv, cwd, env, timeout=600)
     out = {"rc": done.returncode, "stdout": mask(done.stdout, cwd), "stderr": mask(done.stderr, cwd)}
     return {**out, "error": last_error(out["stderr"]) or _failed(out["stdout"] + out["stderr"])}
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 # What the experiments' programs import first; importing them is most of a fresh run's cost.
 PRELOAD = ("galaxy.model.migrations.dbscript", "galaxy.model.migrations.scripts", "alembic.config")
-TIMEOUT_S = 300.0  # one run; a fresh process had the same limit
+TIMEOUT_S = 300.0  # one run, unless the caller gives another limit
 
 _SERVER = r"""
 import atexit, builtins, json, os, sys, threading, types
@@ -101,7 +101,9 @@ class _Server:
             text=True,
         )
 
-    def run(self, code: str, argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    def run(
+        self, code: str, argv: list[str], cwd: Path, env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess:
         with tempfile.TemporaryDirectory(prefix="python-run-") as folder:
             out, err = Path(folder) / "stdout", Path(folder) / "stderr"
             out.touch()
@@ -109,10 +111,10 @@ class _Server:
             request = {"code": code, "argv": argv, "cwd": str(cwd), "env": env, "stdout": str(out), "stderr": str(err)}
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
-            if not select.select([self.process.stdout], [], [], TIMEOUT_S)[0]:
+            if not select.select([self.process.stdout], [], [], timeout)[0]:
                 self.process.kill()  # its running child dies with it
                 self.process.wait()
-                raise RuntimeError(f"an experiment ran longer than {TIMEOUT_S:.0f} s: {argv}")
+                raise RuntimeError(f"an experiment ran longer than {timeout:.0f} s: {argv}")
             reply = self.process.stdout.readline()
             if not reply:
                 raise RuntimeError(f"the experiment server stopped (exit code {self.process.wait()})")
@@ -134,7 +136,9 @@ def _startup_key(env: dict[str, str]) -> tuple:
     return tuple(sorted((k, v) for k, v in env.items() if k.startswith("PYTHON")))
 
 
-def run_python(code: str, argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_python(
+    code: str, argv: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float | None = None
+) -> subprocess.CompletedProcess:
     """What ``python -c CODE *ARGV`` run in ``cwd`` with ``env`` exits with and prints (text)."""
     env = dict(os.environ if env is None else env)
     key = _startup_key(env)
@@ -146,7 +150,7 @@ def run_python(code: str, argv: list[str], cwd: Path, env: dict[str, str] | None
         with _lock:
             _all.append(server)
     try:
-        return server.run(code, argv, cwd, env)
+        return server.run(code, argv, cwd, env, TIMEOUT_S if timeout is None else timeout)
     finally:
         if server.process.poll() is None:  # a server killed at a timeout is not used again
             with _lock:
