@@ -13,6 +13,7 @@ Results are cached per galaxy-data and alembic version in ``RUNBOOKS_CLAIMS_CACH
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 from docs_build.python_runner import run_python
-from runbooks.paths import GALAXY_DB_OVERRIDE_ENV, PROJECT_ROOT
+from runbooks.paths import GALAXY_DB_OVERRIDE_ENV, PROJECT_ROOT, write_whole
 
 CACHE_DIR = Path(os.environ.get("RUNBOOKS_CLAIMS_CACHE") or PROJECT_ROOT / "build" / "claims-cache")
 PG_SERVER = os.environ.get("RUNBOOKS_DOCS_PG") or "postgresql://postgres@127.0.0.1:5432"
@@ -45,7 +46,10 @@ args.func(args)
 
 
 def _versions() -> str:
-    return f"galaxy-data-{metadata.version('galaxy-data')}-alembic-{metadata.version('alembic')}"
+    """The cache's key: the versions the experiments ran on, and the experiments' own code."""
+    sources = sorted(Path(__file__).parent.glob("experiments*.py")) + [Path(__file__).parent / "galaxy_scripts.py"]
+    code = hashlib.sha256(b"\0".join(path.read_bytes() for path in sources)).hexdigest()[:12]
+    return f"galaxy-data-{metadata.version('galaxy-data')}-alembic-{metadata.version('alembic')}-code-{code}"
 
 
 def run_script(script: str, argv: list[str], url: str, cwd: Path, **env_vars: str) -> dict:
@@ -295,8 +299,7 @@ def _run_one(name: str) -> dict:
         return json.loads(path.read_text())
     with tempfile.TemporaryDirectory(prefix="claims-") as folder:
         result = EXPERIMENTS[name](Path(folder))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=1))
+    write_whole(path, json.dumps(result, indent=1))  # a test worker or build may read it meanwhile
     return result
 
 

@@ -178,23 +178,36 @@ def _pg_row(sql: str) -> tuple:
         conn.close()
 
 
+COPY_TRIES = 3
+
+
 def _copy_strategies(tmp: Path) -> dict:
-    """WAL written and checkpoints requested by CREATE DATABASE ... TEMPLATE with each PostgreSQL 15 strategy."""
+    """WAL written and checkpoints requested by CREATE DATABASE ... TEMPLATE with each PostgreSQL 15 strategy.
+
+    The WAL position is the server's: whatever other sessions write meanwhile (a test run's other
+    workers) adds to it. Each copy is made ``COPY_TRIES`` times and the least WAL kept, the closest
+    to what the copy alone wrote (seen: one FILE_COPY beside a busy test run counted 5.9 MB).
+    """
     template, copy = "docs_claims_copy_template", "docs_claims_copy"
     _pg_scratch(template)
     _pg("CREATE TABLE filler AS SELECT g AS id, repeat('x', 200) AS text FROM generate_series(1, 200000) g", template)
     found = {"template_bytes": int(_pg_row(f"SELECT pg_database_size('{template}')")[0])}
     for strategy in ("WAL_LOG", "FILE_COPY"):
-        _pg(f'DROP DATABASE IF EXISTS "{copy}"')
-        lsn, requested = _pg_row("SELECT pg_current_wal_lsn()::text, checkpoints_req FROM pg_stat_bgwriter")
-        _pg(f'CREATE DATABASE "{copy}" TEMPLATE "{template}" STRATEGY {strategy}')
-        wal, now_requested = _pg_row(
-            f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{lsn}')::bigint, checkpoints_req FROM pg_stat_bgwriter"
-        )
-        found[strategy] = {"wal_bytes": int(wal), "checkpoints_requested": now_requested - requested}
+        tries = [_one_copy(template, copy, strategy) for _ in range(COPY_TRIES)]
+        found[strategy] = min(tries, key=lambda one: one["wal_bytes"])
     _pg(f'DROP DATABASE IF EXISTS "{copy}"')
     _pg(f'DROP DATABASE IF EXISTS "{template}"')
     return found
+
+
+def _one_copy(template: str, copy: str, strategy: str) -> dict:
+    _pg(f'DROP DATABASE IF EXISTS "{copy}"')
+    lsn, requested = _pg_row("SELECT pg_current_wal_lsn()::text, checkpoints_req FROM pg_stat_bgwriter")
+    _pg(f'CREATE DATABASE "{copy}" TEMPLATE "{template}" STRATEGY {strategy}')
+    wal, now_requested = _pg_row(
+        f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{lsn}')::bigint, checkpoints_req FROM pg_stat_bgwriter"
+    )
+    return {"wal_bytes": int(wal), "checkpoints_requested": now_requested - requested}
 
 
 EXPERIMENTS.update(

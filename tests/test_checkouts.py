@@ -2,7 +2,7 @@
 
 Each tree is assembled at test time by tests/fixtures/make_checkout_tree.py from that release's
 published packages, installed into a venv of its own (found in $RUNBOOK_RELEASE_VENVS, else made
-under .runbooks/release-venvs: about 1-2 minutes per release, once). The tree's ``.venv`` is that
+in the user's cache: about 1-2 minutes per release, once per machine). The tree's ``.venv`` is that
 venv, so the commands run the release's own code on its own Python, from the tree's root.
 """
 
@@ -26,15 +26,10 @@ from conftest import PROJECT, file_lock, run_cli
 
 sys.path.insert(0, str(PROJECT / "tests" / "fixtures"))
 from make_checkout_tree import build_tree, ensure_release_venv  # noqa: E402
-from release_pins import DEFAULT_CACHE  # noqa: E402
+from release_pins import VENV_CACHES  # noqa: E402
 
 from docs_build.supported_releases import COMMANDS, RESULTS  # noqa: E402
 
-VENV_CACHES = [  # looked up in order; a missing venv is made in the last (~/.cache/galaxy-migrations/...)
-    Path(os.environ.get("RUNBOOK_RELEASE_VENVS", "/work/cache/release-venvs")),
-    PROJECT / ".runbooks" / "release-venvs",
-    DEFAULT_CACHE,
-]
 INSTALLED = "installed"  # the project's own galaxy-data (26.1.2): its venv is the tree's
 
 # release tag -> galaxy-data version. 23.0.x is the first Alembic wheel: there is no 22.05 on

@@ -12,7 +12,6 @@ database with 25.1.3's code finds nothing to drop (the revision checks first).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -24,16 +23,13 @@ from conftest import PROJECT, _admin_sql, file_lock, postgresql_from_release, ru
 
 sys.path.insert(0, str(PROJECT / "tests" / "fixtures"))
 from make_checkout_tree import build_tree, ensure_release_venv  # noqa: E402
+from release_pins import VENV_CACHES  # noqa: E402
 
 REPORT = "https://github.com/galaxyproject/galaxy/issues/21699"
 GALAXY_SAID = 'DuplicateColumn: column "tool_id" of relation "tool_landing_request" already exists (25.0 → 25.1.1)'
 DOCTOR_CODE = "objects-already-exist"
 AT_25_0 = {"c716ee82337b", "d4a650f47a3c"}
 AT_25_1 = {"63dc6cca023f", "d4a650f47a3c"}
-VENV_CACHES = [
-    Path(os.environ.get("RUNBOOK_RELEASE_VENVS", Path.home() / ".cache" / "galaxy-migrations" / "release-venvs")),
-    PROJECT / ".runbooks" / "release-venvs",
-]
 pytestmark = pytest.mark.slow_release  # a release venv each (installed once when none is cached)
 
 
