@@ -1,10 +1,11 @@
 """Executing the runbooks for the site, cached by content.
 
 Each runbook runs with papermill against a fresh sample database of its own, into the cache
-(``build/runbooks-cache/`` or ``RUNBOOKS_DOCS_CACHE``), never into ``notebooks/``. An entry is
+(the user's, ``docs_build/user_cache.py``), never into ``notebooks/``. An entry is
 keyed by what decides the outputs: the notebook, the ``runbooks`` library code, the Galaxy,
 Alembic and SQLAlchemy versions and the sample database recipe. A warm build executes nothing;
-the notebook tests read the same entries (``executed(task)``), so no notebook runs twice.
+the notebook tests read the same entries (``executed(task)``), so no notebook runs twice. An entry
+shows no path of the clone that made them (``hide_machine_paths``), so any clone may use it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,14 +27,29 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
+from docs_build import user_cache
 from runbooks.execute import available_tasks, notebook_path
 from runbooks.paths import PROJECT_ROOT
 
-CACHE_DIR = Path(os.environ.get("RUNBOOKS_DOCS_CACHE") or PROJECT_ROOT / "build" / "runbooks-cache")
+CACHE_DIR = user_cache.RUNBOOKS
 FORMAT = 1  # bump when what a cache entry holds changes
 LIBRARY = Path(__file__).resolve().parent.parent / "runbooks"
 SAMPLE_RECIPE = LIBRARY / "samples.py"  # how the fresh sample database is made (Galaxy's own init)
 SHOWN_HOME = ".runbooks"  # what a reader sees instead of the build's sample folder
+
+
+def hide_machine_paths(text: str) -> str:
+    """This machine's paths as a reader of the site sees them: relative to a clone, site-packages, the cache."""
+    replacements = (
+        (str(CACHE_DIR), f"{user_cache.SHOWN_ROOT}/runbooks"),
+        (sysconfig.get_paths()["purelib"], "site-packages"),
+        (str(Path(sys.prefix) / "bin") + "/", ""),
+        (str(PROJECT_ROOT) + "/", ""),
+        (str(PROJECT_ROOT), "."),
+    )
+    for path, shown in replacements:
+        text = text.replace(path, shown)
+    return text
 
 
 @dataclass(frozen=True)
@@ -127,7 +144,8 @@ def _execute_into(task: str, entry: Path) -> Execution:
         started = time.monotonic()
         run_notebook(task, output=output, home=home)
         seconds = round(time.monotonic() - started, 1)
-        output.write_text(output.read_text(encoding="utf-8").replace(str(home), SHOWN_HOME), encoding="utf-8")
+        text = output.read_text(encoding="utf-8").replace(str(home), SHOWN_HOME).replace(str(work), str(entry))
+        output.write_text(hide_machine_paths(text), encoding="utf-8")
         shutil.rmtree(home, ignore_errors=True)
         executed_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         (work / "meta.json").write_text(json.dumps({"executed_at": executed_at, "seconds": seconds}), encoding="utf-8")

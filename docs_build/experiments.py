@@ -7,8 +7,9 @@ fresh process's), and records the exit code, what it printed and the
 ``alembic_version`` rows afterwards. The claims (``docs_build/claims.py``) and the quoted
 outputs (``docs_build/snippets.py``) read these records; nothing on a page is typed by hand.
 
-Results are cached per galaxy-data and alembic version in ``RUNBOOKS_CLAIMS_CACHE`` (default
-``build/claims-cache``), so a rebuild costs nothing once the experiments have run.
+Results are cached per galaxy-data and alembic version and the experiments' code, in the user's
+cache (``docs_build/user_cache.py``), so a rebuild, in this clone or another, costs nothing once
+the experiments have run.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
+from docs_build import user_cache
 from docs_build.python_runner import run_python
 from runbooks.paths import GALAXY_DB_OVERRIDE_ENV, PROJECT_ROOT, write_whole
 
-CACHE_DIR = Path(os.environ.get("RUNBOOKS_CLAIMS_CACHE") or PROJECT_ROOT / "build" / "claims-cache")
+CACHE_DIR = user_cache.CLAIMS
 PG_SERVER = os.environ.get("RUNBOOKS_DOCS_PG") or "postgresql://postgres@127.0.0.1:5432"
 SAMPLE = PROJECT_ROOT / "tests" / "fixtures" / "releases" / "galaxy-data-26.0.2.sqlite.gz"
 

@@ -16,13 +16,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
-import sysconfig
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from docs_build.execution import CACHE_DIR, SHOWN_HOME, Execution, execute_all
+from docs_build.execution import CACHE_DIR, SHOWN_HOME, Execution, execute_all, hide_machine_paths
 from runbooks.paths import PROJECT_ROOT, write_whole
 
 BUILD_DIR = Path(os.environ.get("RUNBOOKS_DOCS_BUILD_DIR") or PROJECT_ROOT / "build" / "docs")
@@ -33,18 +31,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 def hide_build_paths(text: str) -> str:
     """The build's sample database shows as ``.runbooks/sample.sqlite``; no other path of this machine."""
-    replacements = (
-        (str(BUILD_DIR / "home"), SHOWN_HOME),
-        (str(BUILD_DIR), "build/docs"),
-        (str(CACHE_DIR), "build/runbooks-cache"),
-        (sysconfig.get_paths()["purelib"], "site-packages"),
-        (str(Path(sys.prefix) / "bin") + "/", ""),
-        (str(PROJECT_ROOT) + "/", ""),
-        (str(PROJECT_ROOT), "."),
-    )
-    for path, shown in replacements:
-        text = text.replace(path, shown)
-    return text
+    text = text.replace(str(BUILD_DIR / "home"), SHOWN_HOME).replace(str(BUILD_DIR), "build/docs")
+    return hide_machine_paths(text)
 
 
 def _fence(text: str, language: str = "") -> str:

@@ -93,3 +93,12 @@ def test_outputs_never_close_their_fence_early():
     page = notebook_markdown(execution.notebook_path("status").read_text(encoding="utf-8"), "status.ipynb")
     assert page.startswith("---\nrunbook_download: status.ipynb\n---")
     assert "\n## Step 1: choose the database and the Galaxy code" in page  # headings stay Markdown: the TOC
+
+
+def test_cached_executions_hold_no_path_of_the_clone_that_made_them():
+    """The cache is the user's, shared by every clone: an entry made here must read the same from another."""
+    built_site()
+    for task in execution.available_tasks():
+        text = execution.executed(task).notebook.read_text(encoding="utf-8")
+        for path in (str(PROJECT), sys.prefix, str(execution.CACHE_DIR)):
+            assert path not in text, f"{task}: {path}"
