@@ -156,11 +156,26 @@ def _execute_into(task: str, entry: Path) -> Execution:
     return Execution(task, entry / f"{task}.ipynb", executed_at, seconds, cached=False)
 
 
+KEEP_OTHERS = 2  # entries kept per runbook besides the current one: other clones on the machine may use them
+ABANDONED_SECONDS = 86400  # a ``<key>-…`` folder this old is a build that was killed, not one still running
+
+
 def _prune(task: str, keep: str) -> None:
-    """Entries of older notebook or library versions go (the lock files stay: they are tiny)."""
+    """Complete entries past the newest few go, and folders of builds killed long ago (the lock files stay).
+
+    A build in progress (its ``<key>-…`` folder, in this clone or another sharing the cache) is never touched.
+    """
+    entries, now = [], time.time()
     for old in (CACHE_DIR / task).iterdir():
-        if old.is_dir() and old.name != keep and not old.name.startswith(f"{keep}-"):
+        if not old.is_dir() or old.name == keep:
+            continue
+        if "-" not in old.name:
+            entries.append(old)
+        elif now - old.stat().st_mtime > ABANDONED_SECONDS:
             shutil.rmtree(old, ignore_errors=True)
+    entries.sort(key=lambda path: path.stat().st_mtime, reverse=True)
+    for old in entries[KEEP_OTHERS:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _execute_in_child(task: str) -> Execution:

@@ -102,3 +102,20 @@ def test_cached_executions_hold_no_path_of_the_clone_that_made_them():
         text = execution.executed(task).notebook.read_text(encoding="utf-8")
         for path in (str(PROJECT), sys.prefix, str(execution.CACHE_DIR)):
             assert path not in text, f"{task}: {path}"
+
+
+def test_pruning_keeps_the_newest_entries_and_never_a_build_in_progress(tmp_path, monkeypatch):
+    monkeypatch.setattr(execution, "CACHE_DIR", tmp_path)
+    folder = tmp_path / "status"
+    names = ["a" * 20, "b" * 20, "c" * 20, "d" * 20]  # oldest first
+    for age, name in enumerate(reversed(names)):
+        (folder / name).mkdir(parents=True)
+        os.utime(folder / name, (1e9, 1e9 + 1000 - age))
+    running = folder / f"{'e' * 20}-x1y2"  # another clone executing now
+    running.mkdir()
+    killed = folder / f"{'f' * 20}-z3"
+    killed.mkdir()
+    os.utime(killed, (1e9, 1e9))  # left by a build killed long ago
+    execution._prune("status", keep=names[0])
+    kept = sorted(path.name for path in folder.iterdir())
+    assert kept == sorted([names[0], names[3], names[2], running.name])  # the current one and the two newest others
