@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from runbooks.database.backup import make_backup
-from runbooks.database.connections import run_admin_sql
+from runbooks.database.connections import inspect_database, run_admin_sql
 from runbooks.database.leftovers import SQLITE_PREFIX, owner_tag
 from runbooks.migrate import read_rows
 
@@ -174,10 +174,17 @@ def test_killed_sqlite_rehearsal_is_cleaned_up(sqlite_db, tmp_path):
 def test_killed_postgresql_rehearsal_is_cleaned_up(pg_db):
     db = pg_db("26.0")
     leftover = db.with_database(f"rb_scratch_{owner_tag().split('_')[0]}_{dead_pid()}_abcdef_copy")
-    run_admin_sql(db, f'CREATE DATABASE "{leftover.database_name}"')
     try:
-        report = json.loads(run_cli("troubleshoot", "--json", "--no-rehearse", "--db", url_of(db)).stdout)
-        assert any(leftover.database_name in f["summary"] for f in report["findings"]), report["findings"]
+        for _ in range(3):
+            run_admin_sql(db, f'CREATE DATABASE "{leftover.database_name}"')
+            report = json.loads(run_cli("troubleshoot", "--json", "--no-rehearse", "--db", url_of(db)).stdout)
+            if any(leftover.database_name in f["summary"] for f in report["findings"]):
+                break
+            # Scratch names are server-wide: a rehearsal by another test worker drops dead owners'
+            # databases, as it should. Only a leftover still there and not reported is a miss.
+            assert not inspect_database(leftover).exists, report["findings"]
+        else:
+            pytest.fail("three times another rehearsal dropped the leftover before troubleshoot looked")
         rehearsed = run_cli("upgrade", "--rehearse", "--db", url_of(db))
         assert rehearsed.returncode == 0, rehearsed.stderr
         after = json.loads(run_cli("troubleshoot", "--json", "--no-rehearse", "--db", url_of(db)).stdout)
