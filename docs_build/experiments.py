@@ -47,7 +47,7 @@ args.func(args)
 """
 
 
-def _versions() -> str:
+def _cache_key() -> str:
     """The cache's key: the versions the experiments ran on, and the experiments' own code."""
     sources = sorted(Path(__file__).parent.glob("experiments*.py")) + [Path(__file__).parent / "galaxy_scripts.py"]
     code = hashlib.sha256(b"\0".join(path.read_bytes() for path in sources)).hexdigest()[:12]
@@ -296,7 +296,7 @@ EXPERIMENTS: dict[str, Callable[[Path], dict]] = {
 
 
 def _run_one(name: str) -> dict:
-    path = CACHE_DIR / _versions() / f"{name}.json"
+    path = CACHE_DIR / _cache_key() / f"{name}.json"
     if path.exists():
         return json.loads(path.read_text())
     with tempfile.TemporaryDirectory(prefix="claims-") as folder:

@@ -1,9 +1,9 @@
 """Checkout mode: the CLI on trees shaped like Galaxy checkouts of each release with Alembic.
 
 Each tree is assembled at test time by tests/fixtures/make_checkout_tree.py from that release's
-published packages, installed into a venv of its own (found in $RUNBOOK_RELEASE_VENVS, else made
-in the user's cache: about 1-2 minutes per release, once per machine). The tree's ``.venv`` is that
-venv, so the commands run the release's own code on its own Python, from the tree's root.
+published packages, installed into a venv of its own (made once per machine in the user's cache,
+$RUNBOOKS_PINNED_VENVS: about 1-2 minutes per release). The tree's ``.venv`` is that venv, so
+the commands run the release's own code on its own Python, from the tree's root.
 """
 
 from __future__ import annotations
