@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runbooks.forecast import GB, MODEL, forecast  # noqa: E402
+from runbooks.tasks.forecast import GB, MODEL, forecast  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CALIBRATION, HELD_OUT = ["small", "medium", "heldout"], "large"

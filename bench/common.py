@@ -11,6 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from runbooks.settings import GALAXY_DB_OVERRIDE_ENV
+
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
@@ -35,7 +37,7 @@ def ours(*args: str) -> list[str]:
 def timed(argv: list[str], url: str | None = None) -> float:
     env = dict(os.environ)
     if url:
-        env["GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION"] = url
+        env[GALAXY_DB_OVERRIDE_ENV] = url
     started = time.perf_counter()
     result = subprocess.run(argv, cwd=PROJECT, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
@@ -51,7 +53,7 @@ def median(values: list[float]) -> float:
 def sample(target: str | None, folder: Path) -> Path:
     """A SQLite database made by Galaxy's own code at ``target`` (cached in ``folder``)."""
     from runbooks.database.urls import DatabaseUrl
-    from runbooks.samples import make_sample
+    from runbooks.tasks.samples import make_sample
 
     path = folder / f"sample-{target or 'head'}.sqlite"
     if not path.exists():

@@ -17,6 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from docs_build.settings import CLAIMS_CACHE_ENV, DOCS_BUILD_DIR_ENV, DOCS_CACHE_ENV
+from runbooks.settings import CACHE_ENV
+
 PROJECT = Path(__file__).resolve().parent.parent
 
 
@@ -46,10 +49,10 @@ def main() -> None:
         env = {
             **os.environ,
             "NO_MKDOCS_2_WARNING": "1",
-            "RUNBOOKS_DOCS_CACHE": str(work / "runbooks-cache"),
-            "RUNBOOKS_CLAIMS_CACHE": str(work / "claims-cache"),
-            "RUNBOOK_CACHE_DIR": str(work / "derived-cache"),
-            "RUNBOOKS_DOCS_BUILD_DIR": str(work / "build"),
+            DOCS_CACHE_ENV: str(work / "runbooks-cache"),
+            CLAIMS_CACHE_ENV: str(work / "claims-cache"),
+            CACHE_ENV: str(work / "derived-cache"),
+            DOCS_BUILD_DIR_ENV: str(work / "build"),
         }
         cold, cold_log = build(env, work / "site")
         warm, warm_log = build(env, work / "site")

@@ -86,7 +86,7 @@ def orphans_postgresql(pg: str, folder, rows: int) -> None:
     from runbooks.database.orphans import find_orphans
     from runbooks.database.scratch import drop_database
     from runbooks.database.urls import DatabaseUrl
-    from runbooks.samples import make_sample
+    from runbooks.tasks.samples import make_sample
     from runbooks.testing.scratch_states import execute_sql
 
     db = DatabaseUrl.parse(pg).with_database(f"runbooks_bench_orphans_{uuid.uuid4().hex[:6]}")

@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from runbooks.settings import GALAXY_DB_OVERRIDE_ENV
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -124,7 +126,7 @@ def _attribute_locks(revisions: list[dict], sampler, done: float) -> None:
 
 def measure_galaxy(base: str) -> dict:
     db, copy_s = _copy(base, f"{base}_galaxy")
-    env = {**os.environ, "GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION": db.secret()}
+    env = {**os.environ, GALAXY_DB_OVERRIDE_ENV: db.secret()}
     with Watch(db) as watch:
         started = time.perf_counter()
         result = subprocess.run([sys.executable, "-c", GALAXY_UPGRADE], env=env, capture_output=True, text=True)

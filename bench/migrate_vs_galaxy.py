@@ -13,6 +13,8 @@ import subprocess
 
 from common import PROJECT, copy, galaxy, median, ours, sample, scratch_folder, timed
 
+from runbooks.settings import HOME_ENV
+
 
 def measure(name, source, folder, galaxy_argv, our_args, repeat):
     galaxy_times, our_times = [], []
@@ -27,7 +29,7 @@ def measure(name, source, folder, galaxy_argv, our_args, repeat):
 
 def backup_seconds(source, folder) -> str:
     url = copy(source, folder, "backup-probe.sqlite")
-    env = {"RUNBOOK_HOME": str(folder / "home")}
+    env = {HOME_ENV: str(folder / "home")}
     import os
 
     out = subprocess.run(

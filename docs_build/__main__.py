@@ -5,7 +5,7 @@
 
 import sys
 
-from docs_build.pipeline import prepare
+from docs_build.site_build.pipeline import prepare
 
 
 def main() -> int:

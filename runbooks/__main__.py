@@ -1,5 +1,5 @@
 import sys
 
-from runbooks.cli import main
+from runbooks.cli.main import main
 
 sys.exit(main())

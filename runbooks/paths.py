@@ -1,9 +1,11 @@
-"""Where the project keeps things, and the names of the environment variables it reads."""
+"""Where the project keeps things: the package, the home, the cache, and files written whole."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from runbooks.settings import CACHE_ENV, HOME_ENV
 
 # The folder that holds the ``runbooks`` package: the project in a clone, site-packages when installed.
 IMPORT_ROOT = Path(__file__).resolve().parent.parent
@@ -12,13 +14,6 @@ IS_SOURCE_TREE = (IMPORT_ROOT / "pyproject.toml").is_file() and (IMPORT_ROOT / "
 # notebooks/ in a clone; runbooks/notebooks links to it, so an installed wheel carries the runbooks.
 NOTEBOOKS_DIR = Path(__file__).resolve().parent / "notebooks"
 CLI = "python -m runbooks"
-
-HOME_ENV = "RUNBOOK_HOME"  # the project-local folder (sample database, backups, runs)
-CACHE_ENV = "RUNBOOK_CACHE_DIR"  # what is derived from the code alone (default: inside the home)
-DB_URL_ENV = "RUNBOOK_DB_URL"  # the database a task works on when --db is not given
-PG_SERVER_ENV = "RUNBOOK_PG_URL"  # a PostgreSQL server for scratch databases
-GALAXY_DB_OVERRIDE_ENV = "GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION"
-GALAXY_TSI_OVERRIDE_ENV = "GALAXY_INSTALL_CONFIG_OVERRIDE_INSTALL_DATABASE_CONNECTION"
 
 
 def runbook_home() -> Path:

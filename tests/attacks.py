@@ -2,7 +2,7 @@
 
 Each attack is declared with ``attack(AREA, WHAT, OUTCOME)`` as a decorator (or as a
 ``pytest.param`` id via ``attack(...).param(...)``). The guide's attack table is generated from
-these declarations by reading the test files with ``ast`` (``docs_build/attacks.py``), so the
+these declarations by reading the test files with ``ast`` (``docs_build/generated/attacks.py``), so the
 table lists exactly the attacks the suite runs; each test then proves its outcome.
 
 Every attack asserts the same things, through the helpers here: the exit code, one clear line

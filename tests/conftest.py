@@ -13,20 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from docs_build.execution import file_lock  # noqa: F401  (one lock for builds and test workers)
+from docs_build.site_build.execution import file_lock  # noqa: F401  (one lock for builds and test workers)
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
+from runbooks.settings import CACHE_ENV, DB_URL_ENV, HOME_ENV, TEST_PG_ENV
 
 from shared_run import finish_run, made_once, pg_prefix, run_folder, start_run
 
 PROJECT = Path(__file__).resolve().parent.parent
 # Tests never touch the project's own .runbooks/ (sample database, backups): a home of their own.
-os.environ.setdefault("RUNBOOK_HOME", tempfile.mkdtemp(prefix="runbooks-test-home-"))
+os.environ.setdefault(HOME_ENV, tempfile.mkdtemp(prefix="runbooks-test-home-"))
 # What is derived from the code alone (the baseline, model comparisons, a head database) is made once
 # per run, whichever test or subprocess needs it first, whatever home it was given.
-os.environ.setdefault("RUNBOOK_CACHE_DIR", str(run_folder() / "caches"))
-PG_ADMIN_URL = os.environ.get("RUNBOOK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+os.environ.setdefault(CACHE_ENV, str(run_folder() / "caches"))
+PG_ADMIN_URL = os.environ.get(TEST_PG_ENV, "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -103,7 +104,7 @@ def graph(env) -> RevisionGraph:
 @pytest.fixture(scope="session")
 def sqlite_store(tmp_path_factory, graph):
     """Databases made once per test run (Galaxy's init, then Galaxy's downgrade); tests get copies."""
-    from runbooks.samples import make_sample
+    from runbooks.tasks.samples import make_sample
 
     folder = run_folder() / "samples"
     folder.mkdir(exist_ok=True)
@@ -181,7 +182,7 @@ def pg_database(pg_admin):
 
 def run_cli(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **(env or {})}
-    full_env.pop("RUNBOOK_DB_URL", None) if env is None or "RUNBOOK_DB_URL" not in env else None
+    full_env.pop(DB_URL_ENV, None) if env is None or DB_URL_ENV not in env else None
     return subprocess.run(
         [sys.executable, "-m", "runbooks", *args],
         cwd=PROJECT,
@@ -264,7 +265,7 @@ def pg_templates(pg_admin, graph):
 
     The first worker makes each under a file lock and leaves a marker file; the controller drops them
     all when the run ends (pytest_sessionfinish)."""
-    from runbooks.samples import make_sample
+    from runbooks.tasks.samples import make_sample
 
     folder = run_folder() / "pg-templates"
     folder.mkdir(exist_ok=True)

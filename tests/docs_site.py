@@ -14,6 +14,9 @@ import threading
 import time
 from pathlib import Path
 
+from docs_build.settings import DOCS_BUILD_DIR_ENV
+from runbooks.settings import SITE_DIR_ENV
+
 from shared_run import made_once, run_folder
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -23,8 +26,8 @@ _built: dict[str, object] = {}
 
 
 def built_site() -> Path:
-    """The site, built once; ``RUNBOOKS_SITE_DIR`` names a site already built by `mkdocs build --strict`."""
-    prebuilt = os.environ.get("RUNBOOKS_SITE_DIR")
+    """The site, built once; ``RUNBOOK_SITE_DIR`` names a site already built by `mkdocs build --strict`."""
+    prebuilt = os.environ.get(SITE_DIR_ENV)
     if prebuilt:
         return Path(prebuilt).resolve()
     thread = _built.get("thread")
@@ -44,7 +47,7 @@ def build_in_background() -> None:
 
     Two workers may both start one: the file lock in ``made_once`` makes one build and the other wait.
     """
-    if os.environ.get("RUNBOOKS_SITE_DIR") or "thread" in _built:
+    if os.environ.get(SITE_DIR_ENV) or "thread" in _built:
         return
     thread = threading.Thread(target=_build_quietly, name="site-build", daemon=True)
     _built["thread"] = thread
@@ -76,7 +79,7 @@ def _build(workdir: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "RUNBOOKS_DOCS_BUILD_DIR": str(workdir / "build")},
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", DOCS_BUILD_DIR_ENV: str(workdir / "build")},
     )
     _built["process"] = process
     output, _ = process.communicate(timeout=1800)

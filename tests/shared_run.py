@@ -14,11 +14,12 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from docs_build.execution import file_lock
+from docs_build.site_build.execution import file_lock
+from runbooks.settings import TEST_RUN_ENV
 
 PROJECT = Path(__file__).resolve().parent.parent
 RUNS = PROJECT / "build" / "test-runs"
-RUN_VARIABLE = "RUNBOOKS_TEST_RUN"
+RUN_VARIABLE = TEST_RUN_ENV
 
 
 def start_run() -> None:

@@ -1,5 +1,6 @@
 """The tree tells the architecture: layers that never import upwards, no cycles, small modules,
-and every ``runbooks`` import written anywhere in the project resolves."""
+every environment variable named in one settings module, and every ``runbooks`` import written
+anywhere in the project resolves."""
 
 from __future__ import annotations
 
@@ -11,9 +12,26 @@ from pathlib import Path
 
 import pytest
 
+from runbooks.settings import PYTHON_ENV_PREFIX
+
 PROJECT = Path(__file__).resolve().parent.parent
 PACKAGE = PROJECT / "runbooks"
 MAX_LINES = 400
+# The layer diagram, lowest first: a module may import its own layer and the layers before it, never
+# one after it (function-level imports count). The core is the package's loose top-level modules.
+LAYERS = (
+    "core",  # errors, settings, paths, process lifetime, progress, environment changes
+    "database",  # the user's database, without Galaxy
+    "code",  # Galaxy's code on disk, read (never imported)
+    "galaxy",  # Galaxy's code run for real, in a worker
+    "lint",  # revision-file rules
+    "findings",  # the catalogue of problems and the report that gathers them
+    "tasks",  # status, upgrade/downgrade, rehearsal, samples, create, ...
+    "doctor",  # the checks that examine a database with the tasks
+    "testing",  # databases in named broken states, for tests, runbooks and bench
+    "cli",  # the command line and what both faces print (the notebooks stand beside it)
+)
+MAX_LOOSE_MODULES = 8
 # Layers that must run without Galaxy's code: they never import the worker side or galaxy.model.
 GALAXY_FREE = ("runbooks.code", "runbooks.database", "runbooks.lint")
 
@@ -50,6 +68,37 @@ def test_code_and_database_never_import_galaxy(layer):
             if module == "galaxy" or module.startswith(("galaxy.", "runbooks.galaxy")):
                 offenders.append(f"{name} imports {module}")
     assert offenders == []
+
+
+def layer_of(module: str) -> str | None:
+    """The layer of a ``runbooks`` module: its subpackage, or the core for the loose top-level ones."""
+    parts = module.split(".")
+    if parts[0] != "runbooks":
+        return None
+    if len(parts) > 1 and parts[1] in LAYERS:
+        return parts[1]
+    return "cli" if parts[1:] == ["__main__"] else "core"
+
+
+def test_every_subpackage_is_a_layer_and_the_core_is_small():
+    subpackages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    loose = sorted(p.stem for p in PACKAGE.glob("*.py"))
+    assert subpackages - set(LAYERS) == set(), "a subpackage that is no layer: add it to LAYERS"
+    assert len(loose) <= MAX_LOOSE_MODULES, f"the core is {loose}: move a task or a face to its layer"
+
+
+def test_no_module_imports_a_higher_layer():
+    rank = {name: index for index, name in enumerate(LAYERS)}
+    upward = []
+    for name, path in modules().items():
+        own = layer_of(name)
+        for module, names in imports(path):
+            targets = [f"{module}.{n}" for n in names] if module == "runbooks" else [module]
+            for target in targets:
+                other = layer_of(target)
+                if other and other != own and rank[other] > rank[own]:
+                    upward.append(f"{name} ({own}) imports {target} ({other})")
+    assert upward == []
 
 
 def test_no_import_cycle():
@@ -126,3 +175,50 @@ def test_every_runbooks_import_resolves():
             except ImportError:
                 broken.append(f"from {module} import {name}")
     assert broken == []
+
+
+SETTINGS_MODULES = (PACKAGE / "settings.py", PROJECT / "docs_build" / "settings.py")
+VARIABLE = re.compile(r"\bRUNBOOKS?_[A-Z0-9_]*[A-Z0-9]\b")
+
+
+def settings_names() -> dict[str, str]:
+    """Every variable named in a settings module: its value (the variable) -> its constant."""
+    named = {}
+    for path in SETTINGS_MODULES:
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                named[node.value.value] = node.targets[0].id
+    return named
+
+
+def project_files(*suffixes: str) -> list[Path]:
+    skip = {".venv", "site", "build", ".runbooks", "node_modules"}
+    return [p for p in PROJECT.rglob("*") if p.suffix in suffixes and not skip & set(p.relative_to(PROJECT).parts)] + [
+        PROJECT / ".ci" / "run"
+    ]
+
+
+def test_environment_variables_are_spelled_only_in_the_settings_modules():
+    named = settings_names()
+    spelled = []
+    for path in project_files(".py"):
+        if path in SETTINGS_MODULES or path.suffix != ".py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value in named or VARIABLE.fullmatch(node.value):
+                    spelled.append(f"{path.relative_to(PROJECT)}:{node.lineno} {node.value!r}")
+    assert spelled == [], "use the constant from runbooks/settings.py or docs_build/settings.py"
+
+
+def test_every_variable_the_project_mentions_is_one_of_the_settings():
+    """Docs, README, notebooks, workflows and messages name only variables the settings define, under
+    one prefix: a name one letter off (RUNBOOKS_ for RUNBOOK_) is exactly the bug this catches."""
+    named = settings_names()
+    prefix = PYTHON_ENV_PREFIX  # RUNBOOK_PYTHON39, ... one variable per Python version
+    unknown = set()
+    for path in project_files(".py", ".md", ".ipynb", ".yml", ".yaml", ".toml"):
+        for token in VARIABLE.findall(path.read_text()):
+            if token not in named and not re.fullmatch(prefix + r"\d+", token):
+                unknown.add(f"{path.relative_to(PROJECT)}: {token}")
+    assert sorted(unknown) == []

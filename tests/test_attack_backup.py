@@ -14,7 +14,8 @@ from mounts import fill, make_read_only, tmpfs
 from runbooks.database import backup as backup_module
 from runbooks.database.backup import backup_stem, make_backup
 from runbooks.database.urls import DatabaseUrl
-from runbooks.migrate import read_rows
+from runbooks.settings import HOME_ENV
+from runbooks.tasks.migrate import read_rows
 
 from attacks import PASSWORD, assert_refused, attack, fingerprint
 from conftest import run_cli
@@ -26,7 +27,7 @@ def with_password(db: DatabaseUrl) -> str:
 
 def upgrade_with_home(db: DatabaseUrl, home, *flags: str):
     url = db.secret() if db.is_sqlite else with_password(db)
-    return run_cli("upgrade", "--db", url, "--yes", *flags, env={"RUNBOOK_HOME": str(home)})
+    return run_cli("upgrade", "--db", url, "--yes", *flags, env={HOME_ENV: str(home)})
 
 
 def refused_by_the_preflight_then_by_the_backup(db: DatabaseUrl, home, *backup_words: str) -> None:

@@ -21,7 +21,8 @@ import pytest
 from runbooks.database.backup import make_backup
 from runbooks.database.connections import inspect_database, run_admin_sql
 from runbooks.database.leftovers import SQLITE_PREFIX, owner_tag
-from runbooks.migrate import read_rows
+from runbooks.settings import HOME_ENV
+from runbooks.tasks.migrate import read_rows
 
 from attacks import PASSWORD, assert_no_crash, assert_refused, attack, fingerprint
 from conftest import PROJECT, run_cli
@@ -114,7 +115,7 @@ def test_killed_holder_leaves_no_stale_lock(sqlite_db):
 def test_two_upgrades_at_once(fixture, request, tmp_path):
     db = request.getfixturevalue(fixture)("26.0")
     command = [sys.executable, "-m", "runbooks", "upgrade", "--db", url_of(db), "--yes"]
-    env = {**os.environ, "RUNBOOK_HOME": str(tmp_path)}
+    env = {**os.environ, HOME_ENV: str(tmp_path)}
     runs = [subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(2)]  # fmt: skip
     results = [(run.wait(), *run.communicate()) for run in runs]

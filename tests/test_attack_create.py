@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from runbooks.create import CreatedRevision, _validate_or_remove
 from runbooks.errors import UsageError
+from runbooks.tasks.create import CreatedRevision, _validate_or_remove
 
 from attacks import PASSWORD, assert_refused, attack
 from conftest import run_cli

@@ -15,14 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from runbooks.settings import DB_URL_ENV, HOME_ENV
+
 from attacks import assert_no_crash, assert_refused, attack, fingerprint
 from conftest import PROJECT, run_cli
 
 
 def with_closed_stdout(*args: str, home) -> subprocess.CompletedProcess:
     """The CLI writing into a pipe nobody reads any more, as after `| head -1` has exited."""
-    env = {**os.environ, "RUNBOOK_HOME": str(home)}
-    env.pop("RUNBOOK_DB_URL", None)
+    env = {**os.environ, HOME_ENV: str(home)}
+    env.pop(DB_URL_ENV, None)
     process = subprocess.Popen(
         [sys.executable, "-m", "runbooks", *args],
         cwd=PROJECT,
@@ -60,7 +62,7 @@ def test_status_piped_into_head_prints_its_first_line(sqlite_db, tmp_path):
     result = subprocess.run(
         ["bash", "-c", '"$0" -m runbooks status --db "$1" | head -1; exit "${PIPESTATUS[0]}"', sys.executable, str(db)],
         cwd=PROJECT,
-        env={**os.environ, "RUNBOOK_HOME": str(tmp_path)},
+        env={**os.environ, HOME_ENV: str(tmp_path)},
         capture_output=True,
         text=True,
         timeout=300,
@@ -75,7 +77,7 @@ def test_run_into_a_folder_saves_inside_it(sqlite_db, tmp_path):
     db = sqlite_db("head")  # up to date: the status runbook's outcome is 0
     folder = tmp_path / "runs here"
     folder.mkdir()
-    result = run_cli("run", "status", "--db", str(db), "-o", str(folder), env={"RUNBOOK_HOME": str(tmp_path)})
+    result = run_cli("run", "status", "--db", str(db), "-o", str(folder), env={HOME_ENV: str(tmp_path)})
     assert_no_crash(result)
     assert result.returncode == 0, result.stderr[-2000:]
     saved = list(folder.glob("status-*.ipynb"))
@@ -127,7 +129,7 @@ def test_run_output_folder_refused_before_anything_runs(where, words, sqlite_db,
     work.mkdir()
     (work / "a-file").write_text("")
     with read_only_folder(work / "read-only"):
-        result = run_cli("run", "status", "--db", str(db), "-o", f"{work}/{where}", env={"RUNBOOK_HOME": str(home)})
+        result = run_cli("run", "status", "--db", str(db), "-o", f"{work}/{where}", env={HOME_ENV: str(home)})
         assert list((work / "read-only").iterdir()) == []
     assert_refused(result, words, code=2)
     assert list(home.iterdir()) == []  # nothing executed: no run, no sample database

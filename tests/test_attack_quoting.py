@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.migrate import read_rows
 from runbooks.paths import CLI, PROJECT_ROOT
-from runbooks.selection import Selection
-from runbooks.shell import DatabaseArgs, command_line
+from runbooks.settings import DB_URL_ENV, GALAXY_ROOT_ENV, HOME_ENV
+from runbooks.tasks.migrate import read_rows
+from runbooks.tasks.printed_commands import DatabaseArgs, command_line
+from runbooks.tasks.selection import Selection
 
 from attacks import PASSWORD, assert_no_crash, attack, fingerprint
 from conftest import postgresql_from_release, run_cli, sqlite_from_release
@@ -51,17 +52,17 @@ def printed_commands(text: str) -> list[str]:
 
 def paste(line: str, home: Path, folder: Path, secret_url: str | None = None) -> subprocess.CompletedProcess:
     """``bash -c LINE`` from another folder; the variable is exported only when the line reads it."""
-    env = {key: value for key, value in os.environ.items() if key not in ("RUNBOOK_DB_URL", "GALAXY_ROOT")}
-    env |= {"RUNBOOK_HOME": str(home), "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {key: value for key, value in os.environ.items() if key not in (DB_URL_ENV, GALAXY_ROOT_ENV)}
+    env |= {HOME_ENV: str(home), "PYTHONPATH": str(PROJECT_ROOT)}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     if ENV_WORD in line and secret_url:
-        env["RUNBOOK_DB_URL"] = secret_url
+        env[DB_URL_ENV] = secret_url
     folder.mkdir(exist_ok=True)
     return subprocess.run(["bash", "-c", line], cwd=folder, env=env, capture_output=True, text=True, timeout=600)
 
 
 def cli(*args: str, home: Path, secret_url: str | None = None) -> subprocess.CompletedProcess:
-    env = {"RUNBOOK_HOME": str(home)} | ({"RUNBOOK_DB_URL": secret_url} if secret_url else {})
+    env = {HOME_ENV: str(home)} | ({DB_URL_ENV: secret_url} if secret_url else {})
     result = run_cli(*args, env=env)
     assert_no_crash(result)
     return result

@@ -15,7 +15,7 @@ from mounts import make_read_only, tmpfs
 from runbooks.database.backup import make_backup
 from runbooks.database.connections import connect_postgresql
 from runbooks.database.urls import DatabaseUrl
-from runbooks.migrate import read_rows
+from runbooks.tasks.migrate import read_rows
 
 from attacks import PASSWORD, assert_no_crash, assert_refused, attack, fingerprint
 from conftest import PROJECT, run_cli

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from runbooks.execute import notebook_path
-from runbooks.parameters import declared_parameters, typed_value
+from runbooks.cli.notebook_run import notebook_path
+from runbooks.cli.parameters import declared_parameters, typed_value
+from runbooks.settings import HOME_ENV
 
 from attacks import assert_refused, attack, fingerprint
 from conftest import run_cli
@@ -34,7 +35,7 @@ CASES = [
 
 @pytest.mark.parametrize("args, words", CASES)
 def test_run_refuses(args, words, tmp_path):
-    result = run_cli(*args, env={"RUNBOOK_HOME": str(tmp_path)})
+    result = run_cli(*args, env={HOME_ENV: str(tmp_path)})
     assert_refused(result, words)
     assert list(tmp_path.iterdir()) == []  # refused before the sample database or any run was made
     assert not (tmp_path.parent / "HACKED").exists()
@@ -65,6 +66,6 @@ def test_change_runbooks_declare_confirm_false(task):
 def test_confirm_false_applies_nothing(sqlite_db, tmp_path):
     db = sqlite_db("26.0")
     before = fingerprint(db)
-    result = run_cli("run", "upgrade", "--db", str(db), "-p", "confirm", "False", env={"RUNBOOK_HOME": str(tmp_path)})
+    result = run_cli("run", "upgrade", "--db", str(db), "-p", "confirm", "False", env={HOME_ENV: str(tmp_path)})
     assert result.returncode == 0, result.stderr[-2000:]
     assert fingerprint(db) == before

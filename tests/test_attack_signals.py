@@ -28,16 +28,17 @@ from pathlib import Path
 
 import pytest
 
+from runbooks.cli.interrupts import roll_back_hot_journal
 from runbooks.database.urls import DatabaseUrl
-from runbooks.interrupts import roll_back_hot_journal
-from runbooks.migrate import read_rows
+from runbooks.settings import DB_URL_ENV, HOME_ENV, TEST_TAG_ENV
+from runbooks.tasks.migrate import read_rows
 
 from attacks import PASSWORD, assert_no_crash, attack
 from conftest import PROJECT, _admin_sql, run_cli
 from shared_run import made_once, run_folder
 from test_faults import migration_session_active, wait_for
 
-TAG_ENV = "RUNBOOK_TEST_TAG"
+TAG_ENV = TEST_TAG_ENV
 DEATH_S = 5.0  # the issue's bound: within 5 s no process of the run remains
 APART_S = 30.0  # the issue's two status calls 30 s apart
 
@@ -63,8 +64,8 @@ class Cli:
     """The CLI in a process of its own, its output collected line by line as it comes."""
 
     def __init__(self, args: list[str], home: Path, tag: str) -> None:
-        env = {**os.environ, TAG_ENV: tag, "RUNBOOK_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-        env.pop("RUNBOOK_DB_URL", None)
+        env = {**os.environ, TAG_ENV: tag, HOME_ENV: str(home), "PYTHONUNBUFFERED": "1"}
+        env.pop(DB_URL_ENV, None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "runbooks", *args],
             cwd=PROJECT,
@@ -109,7 +110,7 @@ def status_rows(db: DatabaseUrl, home: Path) -> tuple[str, set[str]]:
     """``status --json``: the state and the rows, after SQLite rolled back what a kill left half-written
     (reporting the journal as a state of its own is the doctor's job)."""
     roll_back_hot_journal(db)
-    result = run_cli("status", "--json", "--history", "0", "--db", db.secret(), env={"RUNBOOK_HOME": str(home)})
+    result = run_cli("status", "--json", "--history", "0", "--db", db.secret(), env={HOME_ENV: str(home)})
     assert_no_crash(result)
     report = json.loads(result.stdout)
     return report["state"], set(report["alembic_version_rows"])
@@ -187,7 +188,7 @@ def kill_at(moment: str, args: list[str], db: DatabaseUrl, home: Path, seed: int
     state, rows = status_rows(db, home)
     kill = Kill(start, run_processes(tag), state, rows, cli.backup())
     if kill.backup:
-        kill.restored = run_cli("restore", kill.backup, "--db", db.secret(), "--yes", env={"RUNBOOK_HOME": str(home)})
+        kill.restored = run_cli("restore", kill.backup, "--db", db.secret(), "--yes", env={HOME_ENV: str(home)})
         kill.rows_restored = set(read_rows(db))
     return kill
 
@@ -276,7 +277,7 @@ def kills(sqlite_store, tmp_path_factory, request):
             except pytest.skip.Exception:  # no server and not under CI: the PostgreSQL tests skip on their own
                 pg_admin = None
             if pg_admin is not None:
-                pg_home = Path(os.environ["RUNBOOK_HOME"]) / f"pg-kills-{uuid.uuid4().hex[:6]}"
+                pg_home = Path(os.environ[HOME_ENV]) / f"pg-kills-{uuid.uuid4().hex[:6]}"
                 found |= _postgresql_kills(pg_admin, pg_templates, pg_home, databases, made)
             record.write_bytes(pickle.dumps(settle(found, databases, tmp_path_factory.mktemp("settle-home"))))
         finally:
@@ -457,7 +458,7 @@ def test_worker_server_leaves_when_its_parent_is_not_there():
 NOTEBOOK_KERNEL = """
 import signal, sys, time
 from runbooks.database.urls import DatabaseUrl
-from runbooks.interrupts import roll_back_hot_journal
+from runbooks.cli.interrupts import roll_back_hot_journal
 from runbooks.galaxy.commands import run_dbscript
 db = DatabaseUrl.parse(sys.argv[1])
 # ipykernel installs this handler while a cell runs, whatever the kernel inherited (a job started

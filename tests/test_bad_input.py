@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from runbooks.settings import HOME_ENV
+
 from conftest import file_digest, run_cli
 
 
@@ -68,13 +70,13 @@ def test_sample_never_overwrites(sqlite_db):
 
 
 def test_run_refuses_a_url_as_parameter(tmp_path):
-    result = run_cli("run", "status", "-p", "db", "postgresql://u:secret@h/db", env={"RUNBOOK_HOME": str(tmp_path)})
+    result = run_cli("run", "status", "-p", "db", "postgresql://u:secret@h/db", env={HOME_ENV: str(tmp_path)})
     assert_one_clear_line(result, "through $RUNBOOK_DB_URL")
     assert "secret" not in result.stderr
     assert list(tmp_path.iterdir()) == []  # refused before the sample database was made
 
 
 def test_unknown_runbook(tmp_path):
-    result = run_cli("run", "nosuchtask", env={"RUNBOOK_HOME": str(tmp_path)})
+    result = run_cli("run", "nosuchtask", env={HOME_ENV: str(tmp_path)})
     assert_one_clear_line(result, "no runbook named")
     assert list(tmp_path.iterdir()) == []

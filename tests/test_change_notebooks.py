@@ -1,15 +1,15 @@
 """The upgrade and downgrade runbooks executed for real (papermill), on SQLite and PostgreSQL.
 
-On the sample, the test reads the docs build's execution (docs_build/execution.py, cached by
+On the sample, the test reads the docs build's execution (docs_build/site_build/execution.py, cached by
 content): the same run the site shows, executed once for both.
 """
 
 from __future__ import annotations
 
-from docs_build.execution import executed
-from runbooks.execute import run_notebook
-from runbooks.migrate import read_rows
-from runbooks.samples import make_sample
+from docs_build.site_build.execution import executed
+from runbooks.cli.notebook_run import run_notebook
+from runbooks.tasks.migrate import read_rows
+from runbooks.tasks.samples import make_sample
 
 from test_notebooks import outputs
 from test_postgresql import PASSWORD

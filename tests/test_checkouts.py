@@ -2,7 +2,7 @@
 
 Each tree is assembled at test time by tests/fixtures/make_checkout_tree.py from that release's
 published packages, installed into a venv of its own (made once per machine in the user's cache,
-$RUNBOOKS_PINNED_VENVS: about 1-2 minutes per release). The tree's ``.venv`` is that venv, so
+$RUNBOOK_PINNED_VENVS: about 1-2 minutes per release). The tree's ``.venv`` is that venv, so
 the commands run the release's own code on its own Python, from the tree's root.
 """
 
@@ -21,6 +21,7 @@ import pytest
 
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph, read_revision
+from runbooks.settings import WRITE_SUPPORT_ENV
 
 from conftest import PROJECT, file_lock, run_cli
 
@@ -28,7 +29,7 @@ sys.path.insert(0, str(PROJECT / "tests" / "fixtures"))
 from make_checkout_tree import build_tree, ensure_release_venv  # noqa: E402
 from release_pins import VENV_CACHES  # noqa: E402
 
-from docs_build.supported_releases import COMMANDS, RESULTS  # noqa: E402
+from docs_build.generated.supported_releases import COMMANDS, RESULTS  # noqa: E402
 
 INSTALLED = "installed"  # the project's own galaxy-data (26.1.2): its venv is the tree's
 
@@ -47,14 +48,14 @@ SLOW = {"23.0", "23.1", "24.1"}
 CONFIG_LINE = "sqlite:///database/universe.sqlite?isolation_level=IMMEDIATE"  # Galaxy's relative default
 
 
-WRITE_RESULTS = os.environ.get("RUNBOOKS_WRITE_SUPPORT") == "1"  # refresh checkout-support.json from this run
+WRITE_RESULTS = os.environ.get(WRITE_SUPPORT_ENV) == "1"  # refresh checkout-support.json from this run
 REFUSED = {"22.01": "22.1.1"}  # SQLAlchemy Migrate releases: the project refuses their checkouts
 
 
 def observed(tag: str, **facts) -> None:
     """One release's cells of the supported-releases table: checked against the results file, or written.
 
-    A cell that disagrees with what ran fails the test: refresh with RUNBOOKS_WRITE_SUPPORT=1.
+    A cell that disagrees with what ran fails the test: refresh with RUNBOOK_WRITE_SUPPORT=1.
     """
     with file_lock(PROJECT / "build" / "locks" / "checkout-support.lock"):
         table = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"releases": {}}
@@ -69,7 +70,7 @@ def observed(tag: str, **facts) -> None:
         f"commands.{c}": entry.get("commands", {}).get(c) for c in commands
     }
     ran = facts | {f"commands.{c}": outcome for c, outcome in commands.items()}
-    assert recorded == ran, f"{RESULTS.name} disagrees with this run for {tag} (RUNBOOKS_WRITE_SUPPORT=1 refreshes it)"
+    assert recorded == ran, f"{RESULTS.name} disagrees with this run for {tag} (RUNBOOK_WRITE_SUPPORT=1 refreshes it)"
 
 
 @contextmanager

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from mkdocs.exceptions import PluginError
 
-from docs_build import claims
-from docs_build.snippets import SNIPPETS, claim_counts, coverage_table
+from docs_build.checks import claims
+from docs_build.checks.snippets import SNIPPETS, claim_counts, coverage_table
 
 NAMED = sorted({name for text in claims.page_sources().values() for name in claims.named_checks(text)})
 
@@ -23,7 +23,7 @@ def test_every_named_check_exists_and_every_check_is_used():
 
 
 def test_a_missing_or_failing_check_fails_the_build(monkeypatch):
-    from docs_build import hooks
+    from docs_build.site_build import hooks
 
     hooks._checked.clear()
     with pytest.raises(PluginError, match="no check named 'no_such_check'"):
@@ -39,7 +39,7 @@ def test_a_missing_or_failing_check_fails_the_build(monkeypatch):
 
 
 def test_markers_are_removed_from_the_page():
-    from docs_build import hooks
+    from docs_build.site_build import hooks
 
     hooks._checked.clear()
     page = "SQLite ends at the base. <!-- check: release_22_01_is_base -->"
@@ -55,7 +55,7 @@ def test_claim_report_counts_the_pages():
 
 
 def test_coverage_table_links_only_to_sections_that_exist(monkeypatch):
-    from docs_build import snippets
+    from docs_build.checks import snippets
 
     assert "tasks/status.md#one-revision-db_devsh-show-rev" in coverage_table()
     monkeypatch.setattr(snippets, "COVERAGE", [("x", [("tasks/status.md", "No such section")])])

@@ -11,11 +11,11 @@ import pytest
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph, read_revision
 from runbooks.code.workspace import MARKER, ensure_workspace
-from runbooks.create import add_column_body, create_revision, fill_in, lint_revisions, remove_revision
 from runbooks.database.urls import DatabaseUrl
 from runbooks.galaxy.commands import run_dbscript
 from runbooks.lint.command import lint_paths
-from runbooks.prove import prove_revision
+from runbooks.tasks.create import add_column_body, create_revision, fill_in, lint_revisions, remove_revision
+from runbooks.tasks.revision_proof import prove_revision
 
 from conftest import run_cli
 from test_bad_input import assert_one_clear_line

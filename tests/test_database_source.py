@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 from runbooks.code.galaxy_config import configured_database
-from runbooks.selection import select
+from runbooks.settings import DB_URL_ENV, GALAXY_CONFIG_FILE_ENV, GALAXY_DB_ENV, GALAXY_DB_OVERRIDE_ENV, GALAXY_ROOT_ENV
+from runbooks.tasks.selection import select
 
 from conftest import run_cli
 
 PG = "postgresql://galaxy@db.example.org/galaxy"
-GALAXY_ENV = ("GALAXY_CONFIG_DATABASE_CONNECTION", "GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION", "GALAXY_CONFIG_FILE")
+GALAXY_ENV = (GALAXY_DB_ENV, GALAXY_DB_OVERRIDE_ENV, GALAXY_CONFIG_FILE_ENV)
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def checkout(tmp_path, env, monkeypatch):
     (root / "lib" / "galaxy").mkdir(parents=True)
     (root / "lib" / "galaxy" / "model").symlink_to(env.migrations_dir.parent)
     (root / "config").mkdir()
-    for name in GALAXY_ENV + ("RUNBOOK_DB_URL", "GALAXY_ROOT"):
+    for name in GALAXY_ENV + (DB_URL_ENV, GALAXY_ROOT_ENV):
         monkeypatch.delenv(name, raising=False)
     return root
 
@@ -110,7 +111,7 @@ def test_every_command_states_the_database_and_where_it_came_from(tmp_path, sqli
     db = sqlite_db("head")
     status = run_cli("status", "--db", db.secret())
     assert "Chosen by:   given with --db" in status.stdout
-    env = {"RUNBOOK_DB_URL": db.secret(), "GALAXY_CONFIG_DATABASE_CONNECTION": ""}
+    env = {DB_URL_ENV: db.secret(), GALAXY_DB_ENV: ""}
     doctor = json.loads(run_cli("troubleshoot", "--json", env=env).stdout)
     assert doctor["database_source"] == {
         "url": db.masked(), "source": "environment", "from": "from $RUNBOOK_DB_URL", "warnings": []
@@ -120,9 +121,9 @@ def test_every_command_states_the_database_and_where_it_came_from(tmp_path, sqli
 
 
 def test_sample_while_galaxy_names_a_database_warns(monkeypatch):
-    monkeypatch.delenv("RUNBOOK_DB_URL", raising=False)
-    monkeypatch.delenv("GALAXY_ROOT", raising=False)
-    monkeypatch.setenv("GALAXY_CONFIG_DATABASE_CONNECTION", "postgresql://galaxy:secret@db.example.org/galaxy")
+    monkeypatch.delenv(DB_URL_ENV, raising=False)
+    monkeypatch.delenv(GALAXY_ROOT_ENV, raising=False)
+    monkeypatch.setenv(GALAXY_DB_ENV, "postgresql://galaxy:secret@db.example.org/galaxy")
     seen = []
     selection = select(create_sample=False, announce=seen.append)
     assert selection.to_json()["source"] == "sample"

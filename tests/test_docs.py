@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from docs_build.settings import DOCS_BUILD_DIR_ENV
 from runbooks.code.environment import GalaxyEnv
 
 from docs_site import PROJECT, built_site, page_path
@@ -91,7 +92,7 @@ def test_nav_lists_what_exists(site):
 
 
 def test_nav_and_links_skip_pages_that_do_not_exist(tmp_path):
-    from docs_build.hooks import build_nav, task_table, unlink_pending
+    from docs_build.site_build.hooks import build_nav, task_table, unlink_pending
 
     (tmp_path / "tasks").mkdir()
     (tmp_path / "tasks" / "status.md").write_text("# Check status\n")
@@ -197,7 +198,7 @@ def test_scripts_page_has_every_subcommand_and_flag(site):
 
 
 def test_cli_and_lint_pages_match_the_code(site):
-    from runbooks.cli import build_parser
+    from runbooks.cli.main import build_parser
     from runbooks.lint.registry import RULES
 
     cli = page_text(site, "reference/cli.md")
@@ -210,7 +211,7 @@ def test_cli_and_lint_pages_match_the_code(site):
 
 
 def test_doctor_codes_page_lists_every_code(site):
-    from runbooks.doctor.catalogue import CODES
+    from runbooks.findings.catalogue import CODES
 
     raw = page_path(site, "reference/doctor-codes.md").read_text(encoding="utf-8")
     for code in CODES:
@@ -219,7 +220,7 @@ def test_doctor_codes_page_lists_every_code(site):
 
 def test_generated_pages_are_what_the_code_generates_now(site):
     """A page in the build that differs from a fresh generation means a stale or typed table."""
-    from docs_build.reference import generate_pages
+    from docs_build.generated.reference import generate_pages
 
     for uri, markdown in generate_pages(DOCS).items():
         text = page_text(site, uri)
@@ -382,7 +383,7 @@ def test_sqlalchemy_migrate_and_outdated_skill_claims(env, graph):
 
 def test_coverage_table_covers_every_skill_section():
     seed = Path("/work/shared/seed/galaxy-db-migration-skill.txt")
-    from docs_build.snippets import coverage_table
+    from docs_build.checks.snippets import coverage_table
 
     table = coverage_table()
     for topic in (
@@ -416,7 +417,7 @@ def test_coverage_table_covers_every_skill_section():
 def test_no_build_machine_path_in_the_site(site):
     import sys
 
-    needles = [str(PROJECT), sys.prefix, os.environ.get("RUNBOOKS_DOCS_BUILD_DIR") or str(site.parent / "build")]
+    needles = [str(PROJECT), sys.prefix, os.environ.get(DOCS_BUILD_DIR_ENV) or str(site.parent / "build")]
     found = {}
     for path in site.rglob("*"):
         if path.suffix in (".html", ".ipynb", ".json") and path.is_file():
@@ -429,7 +430,7 @@ def test_no_build_machine_path_in_the_site(site):
 
 
 def test_each_runbook_page_shows_how_to_run_it_on_your_database(site):
-    from docs_build.hooks import run_command_lines
+    from docs_build.site_build.hooks import run_command_lines
 
     for notebook in sorted((PROJECT / "notebooks").glob("*.ipynb")):
         text = html.unescape(page_path(site, f"runbooks/{notebook.name}").read_text(encoding="utf-8"))

@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
-from docs_build import execution
-from docs_build.pipeline import _fence, notebook_markdown
+from docs_build.settings import DOCS_BUILD_DIR_ENV
+from docs_build.site_build import execution
+from docs_build.site_build.pipeline import _fence, notebook_markdown
 
 from docs_site import PROJECT, built_site
 
@@ -67,7 +68,7 @@ def test_the_step_runs_alone_and_says_one_line_per_runbook(tmp_path):
         cwd=PROJECT,
         capture_output=True,
         text=True,
-        env={**os.environ, "RUNBOOKS_DOCS_BUILD_DIR": str(tmp_path / "build")},
+        env={**os.environ, DOCS_BUILD_DIR_ENV: str(tmp_path / "build")},
         timeout=600,
     )
     assert result.returncode == 0, result.stderr

@@ -15,8 +15,8 @@ from runbooks.code.revisions import RevisionGraph
 from runbooks.database.orphans import foreign_keys
 from runbooks.database.urls import DatabaseUrl
 from runbooks.doctor import diagnose
-from runbooks.doctor.catalogue import CODES, catalogue
 from runbooks.errors import GalaxyCommandFailed
+from runbooks.findings.catalogue import CODES, catalogue
 from runbooks.galaxy.commands import run_dbscript
 from runbooks.testing.locks import sqlite_writer
 from runbooks.testing.scratch_states import (
@@ -293,7 +293,7 @@ def test_cli_troubleshoot_json_and_exit_codes(made, sqlite_db):
 def test_cli_does_not_import_galaxy_model(sqlite_db):
     code = (
         "import sys, runpy; sys.argv = ['runbooks', 'troubleshoot', '--db', sys.argv[1]];"
-        "import runbooks.cli as c; rc = c.main(sys.argv[1:]);"
+        "import runbooks.cli.main as c; rc = c.main(sys.argv[1:]);"
         "print('GALAXY' if any(m.startswith('galaxy.model') for m in sys.modules) else 'CLEAN')"
     )
     result = subprocess.run(
@@ -312,7 +312,7 @@ def test_the_task_page_quotes_galaxy_exactly(verdicts, made):
 
     A missing or empty database is not here: no script of 26.1 raises those errors; what Galaxy's
     scripts really do with them is bound to experiments on the page (claims_behaviour)."""
-    from docs_build.hooks import fill_generated
+    from docs_build.site_build.hooks import fill_generated
 
     page = fill_generated((PROJECT / "docs" / "tasks" / "troubleshoot.md").read_text())
     for state in ("no-version-table", "migrate-wrong-version", "migrate-needs-alembic", "revision-missing",
@@ -327,7 +327,7 @@ def _outputs(path) -> str:
 
 
 def test_troubleshoot_notebook_on_sqlite(tmp_path, sqlite_db):
-    from runbooks.execute import run_notebook
+    from runbooks.cli.notebook_run import run_notebook
 
     db = sqlite_db("25.0")  # the selection: behind, so the last section rehearses it
     started = time.monotonic()

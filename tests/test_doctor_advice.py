@@ -9,8 +9,8 @@ import re
 import pytest
 
 from runbooks.doctor import diagnose
-from runbooks.migrate import read_rows
-from runbooks.rehearsal import prove_fix
+from runbooks.tasks.migrate import read_rows
+from runbooks.tasks.rehearsal import prove_fix
 
 from conftest import postgresql_from_release, sqlite_from_release
 
@@ -35,7 +35,7 @@ def test_25_0_4_sqlite_only_the_rehearsed_error_and_a_proven_fix(tmp_path, graph
     assert proof["proven"] is True and "DROP INDEX IF EXISTS ix_job_params;" in proof["statements"]
     assert _destructive_fixes(report) == [f"upgrade-will-fail: {failure.fix}"]
     # The proof is real: the same statements, then the upgrade, reach head on another copy.
-    from runbooks.migrate import make_plan
+    from runbooks.tasks.migrate import make_plan
 
     plan = make_plan(graph, tuple(read_rows(db)), "head", "upgrade")
     assert prove_fix(db, plan, proof["statements"]).proven
@@ -58,8 +58,8 @@ def test_other_release_databases_get_no_unproven_destructive_advice(tmp_path, gr
 
 def test_unproven_fix_prints_no_statement(tmp_path, graph, monkeypatch):
     """When the fix's rehearsal does not reach the target, the finding says what was seen, not what to drop."""
-    from runbooks import rehearsal
     from runbooks.doctor.checks import upgrade_rehearsal  # noqa: F401 - imported for the patch target
+    from runbooks.tasks import rehearsal
 
     real = rehearsal.prove_fix
 

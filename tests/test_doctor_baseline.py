@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from runbooks.baseline import load_baseline, release_fixtures
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.routines import schema_routines
 from runbooks.doctor import diagnose
-from runbooks.migrate import apply, make_plan, read_rows
-from runbooks.status import get_status, next_step
+from runbooks.tasks.baseline import load_baseline, release_fixtures
+from runbooks.tasks.migrate import apply, make_plan, read_rows
+from runbooks.tasks.status import get_status, next_step
 from runbooks.testing.scratch_states import checkout_with_two_heads, execute_sql
 
 from conftest import postgresql_from_release, sqlite_from_release
@@ -82,7 +82,7 @@ def test_lost_trigger_is_missing_and_a_stale_view_is_extra(sqlite_db, graph):
 
 
 def test_baseline_is_cached_per_code_and_dialect(sqlite_db, graph, env):
-    from runbooks.baseline import cache_file
+    from runbooks.tasks.baseline import cache_file
 
     db = sqlite_db("head")
     first = load_baseline(db, graph, env)

@@ -11,8 +11,8 @@ from runbooks.database.connections import connect_postgresql
 from runbooks.database.scratch import copy_database
 from runbooks.doctor import diagnose
 from runbooks.galaxy.commands import run_dbscript
-from runbooks.migrate import read_rows
-from runbooks.samples import make_sample
+from runbooks.tasks.migrate import read_rows
+from runbooks.tasks.samples import make_sample
 from runbooks.testing.locks import idle_in_transaction
 from runbooks.testing.scratch_states import BEHIND_RELEASE, LEFTOVER, execute_sql, galaxy_verdicts, make_state
 
@@ -131,7 +131,7 @@ def test_migration_blocked_by_a_session_then_finishing(pg_database, pg_templates
 def test_troubleshoot_notebook_on_postgresql(tmp_path, pg_database, pg_templates, graph):
     import json
 
-    from runbooks.execute import run_notebook
+    from runbooks.cli.notebook_run import run_notebook
 
     db = pg_database()
     copy_database(pg_templates[0], db)

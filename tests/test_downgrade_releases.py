@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 
 from runbooks.galaxy import commands as galaxy_commands
+from runbooks.settings import RELEASE_VENVS_ENV
 
 from conftest import OLD_RELEASES, file_lock, run_cli
 from fixtures.make_release_fixtures import ensure_venv, venv_python
 
 # Old releases' venvs live in the user's cache, so a fresh clone (CI) reuses them; made once, under a lock.
-VENVS = Path(os.environ.get("RUNBOOKS_RELEASE_VENVS") or Path.home() / ".cache" / "galaxy-migrations" / "release-venvs")
+VENVS = Path(os.environ.get(RELEASE_VENVS_ENV) or Path.home() / ".cache" / "galaxy-migrations" / "release-venvs")
 OLD_CODE_CHECK = """
 import io, json, os, sys
 from argparse import Namespace
@@ -29,7 +30,7 @@ from galaxy.model.migrations import DatabaseConfig, verify_databases_via_script
 url = sys.argv[1]
 config = DatabaseConfig(url, None, None)
 verify_databases_via_script(config, config, False)
-os.environ["GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION"] = url
+os.environ[GALAXY_DB_OVERRIDE_ENV] = url
 from galaxy.model.migrations.dbscript import DbScript
 script = DbScript()
 out = io.StringIO()
@@ -66,7 +67,7 @@ def test_sqlite_downgrade_is_accepted_by_that_release(release, sqlite_db, graph,
 
 @pytest.mark.parametrize("release", sorted(OLD_RELEASES))
 def test_postgresql_downgrade_is_accepted_by_that_release(release, pg_database, graph, tmp_path):
-    from runbooks.samples import make_sample
+    from runbooks.tasks.samples import make_sample
 
     tag = OLD_RELEASES[release]
     db = pg_database()

@@ -3,8 +3,8 @@ a changed one (here: a column added by hand) is compared again and the change sh
 
 from __future__ import annotations
 
-from runbooks.drift_cache import cache_key, cached_model_drift
 from runbooks.paths import cache_dir
+from runbooks.tasks.drift_report_cache import cache_key, cached_model_drift
 from runbooks.testing.scratch_states import execute_sql
 
 
@@ -22,7 +22,7 @@ def test_unchanged_schema_from_cache_changed_schema_compared_again(sqlite_db, en
 
 
 def test_derived_files_go_to_the_cache_folder_when_set_else_the_home(monkeypatch, tmp_path, sqlite_db, env):
-    from runbooks.paths import CACHE_ENV, HOME_ENV
+    from runbooks.settings import CACHE_ENV, HOME_ENV
 
     monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
     monkeypatch.delenv(CACHE_ENV, raising=False)

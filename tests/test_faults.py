@@ -18,8 +18,8 @@ import pytest
 
 from runbooks.database.connections import connect_postgresql
 from runbooks.galaxy import commands as galaxy_commands
-from runbooks.migrate import read_rows
-from runbooks.samples import make_sample
+from runbooks.tasks.migrate import read_rows
+from runbooks.tasks.samples import make_sample
 
 from conftest import PROJECT, run_cli
 from test_status import status_json

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runbooks.forecast import forecast, forecast_for, load_model
+from runbooks.tasks.forecast import forecast, forecast_for, load_model
 
 from conftest import postgresql_from_release
 

@@ -8,6 +8,7 @@ import pytest
 
 from runbooks.code.environment import GalaxyEnv
 from runbooks.errors import UsageError
+from runbooks.settings import GALAXY_DB_OVERRIDE_ENV, GALAXY_ROOT_ENV
 
 from conftest import run_cli
 
@@ -58,7 +59,7 @@ def test_checkout_configured_database_and_override(checkout, sqlite_db, monkeypa
     assert report["database"] == db.masked() and report["branches"]["gxy"]["release"] == "25.1"
     assert str(checkout) in report["galaxy"]
     other = sqlite_db("26.0")
-    env = {"GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION": other.secret(), "GALAXY_ROOT": str(checkout)}
+    env = {GALAXY_DB_OVERRIDE_ENV: other.secret(), GALAXY_ROOT_ENV: str(checkout)}
     report = json.loads(run_cli("status", "--json", env=env).stdout)
     assert report["branches"]["gxy"]["release"] == "26.0"
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from runbooks.settings import DB_URL_ENV, HOME_ENV
+
 from conftest import PROJECT
 
 
@@ -46,7 +48,7 @@ def installed(tmp_path_factory):
 
 
 def tool(venv: Path, *args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RUNBOOK_HOME", "RUNBOOK_DB_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", HOME_ENV, DB_URL_ENV)}
     env["XDG_DATA_HOME"] = str(home)
     return subprocess.run(
         [venv / "bin" / "galaxy-migrations", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600

@@ -18,6 +18,8 @@ import urllib.request
 
 import pytest
 
+from runbooks.settings import DB_URL_ENV, HOME_ENV
+
 from conftest import CHROMIUM
 from docs_site import ARTIFACTS, PROJECT
 
@@ -56,11 +58,11 @@ def jupyterlab(tmp_path):
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(PROJECT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-        "RUNBOOK_HOME": str(tmp_path / "home"),
+        HOME_ENV: str(tmp_path / "home"),
         "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),  # no user settings, no news prompt state
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
     }
-    env.pop("RUNBOOK_DB_URL", None)
+    env.pop(DB_URL_ENV, None)
     log = open(tmp_path / "jupyterlab.log", "w")
     server = subprocess.Popen(
         [

@@ -9,8 +9,8 @@ import sqlite3
 import pytest
 
 from runbooks.galaxy.commands import verdict
-from runbooks.legacy_plan import release_of
-from runbooks.migrate import read_rows
+from runbooks.tasks.legacy_plan import release_of
+from runbooks.tasks.migrate import read_rows
 
 from conftest import RELEASE_FIXTURES, postgresql_from_release, run_cli, sqlite_from_release
 

@@ -12,7 +12,7 @@ import threading
 import time
 
 from runbooks.database.connections import connect_postgresql
-from runbooks.migrate import read_rows
+from runbooks.tasks.migrate import read_rows
 from runbooks.testing.locks import idle_in_transaction
 
 from attacks import assert_refused, fingerprint

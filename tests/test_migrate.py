@@ -7,10 +7,10 @@ import sqlite3
 
 import pytest
 
-from runbooks.change import apply_change, check_sessions, plan_change, run_rehearsal
 from runbooks.errors import Refused, UsageError
-from runbooks.migrate import make_plan, read_rows
-from runbooks.selection import Selection
+from runbooks.tasks.change import apply_change, check_sessions, plan_change, run_rehearsal
+from runbooks.tasks.migrate import make_plan, read_rows
+from runbooks.tasks.selection import Selection
 
 from conftest import run_cli
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from runbooks.samples import make_sample
+from runbooks.settings import HOME_ENV
+from runbooks.tasks.samples import make_sample
 
 from conftest import PROJECT, run_cli
 from test_postgresql import PASSWORD, with_password
@@ -26,7 +27,7 @@ def run_status(tmp_path, db_url=None, code=0):
     """``run status``; its exit code is the runbook's outcome: 0 up to date, 1 any other state."""
     out = tmp_path / "status-run.ipynb"
     args = ["run", "status", "-o", str(out)] + (["--db", db_url] if db_url else [])
-    result = run_cli(*args, env={"RUNBOOK_HOME": str(tmp_path / "home")})
+    result = run_cli(*args, env={HOME_ENV: str(tmp_path / "home")})
     assert result.returncode == code, result.stderr
     return out, result
 
@@ -45,8 +46,8 @@ def test_status_notebook_on_the_sample(tmp_path):
 
 
 def test_every_runbook_ends_with_its_outcome_on_the_sample():
-    from docs_build.execution import available_tasks, executed
-    from runbooks.outcome import read_outcome
+    from docs_build.site_build.execution import available_tasks, executed
+    from runbooks.cli.runbook_outcome import read_outcome
 
     for task in available_tasks():
         code, text = read_outcome(executed(task).notebook)

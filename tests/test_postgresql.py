@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from runbooks.samples import make_sample
-from runbooks.status import get_status
+from runbooks.tasks.samples import make_sample
+from runbooks.tasks.status import get_status
 
 from conftest import run_cli
 from test_status import assert_agrees_with_galaxy

@@ -15,8 +15,8 @@ import pytest
 
 from runbooks.database.server_facts import database_size
 from runbooks.database.urls import DatabaseUrl
-from runbooks.doctor.preflight import preflight
-from runbooks.migrate import read_rows
+from runbooks.tasks.migrate import read_rows
+from runbooks.tasks.preflight import preflight
 from runbooks.testing.scratch_states import execute_sql
 
 from conftest import _admin_sql, run_cli

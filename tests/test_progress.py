@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from runbooks.migrate import make_plan, read_rows
+from runbooks.tasks.migrate import make_plan, read_rows
 
 from conftest import run_cli
 

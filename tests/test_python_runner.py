@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from docs_build import experiments, python_runner
-from docs_build.python_runner import run_python
+from docs_build.checks import experiments, python_runner
+from docs_build.checks.python_runner import run_python
 
 PROGRAM = """
 import sys, warnings

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from runbooks.settings import HOME_ENV
+
 from conftest import PROJECT, run_cli
 
 
@@ -21,7 +23,7 @@ def test_exactly_two_commands_and_ci_runs_the_test_one():
 
 
 def test_main_job_runs_status_on_a_fresh_sample(tmp_path):
-    result = run_cli("status", env={"RUNBOOK_HOME": str(tmp_path)})
+    result = run_cli("status", env={HOME_ENV: str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert "Creating the sample database" in result.stderr
     assert "State:       up-to-date" in result.stdout

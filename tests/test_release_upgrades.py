@@ -13,7 +13,7 @@ import sqlite3
 
 import pytest
 
-from runbooks.migrate import read_rows
+from runbooks.tasks.migrate import read_rows
 
 from conftest import OLD_RELEASES, postgresql_from_release, run_cli, sqlite_from_release
 

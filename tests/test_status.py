@@ -9,7 +9,7 @@ import pytest
 
 from runbooks.database.urls import DatabaseUrl
 from runbooks.galaxy import commands as galaxy_commands
-from runbooks.status import dbversion_lines, get_status, history_lines, version_lines
+from runbooks.tasks.status import dbversion_lines, get_status, history_lines, version_lines
 
 from conftest import file_digest, run_cli
 
@@ -175,7 +175,7 @@ def test_status_never_imports_galaxy_model(sqlite_db):
 
     code = (
         "import sys, contextlib, io\n"
-        "from runbooks.cli import main\n"
+        "from runbooks.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['status', '--json', '--db', sys.argv[1]])\n"
         "print('galaxy.model' in sys.modules)"

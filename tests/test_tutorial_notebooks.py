@@ -1,6 +1,6 @@
 """The create runbook and the onboarding tutorial, executed with papermill on SQLite and PostgreSQL.
 
-On SQLite (the sample) the tests read the docs build's execution (docs_build/execution.py,
+On SQLite (the sample) the tests read the docs build's execution (docs_build/site_build/execution.py,
 cached by content), so neither notebook runs twice in a test session.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 
-from docs_build.execution import executed
+from docs_build.site_build.execution import executed
+from runbooks.cli.notebook_run import run_notebook
 from runbooks.code.environment import GalaxyEnv
-from runbooks.execute import run_notebook
 
 from test_notebooks import outputs
 from test_postgresql import PASSWORD, with_password

@@ -4,7 +4,7 @@ A subset of cells is run again on every test run (the oldest release on SQLite, 
 PostgreSQL; the way back, which needs each release's venv, only in the full run) and must give
 the committed result: outcome, stopping revision, rows checked and lost, what changed in the
 data and by which revision, schema differences and their classes; never the times.
-RUNBOOKS_FULL_MATRIX=1 runs every cell. A committed cell that lost data fails until explained.
+RUNBOOK_FULL_MATRIX=1 runs every cell. A committed cell that lost data fails until explained.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import pytest
 
 from bench.upgrade_matrix import RESULTS
 from bench.upgrade_matrix.fixtures import releases_with_fixtures
+from runbooks.settings import FULL_MATRIX_ENV
 
-FULL = os.environ.get("RUNBOOKS_FULL_MATRIX") == "1"
+FULL = os.environ.get(FULL_MATRIX_ENV) == "1"
 SUBSET = [("22.1.1", "sqlite"), ("26.0.2", "postgresql")]
 CELLS = [(r, d) for r in releases_with_fixtures() for d in ("sqlite", "postgresql")] if FULL else SUBSET
 
@@ -82,7 +83,7 @@ def test_a_rerun_gives_the_committed_cell(release, dialect, request):
 
 
 def test_the_page_shows_every_committed_cell():
-    from docs_build.upgrade_matrix import SNIPPETS
+    from docs_build.generated.upgrade_matrix import SNIPPETS
 
     table = SNIPPETS["upgrade-matrix"]().splitlines()
     for (release, dialect), cell in committed().items():

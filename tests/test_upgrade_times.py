@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from docs_build.upgrade_times import RESULTS, _runs, upgrade_times
-from runbooks.forecast import load_model
+from docs_build.generated.upgrade_times import RESULTS, _runs, upgrade_times
+from runbooks.tasks.forecast import load_model
 
 
 def test_the_page_shows_every_committed_scale_with_its_ratios():

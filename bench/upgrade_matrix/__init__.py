@@ -11,13 +11,13 @@ database, then:
   that did it (one the project's revision index finds naming that table and column), else it is
   a finding (``lost``);
 - ``schema``: the database against a fresh head database made by Galaxy's own initialization
-  (runbooks.baseline), each difference with its explanation, unexplained ones are findings;
+  (runbooks.tasks.baseline), each difference with its explanation, unexplained ones are findings;
 - ``reverse``: downgrade to the release's tag, then that release's own code (its venv) runs its
   startup check and ``dbversion`` on the result.
 
 ``python -m bench.upgrade_matrix --help`` runs cells, merges them into
 bench/results/upgrade_matrix.json, and the page docs/explanation/upgrade-compatibility.md is
-rendered from that file (docs_build/upgrade_matrix.py).
+rendered from that file (docs_build/generated/upgrade_matrix.py).
 """
 
 from __future__ import annotations

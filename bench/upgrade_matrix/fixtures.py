@@ -17,8 +17,9 @@ from make_release_fixtures import Pg
 
 from bench.upgrade_matrix import MANIFEST, RELEASES
 from runbooks.database.urls import DatabaseUrl
+from runbooks.settings import TEST_PG_ENV
 
-PG_ADMIN_URL = os.environ.get("RUNBOOK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(TEST_PG_ENV, "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @cache

@@ -1,7 +1,7 @@
 """The way back: head down to the release's tag, then that release's own code judges the database.
 
 The release's venv (tests/fixtures/make_checkout_tree.ensure_release_venv, cached in
-$RUNBOOKS_RELEASE_VENVS) runs its startup check (``verify_databases_via_script``, what
+$RUNBOOK_RELEASE_VENVS) runs its startup check (``verify_databases_via_script``, what
 ``create_db.sh``/Galaxy's start run) and ``dbversion``. For 22.01, the last SQLAlchemy Migrate
 release, the way back is ``downgrade 22.01`` (below Alembic's base) and the judge is Migrate's
 ``create_or_verify_database`` with the ``migrate_version`` it leaves.
@@ -21,8 +21,9 @@ from make_release_data import release_python
 from bench.upgrade_matrix.upgrade import run_cli
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
+from runbooks.settings import RELEASE_VENVS_ENV
 
-VENVS = Path(os.environ.get("RUNBOOKS_RELEASE_VENVS") or Path.home() / ".cache" / "galaxy-migrations" / "release-venvs")
+VENVS = Path(os.environ.get(RELEASE_VENVS_ENV) or Path.home() / ".cache" / "galaxy-migrations" / "release-venvs")
 # A venv missing from (or replaced in) the shared cache is made here, where nothing else rebuilds it.
 OWN_VENVS = Path.home() / ".cache" / "galaxy-migrations" / "matrix-venvs"
 OLD_CODE_CHECK = """

@@ -3,19 +3,19 @@
 Both are compared with Galaxy's model (``compare_metadata``) and their views, triggers and
 functions with each other; what the upgraded database has that the fresh one does not (and the
 reverse) are the differences. Each is judged the way ``troubleshoot --drift`` judges it
-(runbooks.doctor.checks.schema_drift.classify, against runbooks.baseline): left by Galaxy's own
+(runbooks.doctor.checks.schema_drift.classify, against runbooks.tasks.baseline): left by Galaxy's own
 migrations on a named path (explained), or missing / extra / different (a finding).
 """
 
 from __future__ import annotations
 
-from runbooks.baseline import _key, load_baseline
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.code.touching import revisions_naming
 from runbooks.database.routines import routine_differences, schema_routines
 from runbooks.database.urls import DatabaseUrl
 from runbooks.doctor.checks.schema_drift import classify, describe
+from runbooks.tasks.baseline import _key, load_baseline
 
 # classify()'s groups as troubleshoot's finding codes; only "left*" are explained by Galaxy's own code.
 FINDING = {

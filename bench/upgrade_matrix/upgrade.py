@@ -13,6 +13,7 @@ import time
 from bench.upgrade_matrix import PROJECT
 from runbooks.database.scratch import run_statements
 from runbooks.database.urls import DatabaseUrl
+from runbooks.settings import DB_URL_ENV
 
 # "  [   7.4s] Running upgrade c39f1de47a04 -> d0583094c8cd, add quota source labels"
 PROGRESS = re.compile(r"\[\s*[\d.]+s\] Running (?:upgrade|downgrade) .*?-> ([0-9a-f]+)")
@@ -37,7 +38,7 @@ def run_cli(*args: str) -> tuple[int, str, list[tuple[float, str]]]:
 
 
 def _environ() -> dict:
-    return {k: v for k, v in os.environ.items() if k != "RUNBOOK_DB_URL"}
+    return {k: v for k, v in os.environ.items() if k != DB_URL_ENV}
 
 
 def revision_seconds(lines: list[tuple[float, str]]) -> dict[str, float]:

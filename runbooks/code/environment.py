@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runbooks.errors import UsageError
+from runbooks.settings import GALAXY_ROOT_ENV, GALAXY_VIRTUAL_ENV_ENV
 
 BRANCHES = ("gxy", "tsi")
 MIGRATIONS_SUBDIR = Path("galaxy") / "model" / "migrations"
@@ -54,7 +55,7 @@ class GalaxyEnv:
     @classmethod
     def locate(cls, galaxy_root: str | None = None) -> GalaxyEnv:
         """A checkout from the argument or GALAXY_ROOT, else the installed package."""
-        root = galaxy_root or os.environ.get("GALAXY_ROOT")
+        root = galaxy_root or os.environ.get(GALAXY_ROOT_ENV)
         return cls.from_checkout(root) if root else cls.from_package()
 
     @property
@@ -86,7 +87,7 @@ class GalaxyEnv:
         """
         if self.root is None:
             return None
-        venv = Path(os.environ.get("GALAXY_VIRTUAL_ENV") or ".venv").expanduser()
+        venv = Path(os.environ.get(GALAXY_VIRTUAL_ENV_ENV) or ".venv").expanduser()
         python = (venv if venv.is_absolute() else self.root / venv) / "bin" / "python"
         return python if python.is_file() else None
 

@@ -23,13 +23,11 @@ from pathlib import Path
 import yaml
 
 from runbooks.errors import UsageError
-from runbooks.paths import GALAXY_DB_OVERRIDE_ENV
+from runbooks.settings import GALAXY_CONFIG_FILE_ENV, GALAXY_DB_ENV, GALAXY_DB_OVERRIDE_ENV
 
 CONFIG_STEMS = ("galaxy", "universe_wsgi")
 CONFIG_EXTENSIONS = ("yaml", "yml", "ini")
 KEY = "database_connection"
-GALAXY_DB_ENV = "GALAXY_CONFIG_DATABASE_CONNECTION"
-GALAXY_CONFIG_FILE_ENV = "GALAXY_CONFIG_FILE"  # run.sh / gravity's config file; the db scripts ignore it
 
 
 @dataclass(frozen=True)

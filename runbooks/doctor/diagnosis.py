@@ -23,9 +23,9 @@ from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
 from runbooks.doctor import checks
-from runbooks.doctor.catalogue import BY_CODE, CODES, SEVERITIES
-from runbooks.doctor.report import Report, finding
-from runbooks.shell import DatabaseArgs
+from runbooks.findings.catalogue import BY_CODE, CODES, SEVERITIES
+from runbooks.findings.report import Report, finding
+from runbooks.tasks.printed_commands import DatabaseArgs
 
 REHEARSAL_LIMIT_BYTES = 2 * 1024**3
 ELSEWHERE = "database-configured-elsewhere"

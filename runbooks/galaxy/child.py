@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.environ import temporary_environ
 from runbooks.galaxy.protocol import PROGRESS_PREFIX, CommandOutput
-from runbooks.paths import GALAXY_DB_OVERRIDE_ENV, GALAXY_TSI_OVERRIDE_ENV
+from runbooks.settings import GALAXY_DB_OVERRIDE_ENV, GALAXY_TSI_OVERRIDE_ENV
 
 MIGRATION_LOGGER = "alembic.runtime.migration"
 _progress_fd: int | None = None  # where revision-by-revision progress goes (the server's stdout)

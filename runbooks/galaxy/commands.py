@@ -15,7 +15,7 @@ from runbooks.code.environment import GalaxyEnv
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import GalaxyCommandFailed, RunbookError, UsageError
 from runbooks.galaxy.client import ask
-from runbooks.galaxy.drift import DriftReport, drift_report
+from runbooks.galaxy.drift_report import DriftReport, drift_report
 from runbooks.galaxy.protocol import CommandOutput
 
 __all__ = ["CommandOutput", "GalaxyCommandFailed", "initialize", "model_drift", "run_dbscript", "verdict", "warm_up"]

@@ -43,6 +43,7 @@ import sys
 from dataclasses import asdict, dataclass
 
 from runbooks.paths import IMPORT_ROOT
+from runbooks.settings import CHECKOUT_ENV
 
 REPLY_PREFIX = "RUNBOOK-REPLY "
 PROGRESS_PREFIX = "RUNBOOK-PROGRESS "
@@ -74,7 +75,6 @@ def server_command(lib_dir: str | None) -> tuple[list[str], dict[str, str], str 
     return [str(python or sys.executable), "-m", SERVER_MODULE, parent], env, str(checkout.root)
 
 
-CHECKOUT_ENV = "RUNBOOK_GALAXY_CHECKOUT"  # tells the server whose code it runs, for its refusal
 # galaxy-data too: Galaxy's lib/galaxy/__init__.py extends its path with installed galaxy-* packages
 FILL_IN_PACKAGES = ("galaxy-data", "SQLAlchemy", "alembic", "psycopg2-binary", "PyYAML")
 _announced: set = set()

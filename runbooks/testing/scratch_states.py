@@ -146,8 +146,8 @@ execute_sql = run_statements
 
 
 def _move(db: DatabaseUrl, graph: RevisionGraph, target: str, plain_galaxy: bool = False) -> None:
-    from runbooks import migrate
     from runbooks.galaxy.commands import run_dbscript
+    from runbooks.tasks import migrate
 
     if plain_galaxy:  # Galaxy's own downgrade, exactly as an admin types it
         run_dbscript(db, "downgrade", revision=target)
@@ -181,7 +181,7 @@ def make_state(
     if state.start == "empty":
         create_empty(db)
         return state
-    from runbooks.samples import make_sample
+    from runbooks.tasks.samples import make_sample
 
     source = behind if state.start == "behind" else head
     if source is not None:
@@ -264,7 +264,7 @@ class ScratchSet:
         if template is not None and template.is_sqlite == like.is_sqlite and inspect_database(template).exists:
             copy_database(template, self.head)
         else:
-            from runbooks.samples import make_sample
+            from runbooks.tasks.samples import make_sample
 
             make_sample(self.head, None, graph)
         self._behind: DatabaseUrl | None = None

@@ -17,7 +17,7 @@ import pytest
 
 from runbooks.doctor import diagnose
 from runbooks.galaxy.commands import run_dbscript, verdict
-from runbooks.migrate import read_rows
+from runbooks.tasks.migrate import read_rows
 
 from conftest import PROJECT, postgresql_from_release, run_cli, sqlite_from_release
 

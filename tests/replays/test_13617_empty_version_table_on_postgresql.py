@@ -9,7 +9,7 @@ then `DELETE FROM alembic_version` (the issue's step 2).
 from __future__ import annotations
 
 from runbooks.doctor import diagnose
-from runbooks.migrate import read_rows
+from runbooks.tasks.migrate import read_rows
 from runbooks.testing.scratch_states import execute_sql, stamp_sql
 
 REPORT = "https://github.com/galaxyproject/galaxy/issues/13617"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from runbooks.galaxy.commands import run_dbscript
-from runbooks.migrate import read_rows
+from runbooks.tasks.migrate import read_rows
 
 from conftest import run_cli, sqlite_from_release
 

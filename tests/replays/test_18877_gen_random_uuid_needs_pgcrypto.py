@@ -15,7 +15,7 @@ from __future__ import annotations
 from runbooks.doctor import diagnose
 from runbooks.errors import GalaxyCommandFailed
 from runbooks.galaxy.commands import run_dbscript
-from runbooks.migrate import read_rows
+from runbooks.tasks.migrate import read_rows
 from runbooks.testing.scratch_states import execute_sql
 
 from conftest import postgresql_from_release, run_cli

@@ -21,7 +21,7 @@ from runbooks.database.connections import connect_postgresql
 from runbooks.doctor import diagnose
 from runbooks.errors import GalaxyCommandFailed
 from runbooks.galaxy.commands import run_dbscript, verdict
-from runbooks.migrate import read_rows
+from runbooks.tasks.migrate import read_rows
 
 from conftest import PROJECT, postgresql_from_release, run_cli, sqlite_from_release
 

@@ -17,7 +17,7 @@ import json
 import subprocess
 import sys
 
-from runbooks.migrate import read_rows
+from runbooks.tasks.migrate import read_rows
 
 from conftest import postgresql_from_release, run_cli
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.migrate import read_rows
+from runbooks.tasks.migrate import read_rows
 
 from conftest import PROJECT, _admin_sql, file_lock, postgresql_from_release, run_cli, sqlite_from_release
 

@@ -13,7 +13,7 @@ import sqlite3
 
 from runbooks.doctor import diagnose
 from runbooks.galaxy.commands import run_dbscript
-from runbooks.migrate import read_rows
+from runbooks.tasks.migrate import read_rows
 
 REPORT = "https://github.com/galaxyproject/galaxy/issues/22370"
 GALAXY_SAID = "column job.params does not exist (on 25.1, after `manage_db.sh downgrade release_25.1` from dev)"

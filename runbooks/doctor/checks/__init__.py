@@ -22,7 +22,7 @@ from runbooks.doctor.checks.sessions_and_locks import check_readable, check_sess
 from runbooks.doctor.checks.upgrade_rehearsal import check_rehearsal
 from runbooks.doctor.checks.version_table import check_existence, check_heads, check_version_table
 from runbooks.doctor.checks.views import check_views
-from runbooks.status import get_status
+from runbooks.tasks.status import get_status
 
 __all__ = ["Examination", "run_all"]
 

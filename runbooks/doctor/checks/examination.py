@@ -8,9 +8,9 @@ from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.connections import DatabaseSnapshot
 from runbooks.database.urls import DatabaseUrl
-from runbooks.doctor.report import Report, finding
-from runbooks.shell import DatabaseArgs, command_line, for_url
-from runbooks.status import Status
+from runbooks.findings.report import Report, finding
+from runbooks.tasks.printed_commands import DatabaseArgs, command_line, for_url
+from runbooks.tasks.status import Status
 
 SHOWN = 5
 

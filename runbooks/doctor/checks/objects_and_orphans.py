@@ -71,7 +71,7 @@ def _later_fix(ex: Examination, existing: list) -> str:
 
     if ex.env.root is None or not all(fixed_in_package(obj, ex.env) for obj in existing):
         return ""
-    from runbooks.shell import DatabaseArgs, command_line
+    from runbooks.tasks.printed_commands import DatabaseArgs, command_line
 
     label = ex.graph.release_label(ex.graph.heads("gxy")) or ""
     target = [label] if label and "+" not in label else [*ex.graph.heads("gxy")]

@@ -1,6 +1,6 @@
 """Only when asked: the schema against Galaxy's models and against what Galaxy's own code leaves.
 
-Each difference from the model is judged against the baseline (``runbooks.baseline``: a database
+Each difference from the model is judged against the baseline (``runbooks.tasks.baseline``: a database
 Galaxy's own code made at the head, and older releases' own databases upgraded by this code):
 left by Galaxy's own migrations (info, naming the path), a missing object the code needs (error),
 an extra object (warning, ``schema-drift``), a type or constraint that differs from what the
@@ -35,9 +35,9 @@ def check_drift(ex: Examination, drift: bool) -> None:
             "upgrade first, then --drift",
         )
         return
-    from runbooks.baseline import load_baseline
     from runbooks.database.routines import routine_differences, schema_routines
-    from runbooks.drift_cache import cached_model_drift
+    from runbooks.tasks.baseline import load_baseline
+    from runbooks.tasks.drift_report_cache import cached_model_drift
 
     ex.ran("schema-drift")
     report = cached_model_drift(ex.db, ex.env)
@@ -86,7 +86,7 @@ def _schema_matches(ex: Examination) -> None:
 
 
 def describe(item: dict) -> str:
-    from runbooks.galaxy.drift import KIND_TEXT
+    from runbooks.galaxy.drift_report import KIND_TEXT
 
     kind = item["kind"]
     _, _, noun = kind.partition("_")

@@ -1,10 +1,10 @@
-"""The pre-flight (``runbooks.doctor.preflight``) as doctor findings: what the pending upgrade needs that is missing."""
+"""The pre-flight (``runbooks.tasks.preflight``) as doctor findings: what the pending upgrade needs that is missing."""
 
 from __future__ import annotations
 
 from runbooks.database.backup import backups_dir
 from runbooks.doctor.checks.examination import Examination
-from runbooks.doctor.preflight import preflight
+from runbooks.tasks.preflight import preflight
 
 
 def check_server(ex: Examination) -> None:

@@ -18,9 +18,9 @@ from runbooks.doctor.checks.examination import Examination
 class Verdict:
     """What the rehearsal showed: where it stopped (a revision id) and the proof of the fix, if one was tried."""
 
-    rehearsal: object  # runbooks.rehearsal.Rehearsal
+    rehearsal: object  # runbooks.tasks.rehearsal.Rehearsal
     failed_revision: str | None = None
-    proof: object | None = None  # runbooks.rehearsal.Proof
+    proof: object | None = None  # runbooks.tasks.rehearsal.Proof
     fix_from_objects: bool = False  # the proven statements drop objects-already-exist's objects
 
     @property
@@ -63,10 +63,10 @@ def _may_rehearse(ex: Examination, rehearse: bool | None, limit: int) -> bool:
 
 def check_rehearsal(ex: Examination, rehearse: bool | None, limit: int, existing=()) -> Verdict | None:
     """Rehearse the upgrade to head; on failure, prove (or not) the statements that would remove the cause."""
-    from runbooks.doctor.explanations import explain_failure
-    from runbooks.migrate import make_plan
-    from runbooks.rehearsal import prove_fix
-    from runbooks.rehearsal import rehearse as run_rehearsal
+    from runbooks.tasks.failure_explanations import explain_failure
+    from runbooks.tasks.migrate import make_plan
+    from runbooks.tasks.rehearsal import prove_fix
+    from runbooks.tasks.rehearsal import rehearse as run_rehearsal
 
     if not _may_rehearse(ex, rehearse, limit):
         return None

@@ -5,12 +5,12 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from runbooks import legacy_plan
 from runbooks.code.environment import BRANCHES
 from runbooks.database.connections import DatabaseSnapshot
 from runbooks.doctor.checks.examination import SHOWN, Examination, shown_ids
-from runbooks.shell import command_line
-from runbooks.status import SQLALCHEMY_MIGRATE_LAST, Status
+from runbooks.tasks import legacy_plan
+from runbooks.tasks.printed_commands import command_line
+from runbooks.tasks.status import SQLALCHEMY_MIGRATE_LAST, Status
 
 TSI_TABLES = ("tool_shed_repository", "tool_dependency", "tool_version")
 

@@ -1,0 +1,245 @@
+"""Claims about Galaxy's code and revision files: numbers, ids, helpers, read from the installed package."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+from docs_build.checks.claim_registry import (
+    _downgrade_does_nothing,
+    _env,
+    _function_source,
+    _graph,
+    _revision_files,
+    _source,
+    check,
+)
+
+# -- facts the explanation pages state, computed from the code ---------------------------------------
+
+
+@check
+def branch_table_matches_the_code():
+    graph = _graph()
+    assert (graph.bases("gxy"), graph.heads("gxy")) == (["e7b6dcb09efd"], ["fac9c76612f9"])
+    assert (graph.bases("tsi"), graph.heads("tsi")) == (["d4a650f47a3c"], ["d4a650f47a3c"])
+    assert (len(_revision_files("gxy")), len(_revision_files("tsi"))) == (81, 1)
+
+
+@check
+def branch_labels_on_first_revisions():
+    graph = _graph()
+    assert graph.revisions["e7b6dcb09efd"].branch_labels == ("gxy",)
+    assert graph.revisions["d4a650f47a3c"].branch_labels == ("tsi",)
+
+
+@check
+def upgrade_without_revision_is_gxy_then_tsi():
+    from galaxy.model.migrations.dbscript import DbScript
+
+    body = inspect.getsource(DbScript._upgrade_to_head)
+    assert body.index('"gxy@head"') < body.index('"tsi@head"')
+    assert inspect.getsource(DbScript._add_branch_label).strip().endswith('return f"gxy@{revision_id}"')
+
+
+@check
+def merges_are_eight_and_empty():
+    graph = _graph()
+    merges = graph.merges("gxy")
+    assert len(merges) == 8 and merges[-1] == "75b461a2b24a"
+    assert all(_downgrade_does_nothing(graph.revisions[m].path) for m in merges)
+    after = graph.descendants(merges[-1])
+    assert all(len(graph.revisions[r].parents) == 1 and len(graph.children[r]) <= 1 for r in after)
+
+
+@check
+def merge_c44ae5f3dcf1_joins_the_25_0_tag():
+    graph = _graph()
+    assert set(graph.revisions["c44ae5f3dcf1"].parents) == {"c716ee82337b", "fb16d09348db"}
+    assert graph.release_tags["25.0"] == "c716ee82337b"
+
+
+@check
+def transaction_helper_is_sqlite_only():
+    from galaxy.model.migrations import util
+
+    source = inspect.getsource(util.transaction)
+    for statement in ('op.execute("BEGIN")', 'op.execute("END")', 'op.execute("ROLLBACK")', "_is_sqlite()"):
+        assert statement in source, statement
+    assert "context.begin_transaction()" in _source("alembic/env.py")
+
+
+@check
+def with_transaction_count():
+    used = [p for p in _revision_files() if "with transaction():" in p.read_text(encoding="utf-8")]
+    assert (len(used), len(_revision_files())) == (38, 81)
+
+
+@check
+def alter_helpers_use_batch_on_sqlite_and_nothing_offline():
+    from galaxy.model.migrations import util
+
+    alter = sorted(
+        c.__name__
+        for c in vars(util).values()
+        if inspect.isclass(c) and issubclass(c, util.DDLAlterOperation) and c is not util.DDLAlterOperation
+    )
+    assert alter == ["AlterColumn", "CreateForeignKey", "CreateUniqueConstraint", "DropColumn", "DropConstraint"]
+    source = inspect.getsource(util)
+    assert "batch_alter_table" in source
+    assert "Generation of `alter` statements is disabled in offline mode." in source
+
+
+@check
+def legacy_alter_table_pragma():
+    source = inspect.getsource(__import__("galaxy.model.migrations.util", fromlist=["x"]))
+    assert "PRAGMA legacy_alter_table=1;" in source and "PRAGMA legacy_alter_table=0;" in source
+    assert "Prevents error when column belongs to a table referenced in a view" in source
+
+
+@check
+def dialect_specific_revisions():
+    calls = {p.name[:12] for p in _revision_files() if "_is_sqlite()" in p.read_text(encoding="utf-8")}
+    assert calls == {"a91ea1d97111", "c716ee82337b", "b8d5e2f9a1c7", "04288b6a5b25"}
+    jsonb = next(_env().versions_dir("gxy").glob("566b691307a5_*.py")).read_text(encoding="utf-8")
+    assert 'with_variant(JSONB, "postgresql")' in jsonb
+
+
+@check
+def one_way_revisions():
+    graph = _graph()
+    assert _downgrade_does_nothing(graph.revisions["e93c5d0b47a9"].path)
+    assert _downgrade_does_nothing(graph.revisions["c716ee82337b"].path)
+
+
+@check
+def startup_handlers_in_order():
+    import galaxy.model.migrations as migrations
+
+    run = inspect.getsource(migrations.DatabaseStateVerifier.run)
+    order = [run.index(m) for m in ("_handle_no_database", "_handle_empty_database", "_handle_nonempty_database")]
+    assert order == sorted(order)
+    source = inspect.getsource(migrations)
+    assert "contains_only_kombu_tables" in source and "stamp_model_head" in source
+
+
+@check
+def auto_migrate_defaults_to_false():
+    body = _function_source(_source("scripts.py"), "get_configuration_from_file")
+    assert 'properties.get("database_auto_migrate", False)' in body
+
+
+@check
+def repair_only_on_db_dev():
+    from docs_build.generated.galaxy_scripts import SCRIPT_BUILDERS
+
+    assert SCRIPT_BUILDERS["manage_db.sh"]["calls"][0] == ("add_upgrade_command", {})
+    assert SCRIPT_BUILDERS["scripts/db_dev.sh"]["calls"][0] == ("add_upgrade_command", {"dev_options": True})
+    from galaxy.model.migrations import base
+
+    assert "dev_options" in inspect.getsource(base.BaseParserBuilder._get_upgrade_downgrade_arg_parsers)
+
+
+@check
+def skill_is_out_of_date_on_exceptions_and_signatures():
+    from galaxy.model.migrations import exceptions, util
+
+    assert not hasattr(exceptions, "IncorrectVersionError")
+    assert "incorrectversionerror" in str(exceptions.IncorrectSAMigrateVersionError("galaxy", 180))
+    assert list(inspect.signature(util.create_foreign_key).parameters)[:5] == [
+        "foreign_key_name",
+        "table_name",
+        "referent_table",
+        "local_cols",
+        "remote_cols",
+    ]
+    outdated = str(exceptions.OutdatedDatabaseError("galaxy", "X", "Y", "manage_db.sh upgrade"))
+    assert outdated.startswith("Your galaxy database has version X, but this code expects version Y.")
+
+
+@check
+def template_imports_op_and_no_example_revision():
+    assert "from alembic import op" in _source("alembic/script.py.mako")
+    assert not list(_env().versions_dir("gxy").glob("04cda22c48a9*"))
+    importing = [p for p in _revision_files() if re.search(r"^from alembic import op\b", p.read_text(), re.M)]
+    assert len(importing) == 21
+    assert sum(map(_downgrade_does_nothing, _revision_files())) == 11
+
+
+@check
+def only_04288b6a5b25_calls_gen_random_uuid():
+    """Galaxy issue 18877: the one revision that calls gen_random_uuid (pgcrypto before PostgreSQL 13)."""
+    from runbooks.code.server_needs import server_needs
+
+    graph = _graph()
+    needs = server_needs(graph, graph.in_order())
+    assert needs.functions == {"gen_random_uuid": ["04288b6a5b25"]}, needs.functions
+
+
+@check
+def galaxy_scripts_fall_back_to_database_universe_sqlite():
+    """Galaxy's scripts read galaxy.yml from the root or config/, never a sample, else database/universe.sqlite."""
+    import inspect
+
+    from galaxy.model.migrations import scripts
+    from galaxy.util import properties
+
+    source = inspect.getsource(scripts.get_configuration_from_file)
+    assert "universe.sqlite" in source and "CONFIG_DIR_NAME" in source
+    assert scripts.DEFAULT_CONFIG_NAMES == ["galaxy", "universe_wsgi"]
+    assert "include_samples=False" in inspect.signature(properties.find_config_file).__str__().replace(" ", "")
+
+
+@check
+def gen_random_uuid_is_built_into_postgresql_13_and_later():
+    """The build's PostgreSQL (13 or later) has gen_random_uuid in pg_catalog, with no extension installed."""
+    from docs_build.checks.experiments import PG_SERVER
+    from runbooks.database.connections import read_only_cursor
+    from runbooks.database.urls import DatabaseUrl
+
+    with read_only_cursor(DatabaseUrl.parse(f"{PG_SERVER}/postgres")) as cursor:
+        cursor.execute(
+            "SELECT current_setting('server_version_num')::int, EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n "
+            "ON n.oid = p.pronamespace WHERE p.proname = 'gen_random_uuid' AND n.nspname = 'pg_catalog')"
+        )
+        version, built_in = cursor.fetchone()
+    assert version >= 130000 and built_in, (version, built_in)
+
+
+@check
+def manage_db_upgrade_does_not_read_migrate_version():
+    """`manage_db.sh upgrade` is DbScript.upgrade: Alembic's upgrade, with no look at SQLAlchemy Migrate's table."""
+    from galaxy.model.migrations import base, dbscript
+
+    path = [
+        inspect.getsource(base.BaseDbScript.upgrade),
+        inspect.getsource(base.BaseDbScript._upgrade_to_revision),
+        inspect.getsource(dbscript.DbScript._upgrade_to_head),
+    ]
+    assert "command.upgrade" in path[1]
+    for source in path:
+        assert not re.search(r"migrate_version|SQLALCHEMYMIGRATE|verify|DatabaseStateVerifier", source), source
+
+
+@check
+def legacy_release_migrate_versions():
+    """The table in runbooks.tasks.legacy_plan is what the committed databases of those releases hold."""
+    import gzip
+    import sqlite3
+    import tempfile
+
+    import galaxy.model.migrations as migrations
+
+    from runbooks.paths import PROJECT_ROOT
+    from runbooks.tasks.legacy_plan import RELEASE_MIGRATE_VERSIONS
+
+    fixtures = PROJECT_ROOT / "tests" / "fixtures" / "releases"
+    found = {}
+    for release, package in (("20.09", "20.9.1"), ("21.09", "21.9.0"), ("22.01", "22.1.1")):
+        with tempfile.NamedTemporaryFile(suffix=".sqlite") as copy:
+            copy.write(gzip.open(fixtures / f"galaxy-data-{package}.migrate.sqlite.gz").read())
+            copy.flush()
+            with sqlite3.connect(copy.name) as conn:
+                (found[release],) = conn.execute("SELECT version FROM migrate_version").fetchone()
+    assert found == RELEASE_MIGRATE_VERSIONS == {"20.09": 170, "21.09": 179, "22.01": 180}
+    assert found["22.01"] == migrations.SQLALCHEMYMIGRATE_LAST_VERSION_GXY

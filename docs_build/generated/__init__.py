@@ -1,0 +1,1 @@
+"""Pages and tables generated from Galaxy's code and the committed results."""

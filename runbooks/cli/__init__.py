@@ -1,0 +1,1 @@
+"""The two faces' own pieces: the command line, rendering, runbook outcomes and notebook runs."""

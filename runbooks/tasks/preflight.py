@@ -1,0 +1,167 @@
+"""Server capability pre-flight: what a change needs that the server, the role or the disk lacks.
+
+Run by upgrade/downgrade after the plan is printed and before anything is written (a gap refuses
+the change unless ``--ignore-preflight``), and by the doctor on a database that is behind. Each
+gap is a finding with its fix (``runbooks.findings.catalogue``): ``server-lacks-function`` (Galaxy
+issue 18877: ``gen_random_uuid`` before PostgreSQL 13 needs ``pgcrypto``), ``role-lacks-privilege``
+(CREATE on the schema, ownership of the tables the revisions alter) and ``backup-disk-too-small``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runbooks.code.revisions import RevisionGraph
+from runbooks.code.server_needs import FUNCTIONS, ServerNeeds, server_needs
+from runbooks.database.server_facts import ServerFacts, database_size, free_bytes, server_facts
+from runbooks.database.urls import DatabaseUrl
+from runbooks.findings.report import DoctorFinding, finding
+
+BACKUP_MARGIN_BYTES = 64 * 1024**2  # room left beside the backup (its manifest, the journal of the copy)
+SHOWN = 5
+
+
+@dataclass
+class Preflight:
+    needs: ServerNeeds
+    facts: ServerFacts | None = None
+    findings: list[DoctorFinding] = field(default_factory=list)
+    disk: dict | None = None  # {"folder", "free_bytes", "database_bytes", "needed_bytes"}
+
+    @property
+    def has_gaps(self) -> bool:
+        return bool(self.findings)
+
+    def text(self) -> str:
+        lines = []
+        if self.facts is not None:
+            facts = self.facts
+            role = f"{facts.user}{' (superuser)' if facts.superuser else ''}"
+            lines.append(f"Pre-flight: PostgreSQL {facts.version}, role {role}, schema {facts.schema}")
+        if self.disk is not None:
+            lines.append(
+                f"Pre-flight: backup needs up to {_size(self.disk['needed_bytes'])}; "
+                f"{self.disk['folder']} has {_size(self.disk['free_bytes'])} free"
+            )
+        for item in self.findings:
+            lines += [f"  [{item.severity.upper()}] {item.code}: {item.summary}", f"    fix: {item.fix}"]
+        if lines and not self.findings:
+            lines.append("Pre-flight: nothing missing")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        facts = self.facts
+        server = None if facts is None else {"version": facts.version, "role": facts.user, "schema": facts.schema}
+        return {"server": server, "disk": self.disk, "findings": [item.to_json() for item in self.findings]}
+
+
+def _size(count: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    return str(count)
+
+
+def _shown(items) -> str:
+    items = list(items)
+    return ", ".join(items[:SHOWN]) + (f" and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
+
+
+def preflight(
+    db: DatabaseUrl,
+    graph: RevisionGraph,
+    revisions: list[str],
+    direction: str = "upgrade",
+    backup_folder: Path | None = None,
+    margin_bytes: int = BACKUP_MARGIN_BYTES,
+) -> Preflight:
+    """The gaps for running ``revisions`` on ``db``; ``backup_folder``: also check room for the backup."""
+    check = Preflight(server_needs(graph, revisions, direction))
+    if db.dialect == "postgresql" and revisions:
+        needs = check.needs
+        check.facts = server_facts(db, sorted(needs.functions), sorted(needs.altered_tables))
+        check.findings += _function_gaps(check.facts, needs) + _privilege_gaps(check.facts, needs)
+    if backup_folder is not None and revisions:
+        check.findings += _disk_gap(check, db, backup_folder, margin_bytes)
+    return check
+
+
+def _calls(revisions: list[str]) -> str:
+    return "calls" if len(revisions) == 1 else "call"
+
+
+def _function_gaps(facts: ServerFacts, needs: ServerNeeds) -> list[DoctorFinding]:
+    gaps = []
+    for name, revisions in needs.functions.items():
+        if facts.reachable.get(name):
+            continue
+        need = FUNCTIONS[name]
+        older = need.built_in_since is not None and facts.version_num < need.built_in_since
+        why = f"built in from PostgreSQL {need.built_in_since // 10000}, " if need.built_in_since else ""
+        state = (
+            "installed but not in the search path"
+            if need.extension in facts.installed_extensions
+            else ("not installed" if need.extension in facts.available_extensions else "not available on this server")
+        )
+        summary = (
+            f"{_shown(revisions)} {_calls(revisions)} {name}(), "
+            f"which PostgreSQL {facts.version} does not offer this role "
+            f"({why}else from the {need.extension} extension: {state}): "
+            f"it fails with 'function {name}() does not exist'"
+        )
+        fix = f'as a superuser, before the change: CREATE EXTENSION IF NOT EXISTS "{need.extension}"'
+        if need.extension not in facts.available_extensions:
+            fix = f"install the server's contrib package (it provides {need.extension}), then {fix}"
+        if older:
+            fix += f" (or move to PostgreSQL {need.built_in_since // 10000} or newer)"
+        gaps.append(finding("server-lacks-function", summary, fix, {"function": name, "revisions": revisions}))
+    return gaps
+
+
+def _privilege_gaps(facts: ServerFacts, needs: ServerNeeds) -> list[DoctorFinding]:
+    if facts.superuser:
+        return []
+    gaps = []
+    if needs.creates_objects and not facts.can_create:
+        gaps.append(
+            finding(
+                "role-lacks-privilege",
+                f"role {facts.user} may not create objects in schema {facts.schema}; "
+                f"{_shown(needs.creates_objects)} create tables or indexes there",
+                f"migrate as the role that owns Galaxy's tables (its URL in --db), or as the schema's owner: "
+                f"GRANT CREATE ON SCHEMA {facts.schema} TO {facts.user}",
+                {"privilege": "CREATE", "schema": facts.schema, "revisions": needs.creates_objects},
+            )
+        )
+    if facts.not_owned:
+        owners = sorted({facts.owners[table] for table in facts.not_owned})
+        revisions = sorted({rid for table in facts.not_owned for rid in needs.altered_tables[table]})
+        tables = [f"{table} (owner {facts.owners[table]})" for table in facts.not_owned]
+        gaps.append(
+            finding(
+                "role-lacks-privilege",
+                f"role {facts.user} does not own {_shown(tables)}, which {_shown(revisions)} alter: "
+                f"'must be owner of table'",
+                f"migrate as {' or '.join(owners)} (the owner; its URL in --db), or grant {facts.user} that role: "
+                f"GRANT {owners[0]} TO {facts.user}",
+                {"privilege": "OWNER", "tables": facts.not_owned, "revisions": revisions},
+            )
+        )
+    return gaps
+
+
+def _disk_gap(check: Preflight, db: DatabaseUrl, folder: Path, margin_bytes: int) -> list[DoctorFinding]:
+    existing, free = free_bytes(folder)
+    size = database_size(db)
+    needed = size + margin_bytes
+    check.disk = {"folder": str(existing), "free_bytes": free, "database_bytes": size, "needed_bytes": needed}
+    if free >= needed:
+        return []
+    summary = (
+        f"the backup before the change needs up to {_size(needed)} (the database takes {_size(size)}); "
+        f"{existing} has {_size(free)} free"
+    )
+    fix = "free space there, or set RUNBOOK_HOME to a folder on a larger disk, or back up yourself and pass --no-backup"
+    return [finding("backup-disk-too-small", summary, fix, dict(check.disk))]

@@ -1,0 +1,79 @@
+"""Practice databases: made by Galaxy's own initialization, moved with Galaxy's own commands.
+
+The embedded sample lives in a project-local folder and is created at head on first use.
+"""
+
+from __future__ import annotations
+
+from runbooks.code.environment import GalaxyEnv
+from runbooks.code.revisions import RevisionGraph
+from runbooks.database.connections import inspect_database
+from runbooks.database.urls import DatabaseUrl
+from runbooks.errors import RunbookError, UsageError
+from runbooks.paths import runbook_home
+
+
+def embedded_sample_url() -> DatabaseUrl:
+    return DatabaseUrl.parse(f"sqlite:///{runbook_home() / 'sample.sqlite'}")
+
+
+def ensure_embedded_sample(announce=print) -> DatabaseUrl:
+    db = embedded_sample_url()
+    if not db.sqlite_path.exists():
+        db.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        announce(f"Creating the sample database {db.sqlite_path} at head with Galaxy's own initialization…")
+        make_sample(db)
+    return db
+
+
+def make_sample(
+    db: DatabaseUrl, target: str | None = None, graph: RevisionGraph | None = None, env: GalaxyEnv | None = None
+) -> tuple:
+    """Initialize ``db`` at head the way Galaxy does on first start, then move it to ``target``.
+
+    ``env`` is the Galaxy code that does it (a checkout's; default the installed package).
+
+    Refuses a database that already has tables: a sample never overwrites anything.
+    Returns the alembic_version rows read back.
+    """
+    from runbooks.code.targets import resolve_target
+    from runbooks.galaxy import commands as galaxy_commands
+    from runbooks.tasks import migrate
+
+    moving = bool(target) and target.lower() not in ("head", "heads")
+    if moving:
+        graph = graph or RevisionGraph.load(env or GalaxyEnv.from_package())
+        resolve_target(target, graph, tuple(graph.heads()))  # a bad target fails before anything exists
+    _refuse_existing(db)
+    if db.is_sqlite:
+        _make_folder(db.sqlite_path.parent)
+    galaxy_commands.initialize(db, env)
+    if moving:
+        plan = migrate.make_plan(graph, migrate.read_rows(db), target, "downgrade")
+        outcome = migrate.apply(db, plan, env=env)
+        if not outcome.reached:
+            detail = outcome.errors[0].splitlines()[0] if outcome.errors else f"it is at {', '.join(outcome.rows)}"
+            raise RunbookError(f"the sample {db} did not reach {target}: {detail}")
+    return migrate.read_rows(db)
+
+
+def _make_folder(folder) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        why = f"cannot make the folder {folder} for the sample ({error.strerror})"
+        raise UsageError(f"{why}: choose another path") from None
+
+
+def _refuse_existing(db: DatabaseUrl) -> None:
+    snapshot = inspect_database(db)
+    if snapshot.exists and snapshot.tables:
+        raise UsageError(f"{db} already holds tables: choose a new path or database name (a sample never overwrites)")
+    if db.is_sqlite and db.sqlite_path.exists() and db.sqlite_path.stat().st_size > 0 and not snapshot.tables:
+        raise UsageError(f"{db.sqlite_path} already exists: choose a new path")
+
+
+def sample_target(release: str | None, revision: str | None) -> str | None:
+    if release and revision:
+        raise UsageError("give --release or --revision, not both")
+    return release or revision
