@@ -34,7 +34,7 @@ from runbooks.paths import PROJECT_ROOT
 CACHE_DIR = user_cache.RUNBOOKS
 FORMAT = 1  # bump when what a cache entry holds changes
 LIBRARY = Path(__file__).resolve().parents[2] / "runbooks"
-SAMPLE_RECIPE = LIBRARY / "samples.py"  # how the fresh sample database is made (Galaxy's own init)
+SAMPLE_RECIPE = LIBRARY / "tasks" / "samples.py"  # how the fresh sample database is made (Galaxy's own init)
 SHOWN_HOME = ".runbooks"  # what a reader sees instead of the build's sample folder
 
 
