@@ -12,9 +12,11 @@ one process (a notebook restores the database it has just downgraded).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import stat
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -25,6 +27,7 @@ from pathlib import Path
 from runbooks.database.backup import why
 from runbooks.database.connections import connect_postgresql
 from runbooks.database.manifest import identity
+from runbooks.database.sqlite_files import KINDS
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import Refused, RunbookError
 
@@ -96,13 +99,7 @@ def _refusal(command: str | None, pid, started, db: DatabaseUrl) -> Refused:
 def _lock_sqlite(db: DatabaseUrl, command: str) -> Callable[[], None]:
     path = lock_file(db)
     for _ in range(5):
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as error:
-            raise RunbookError(
-                f"cannot create the lock file {path} ({why(error)}): {command} needs to write beside the "
-                "database; nothing was changed"
-            ) from None
+        fd = _open_lock_file(path, command)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -128,9 +125,48 @@ def _lock_sqlite(db: DatabaseUrl, command: str) -> Callable[[], None]:
     return release
 
 
+_OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+
+
+def _open_lock_file(path: Path, command: str) -> int:
+    """The lock file, opened without following a link or blocking on a FIFO, and only if it is ours.
+
+    A link, a special file, a file with other names (hard links) or one another user owns is
+    something the tool did not make: it is refused before anything is written to it.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS, 0o600)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _planted(path, "is a symbolic link") from None
+        raise RunbookError(
+            f"cannot create the lock file {path} ({why(error)}): {command} needs to write beside the "
+            "database; nothing was changed"
+        ) from None
+    found = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(found.st_mode):
+        problem = f"is a {KINDS.get(stat.S_IFMT(found.st_mode), 'special file')}, not a file"
+    elif found.st_uid != os.geteuid():
+        problem = f"belongs to another user (uid {found.st_uid})"
+    elif found.st_nlink != 1:
+        problem = f"has {found.st_nlink - 1} other name(s) (hard links)"
+    if problem:
+        os.close(fd)
+        raise _planted(path, problem)
+    return fd
+
+
+def _planted(path: Path, problem: str) -> RunbookError:
+    return RunbookError(
+        f"the lock file {path} {problem}: this tool did not make it and will not write through it; "
+        "look at it, remove it, and run again; nothing was changed"
+    )
+
+
 def _is_current(fd: int, path: Path) -> bool:
     try:
-        return os.stat(path).st_ino == os.fstat(fd).st_ino
+        return os.lstat(path).st_ino == os.fstat(fd).st_ino
     except FileNotFoundError:
         return False
 
