@@ -93,7 +93,9 @@ def with_galaxy_root(task: str, parameters: dict, galaxy_root: Path | None) -> d
 
 def _kernel_env(db: DatabaseUrl | None, home: Path | None):
     """The kernel inherits these: the URL (or none, so it uses the sample), the project home, and this
-    ``runbooks`` on its path (the kernel starts in notebooks/, as Jupyter starts it, not in the project)."""
+    ``runbooks`` on its path (the kernel starts in notebooks/, as Jupyter starts it, not in the project).
+    Installed, that folder is the tool's site-packages: a Galaxy worker the kernel starts for a checkout
+    drops it again (``runbooks.galaxy.protocol``), so the checkout's code never imports the tool's packages."""
     path = os.pathsep.join(p for p in (str(IMPORT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     changes = {DB_URL_ENV: db.secret() if db is not None else None, "PYTHONPATH": path}
     if home is not None:

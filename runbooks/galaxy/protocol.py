@@ -1,7 +1,8 @@
 """The one protocol for running Galaxy's code in another process: the shapes, and the server's command line.
 
 The parent (``runbooks.galaxy.client``) starts one server per Galaxy code tree
-(``python -m runbooks.galaxy.worker PARENT_PID``, that tree's ``lib/`` first on ``PYTHONPATH``). The
+(``python -m runbooks.galaxy.worker PARENT_PID``; for a checkout, its venv's Python runs
+``runbooks.galaxy.bootstrap``, that tree's ``lib/`` first on ``PYTHONPATH``). The
 server imports ``galaxy.model`` once and forks a fresh child for every request: Galaxy's
 modules keep state between runs in one process (a PostgreSQL migration then a SQLite
 downgrade in the same interpreter fails with "No such constraint"), so no two commands
@@ -41,11 +42,12 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
+from runbooks.galaxy.bootstrap import REPLY_PREFIX  # noqa: F401  (the protocol's; the bootstrap answers with it too)
 from runbooks.paths import IMPORT_ROOT
 from runbooks.settings import CHECKOUT_ENV
 
-REPLY_PREFIX = "RUNBOOK-REPLY "
 PROGRESS_PREFIX = "RUNBOOK-PROGRESS "
 SERVER_MODULE = "runbooks.galaxy.worker"
 
@@ -55,24 +57,48 @@ def server_command(lib_dir: str | None) -> tuple[list[str], dict[str, str], str 
 
     For a checkout (``lib_dir`` is its ``lib/``) the server runs the way Galaxy's own
     scripts run: in the checkout root, ``lib/`` first on the path, with the checkout's
-    virtualenv Python when it has one (this project follows on ``PYTHONPATH``; it needs
-    only the standard library and SQLAlchemy there). Without one, this Python's packages
-    fill in, said once on stderr. The server is told this process's pid: it dies with it.
+    virtualenv Python when it has one. This package follows through ``bootstrap``'s finder, alone:
+    none of the tool's own folders go on ``PYTHONPATH`` (installed, the folder holding ``runbooks``
+    is the tool's whole site-packages, whose SQLAlchemy and pydantic the checkout's code would
+    import). Without a virtualenv, this Python's packages fill in, said once on stderr. The server
+    is told this process's pid: it dies with it.
     """
     env = dict(os.environ)
-    paths = ([lib_dir] if lib_dir else []) + [str(IMPORT_ROOT)]
-    env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     parent = str(os.getpid())
     if lib_dir is None:
+        env["PYTHONPATH"] = _path_with([str(IMPORT_ROOT)], env.get("PYTHONPATH", ""))
         return [sys.executable, "-m", SERVER_MODULE, parent], env, None
     from runbooks.code.environment import GalaxyEnv
 
     checkout = GalaxyEnv.from_checkout(os.path.dirname(lib_dir))
     python = checkout.python
     env[CHECKOUT_ENV] = str(checkout.root)
+    env["PYTHONPATH"] = _path_with([lib_dir], _without_tool_folders(env.get("PYTHONPATH", "")))
     if python is None:
         _announce_fill_in(checkout.root)
-    return [str(python or sys.executable), "-m", SERVER_MODULE, parent], env, str(checkout.root)
+    argv = [str(python or sys.executable), "-c", bootstrap_source(), str(IMPORT_ROOT), parent]
+    return argv, env, str(checkout.root)
+
+
+def bootstrap_source() -> str:
+    from runbooks.galaxy import bootstrap
+
+    return Path(bootstrap.__file__).read_text(encoding="utf-8")
+
+
+def _path_with(first: list[str], inherited: str) -> str:
+    return os.pathsep.join(first + [inherited]).rstrip(os.pathsep)
+
+
+def _without_tool_folders(inherited: str) -> str:
+    """``PYTHONPATH`` minus this tool's own import folders (a kernel the tool started inherits them)."""
+    import site
+    import sysconfig
+
+    tool = {IMPORT_ROOT, *(Path(p).resolve() for p in site.getsitepackages() + [site.getusersitepackages()])}
+    tool |= {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
+    kept = [p for p in inherited.split(os.pathsep) if p and Path(p).resolve() not in tool]
+    return os.pathsep.join(kept)
 
 
 # galaxy-data too: Galaxy's lib/galaxy/__init__.py extends its path with installed galaxy-* packages

@@ -124,11 +124,15 @@ def serve(parent: int) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    code = serve(int(sys.argv[1]))
+def main(parent: int) -> None:
+    code = serve(parent)
     # No child is running (each was reaped) and the replies are flushed: leave without the
     # interpreter's teardown, which with galaxy.model imported costs seconds (measured 1-4 s on
     # 2 cores) that the client would spend waiting in its exit, after the migration was done.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
