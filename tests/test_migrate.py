@@ -235,3 +235,34 @@ def test_postgresql_failure_names_the_revision_and_the_real_error(pg_db):
     assert "stopped while running: upgrade 9930b68c85af -> 566b691307a5" in result.stdout
     assert 'column "tool_state" of relation "job" already exists' in result.stdout
     assert set(read_rows(db)) == {"9930b68c85af", TSI}
+
+
+def test_plans_flag_data_loss_both_ways(sqlite_db, env, graph):
+    """An upgrade that drops a column says so, as a downgrade that drops one does, in text and JSON (issue 22)."""
+    from runbooks.cli.render import change_json, plan_text
+
+    def step_notes(text: str, rev_id: str) -> list[str]:
+        lines = text.split(f"  {rev_id} (gxy)", 1)[1].splitlines()[1:]
+        end = next(i for i, line in enumerate(lines) if line[6:7] != "-")
+        return [line.removeprefix("      - ") for line in lines[:end]]
+
+    up = plan_change(Selection(sqlite_db("25.1"), env, "argument"), "head", "upgrade")
+    text = plan_text(up.plan, graph, "sqlite")
+    assert "drops column job.params (data in it is lost: a downgrade does not bring it back)" in step_notes(
+        text, "a5c5455b849a"
+    )
+    losses = {entry["revision"]: entry["losses"] for entry in change_json(up)["plan"]["data_loss"]}
+    dropped = "drops column job.params (data in it is lost: a downgrade does not bring it back)"
+    assert losses["a5c5455b849a"] == [dropped]
+    assert "data fix: changes rows that a downgrade does not restore" in losses["566b691307a5"]
+    assert "c44ae5f3dcf1" not in losses  # a merge loses nothing
+
+    down = plan_change(Selection(sqlite_db("head"), env, "argument"), "25.1", "downgrade")
+    text = plan_text(down.plan, graph, "sqlite")
+    assert "data fix: the rows its upgrade changed stay as they are" in step_notes(text, "566b691307a5")
+    losses = {entry["revision"]: entry["losses"] for entry in change_json(down)["plan"]["data_loss"]}
+    assert losses["566b691307a5"] == [
+        "drops column tool_source.source_class, column job.tool_state (data in it is lost: an upgrade does not "
+        "bring it back)"
+    ]
+    assert "a5c5455b849a" not in losses  # its downgrade adds the column back (empty): nothing more is lost

@@ -144,6 +144,14 @@ def rehearsal_text(rehearsal, show_sql: int = 0) -> str:
     return "\n".join(lines)
 
 
+def data_loss(plan, graph: RevisionGraph, dialect: str) -> list[dict]:
+    """Per step of the plan that loses data for good (a drop, rows rewritten), what it loses."""
+    from runbooks.code.effects import effects
+
+    steps = [(rev_id, effects(graph.revisions[rev_id]).losses(plan.direction, dialect)) for rev_id in plan.revisions]
+    return [{"revision": rev_id, "losses": losses} for rev_id, losses in steps if losses]
+
+
 def change_json(change) -> dict:
     """The upgrade/downgrade report for scripts."""
     plan = change.plan
@@ -158,6 +166,7 @@ def change_json(change) -> dict:
             "galaxy_commands": [call.shell() for call in plan.calls],
             "expected": sorted(plan.expected),
             "notes": plan.notes,
+            "data_loss": data_loss(plan, change.selection.graph, change.selection.db.dialect),
         },
         "succeeded": change.succeeded,
     }

@@ -2,7 +2,9 @@
 
 The plan shows these per revision and dialect: a no-op on this dialect, one-way (its
 downgrade does nothing), a data fix (rows changed, not restored by a downgrade), what a
-downgrade drops, a merge (no schema change).
+step drops, a merge (no schema change). Data loss is flagged both ways: a column or table
+the step drops (the reverse step recreates it empty, at best) and rows the step rewrites
+(the reverse step does not put them back). ``losses`` lists them for the JSON plan.
 """
 
 from __future__ import annotations
@@ -63,6 +65,24 @@ class Effects:
     data_fix: bool
     dialect_specific: bool
     drops_on_downgrade: tuple[str, ...]
+    drops_on_upgrade: tuple[str, ...] = ()
+    downgrade_rewrites_rows: bool = False
+
+    def losses(self, direction: str, dialect: str) -> list[str]:
+        """What this step loses for good in ``direction`` on ``dialect``: drops, rewrites the reverse does not undo."""
+        if self.merge:
+            return []
+        runs_on = self.upgrade_runs_on if direction == "upgrade" else self.downgrade_runs_on
+        if runs_on and runs_on != dialect:
+            return []
+        drops = self.drops_on_upgrade if direction == "upgrade" else self.drops_on_downgrade
+        reverse = "a downgrade" if direction == "upgrade" else "an upgrade"
+        lost = [f"drops {', '.join(drops)} (data in it is lost: {reverse} does not bring it back)"] if drops else []
+        if self.data_fix and direction == "upgrade":
+            lost.append("data fix: changes rows that a downgrade does not restore")
+        if self.downgrade_rewrites_rows and direction == "downgrade":
+            lost.append("changes rows that an upgrade does not restore")
+        return lost
 
     def notes(self, direction: str, dialect: str) -> list[str]:
         if self.merge:
@@ -77,13 +97,9 @@ class Effects:
             notes.append("one-way: its downgrade does nothing")
         if direction == "downgrade" and self.one_way:
             notes.append("one-way: this downgrade step changes nothing but the version table")
-        if self.data_fix:
-            notes.append(
-                "data fix: changes rows" + (" that a downgrade does not restore" if direction == "upgrade" else "")
-            )
-        if direction == "downgrade" and self.drops_on_downgrade:
-            notes.append(f"drops {', '.join(self.drops_on_downgrade)} (data in it is lost)")
-        return notes
+        if self.data_fix and direction == "downgrade":
+            notes.append("data fix: the rows its upgrade changed stay as they are")
+        return notes + self.losses(direction, dialect)
 
 
 @cache
@@ -93,6 +109,7 @@ def _effects(path: Path, is_merge: bool) -> Effects:
     up_body = without_docstring(upgrade) if upgrade else []
     down_body = without_docstring(downgrade) if downgrade else []
     up_source = ast.get_source_segment(source.text, upgrade) or "" if upgrade else ""
+    down_source = ast.get_source_segment(source.text, downgrade) or "" if downgrade else ""
     return Effects(
         merge=is_merge and is_only_pass(up_body),
         upgrade_runs_on=_runs_on(up_body),
@@ -101,6 +118,8 @@ def _effects(path: Path, is_merge: bool) -> Effects:
         data_fix=any(word in up_source.upper() for word in DATA_WORDS) or "data_fixes" in source.text,
         dialect_specific="_is_sqlite" in source.text or "dialect.name" in source.text,
         drops_on_downgrade=tuple(_dropped(source, downgrade)) if downgrade else (),
+        drops_on_upgrade=tuple(_dropped(source, upgrade)) if upgrade else (),
+        downgrade_rewrites_rows=any(word in down_source.upper() for word in DATA_WORDS),
     )
 
 
