@@ -109,9 +109,22 @@ def test_sqlite_restore_refuses(kind, words, sqlite_db, tmp_path):
 
 def test_force_restores_a_non_galaxy_file_and_says_so(sqlite_db, tmp_path):
     db = sqlite_db("head")
-    result = restore_cli(not_galaxy_sqlite(tmp_path / "notes.sqlite"), db, "--force")
+    backup = not_galaxy_sqlite(tmp_path / "notes.sqlite")
+    with sqlite3.connect(backup) as conn:
+        conn.execute("INSERT INTO notes VALUES ('what the backup holds')")
+    conn.close()
+    result = restore_cli(backup, db, "--force")
     assert result.returncode == 0, result.stderr
     assert "forced: the backup is not a Galaxy database" in result.stdout
+    assert sqlite_content(db.sqlite_path) == sqlite_content(backup)  # the backup's content, whole, and only it
+
+
+def sqlite_content(path) -> list[str]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
 
 
 @attack("restore", "SQLite: a backup of another database (its manifest)", "refused unless --force, exit 2")
@@ -290,3 +303,24 @@ def test_postgresql_round_trip(pg_db, tmp_path):
     assert_no_crash(result)
     assert fingerprint(db) == before
     assert not leftover_databases(db)
+
+
+@attack("restore", "SQLite: a PostgreSQL backup (with its manifest) onto a SQLite database", "refused; no --force advice")
+def test_postgresql_backup_onto_sqlite_advises_no_force(sqlite_db, tmp_path):
+    """Issue 22: the refusal once said `pass --force`, and the forced restore then failed on the file's kind."""
+    import json
+
+    from runbooks.database.manifest import make_manifest, manifest_path
+
+    db = sqlite_db("head")
+    archive = tmp_path / "galaxy-pg.dump"
+    archive.write_bytes(b"PGDMP" + b"\0" * 200)
+    source = DatabaseUrl.parse("postgresql://galaxy@db.example.org:5432/galaxy")
+    manifest_path(archive).write_text(json.dumps(make_manifest(archive, source, ("fac9c76612f9",))))
+    before = fingerprint(db)
+    refused = restore_cli(archive, db)
+    assert_refused(refused, "is a pg_dump archive", "choose one of this database's backups", "nothing was changed")
+    assert "--force" not in refused.stderr
+    forced = restore_cli(archive, db, "--force")  # what the old advice said to run: refused the same way
+    assert_refused(forced, "is a pg_dump archive", "nothing was changed")
+    assert fingerprint(db) == before

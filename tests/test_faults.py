@@ -161,9 +161,12 @@ def test_postgresql_session_holding_a_lock_is_refused_not_waited_for(pg_database
 @pytest.mark.parametrize("tag", ["25.0"])
 def test_kill_leaves_no_false_success_in_status_human_output(sqlite_db, tag):
     db = sqlite_db(tag)
-    process, _ = start_upgrade(db)
     start = set(read_rows(db))
-    wait_for(lambda: set(read_rows(db)) != start)
+    process, _ = start_upgrade(db)
+    # the kill must land during the migration: after its first revision, before the CLI ends
+    assert wait_for(lambda: set(read_rows(db)) != start or process.poll() is not None), "the upgrade never started"
+    assert process.poll() is None, "the upgrade ended before the kill: this run proves nothing"
     kill(process)
+    assert set(read_rows(db)) != start
     human = run_cli("status", "--db", db.secret())
     assert human.returncode == 1 and "up-to-date" not in human.stdout
