@@ -305,7 +305,7 @@ def test_postgresql_round_trip(pg_db, tmp_path):
     assert not leftover_databases(db)
 
 
-@attack("restore", "SQLite: a PostgreSQL backup (with its manifest) onto a SQLite database", "refused; no --force advice")
+@attack("restore", "SQLite: a PostgreSQL backup and its manifest onto SQLite", "refused; no --force advice")
 def test_postgresql_backup_onto_sqlite_advises_no_force(sqlite_db, tmp_path):
     """Issue 22: the refusal once said `pass --force`, and the forced restore then failed on the file's kind."""
     import json

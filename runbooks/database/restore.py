@@ -52,8 +52,8 @@ def restore(backup: Path | str, db: DatabaseUrl, *, force: bool = False) -> Rest
     notes: list[str] = []
     try:
         path = checked_backup_file(backup)
+        _check_kind(path, db)  # first: --force cannot make one dialect's backup restore onto the other
         _check_manifest(path, db, force, notes)
-        _check_kind(path, db)
         with migration_lock(db, "restore"):
             if db.is_sqlite:
                 _restore_sqlite(path, db, force, notes)
@@ -105,10 +105,16 @@ def _check_kind(path: Path, db: DatabaseUrl) -> None:
         head = stream.read(len(SQLITE_MAGIC))
     if db.is_sqlite and not head.startswith(SQLITE_MAGIC):
         what = "a pg_dump archive" if head.startswith(PGDUMP_MAGIC) else "not a SQLite database"
-        raise UsageError(f"{path} is {what}: a SQLite database is restored from a SQLite backup file")
+        raise UsageError(
+            f"{path} is {what}: a SQLite database is restored from a SQLite backup file: "
+            f"choose one of this database's backups (in {backups_dir()})"
+        )
     if not db.is_sqlite and not head.startswith(PGDUMP_MAGIC):
         what = "a SQLite database file" if head.startswith(SQLITE_MAGIC) else "not a pg_dump -Fc archive"
-        raise UsageError(f"{path} is {what}: a PostgreSQL database is restored from a pg_dump -Fc backup")
+        raise UsageError(
+            f"{path} is {what}: a PostgreSQL database is restored from a pg_dump -Fc backup: "
+            f"choose one of this database's backups (in {backups_dir()})"
+        )
 
 
 def _check_galaxy(snapshot: DatabaseSnapshot, path: Path, force: bool, notes: list[str]) -> None:
