@@ -12,6 +12,7 @@ DB_URL_ENV = "RUNBOOK_DB_URL"  # the database a task works on when --db is not g
 PG_SERVER_ENV = "RUNBOOK_PG_URL"  # a PostgreSQL server for scratch databases
 DEBUG_ENV = "RUNBOOK_DEBUG"  # "1": an internal error prints its traceback
 CHECKOUT_ENV = "RUNBOOK_GALAXY_CHECKOUT"  # set for a worker: whose code it runs, for its refusal
+PROGRAM_ENV = "RUNBOOK_PROGRAM"  # set for a kernel the CLI runs: the program as the user invoked it
 
 # Galaxy's own
 GALAXY_DB_OVERRIDE_ENV = "GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION"  # beats galaxy.yml

@@ -1,4 +1,4 @@
-"""``python -m runbooks``: argument parsing over the library, nothing more."""
+"""``galaxy-migrations`` (``python -m runbooks`` in a clone): argument parsing over the library, nothing more."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 
 from runbooks.database.urls import mask_text
 from runbooks.errors import RunbookError, UsageError
+from runbooks.paths import program
 from runbooks.settings import DEBUG_ENV
 
 TASKS = [
@@ -28,13 +29,14 @@ QUICK = [
 
 def menu_text() -> str:
     lines = ["Galaxy database migrations: runbooks", "", "Tasks:"]
-    lines += [f"  {name:<13} {summary}\n  {'':<13} python -m runbooks {usage}" for name, usage, summary in TASKS]
+    name_used = program()
+    lines += [f"  {name:<13} {summary}\n  {'':<13} {name_used} {usage}" for name, usage, summary in TASKS]
     lines += ["", "Quick commands (Galaxy's own, in a Galaxy checkout):"]
     lines += [f"  {command:<48} {what}" for command, what in QUICK]
     lines += [
         "",
-        "All three at once, faster: python -m runbooks status",
-        "Run a task's notebook:     python -m runbooks run TASK",
+        f"All three at once, faster: {name_used} status",
+        f"Run a task's notebook:     {name_used} run TASK",
         "Database: --db URL, $RUNBOOK_DB_URL, --galaxy-root DIR, or the embedded sample database.",
     ]
     return "\n".join(lines)
@@ -57,7 +59,12 @@ def _database_options() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m runbooks", description="Galaxy database-migration runbooks")
+    parser = OneLineParser(prog=program(), description="Galaxy database-migration runbooks")
+    parser.add_argument(
+        "--version",
+        action="store_true",
+        help="print this tool's version and the galaxy-data it uses (with --galaxy-root DIR: the checkout's Galaxy)",
+    )
     commands = parser.add_subparsers(dest="task", parser_class=OneLineParser)
     database = _database_options()
 
@@ -130,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     interrupts.install()
     try:
+        asked = _version_request(argv)
+        if asked is not None:
+            from runbooks.cli.versions import version_text
+
+            print(version_text(asked.galaxy_root))
+            return 0
         args = build_parser().parse_args(argv)
         if not args.task:
             print(menu_text())
@@ -154,6 +167,17 @@ def main(argv: list[str] | None = None) -> int:
         text = mask_text(f"{error.__class__.__name__}: {error}").splitlines()[0]
         print(f"internal error: {text} (rerun with RUNBOOK_DEBUG=1 for details)", file=sys.stderr)
         return 2
+
+
+def _version_request(argv: list[str]):
+    """``--version [--galaxy-root DIR]`` alone (in any order); None for anything else."""
+    if "--version" not in argv:
+        return None
+    parser = OneLineParser(prog=program(), add_help=False)
+    parser.add_argument("--version", action="store_true")
+    parser.add_argument("--galaxy-root", metavar="DIR")
+    asked, rest = parser.parse_known_args(argv)
+    return None if rest else asked
 
 
 def _stderr(message: str) -> None:

@@ -16,8 +16,8 @@ from runbooks.cli.parameters import declared_parameters
 from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.environ import temporary_environ
 from runbooks.errors import NotebookFailed, UsageError
-from runbooks.paths import IMPORT_ROOT, NOTEBOOKS_DIR, runbook_home
-from runbooks.settings import DB_URL_ENV, HOME_ENV
+from runbooks.paths import IMPORT_ROOT, NOTEBOOKS_DIR, program, runbook_home
+from runbooks.settings import DB_URL_ENV, HOME_ENV, PROGRAM_ENV
 
 CELL_TIMEOUT_S = 900
 
@@ -97,7 +97,7 @@ def _kernel_env(db: DatabaseUrl | None, home: Path | None):
     Installed, that folder is the tool's site-packages: a Galaxy worker the kernel starts for a checkout
     drops it again (``runbooks.galaxy.protocol``), so the checkout's code never imports the tool's packages."""
     path = os.pathsep.join(p for p in (str(IMPORT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    changes = {DB_URL_ENV: db.secret() if db is not None else None, "PYTHONPATH": path}
+    changes = {DB_URL_ENV: db.secret() if db is not None else None, "PYTHONPATH": path, PROGRAM_ENV: program()}
     if home is not None:
         changes[HOME_ENV] = str(home)
     return temporary_environ(changes)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from runbooks.code.revisions import RevisionGraph
 from runbooks.errors import UsageError
+from runbooks.paths import program
 
 RELATIVE = re.compile(r"^(?:(?P<anchor>[A-Za-z0-9_]+)@|(?P<rev>[0-9a-fA-F]+))?(?P<step>[+-]\d+)$")
 VALID_FORMS = (
@@ -69,7 +70,7 @@ def _single(heads: list[str], branch: str) -> str:
     if len(heads) != 1:
         raise UsageError(
             f"the {branch} branch has {len(heads)} heads ({', '.join(heads)}) in this code: "
-            "merge them first (see `python -m runbooks troubleshoot`)"
+            f"merge them first (see `{program()} troubleshoot` with the same --db/--galaxy-root)"
         )
     return heads[0]
 

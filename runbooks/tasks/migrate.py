@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from runbooks.code.revisions import RevisionGraph
 from runbooks.code.targets import Target, expected_rows, resolve_target
 from runbooks.database.connections import inspect_database
+from runbooks.database.search_path import schema_place
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import GalaxyCommandFailed, UsageError
+from runbooks.paths import program
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def make_plan(graph: RevisionGraph, current: tuple[str, ...], target_text: str, 
     if unknown:
         raise UsageError(
             f"the database is at {', '.join(unknown)}, which this Galaxy code does not have: "
-            "use the Galaxy release that wrote it (see `python -m runbooks troubleshoot`)"
+            f"use the Galaxy release that wrote it (see `{program()} troubleshoot` with the same --db/--galaxy-root)"
         )
     applied = graph.ancestors(current)
     wanted = set() if target.gxy is None else graph.ancestors([target.gxy])
@@ -190,9 +192,18 @@ def apply(db: DatabaseUrl, plan: Plan, record_sql: bool = False, env=None, lock_
 
 def _outcome(db, plan, log, errors, statements, failed_call) -> Outcome:
     rows = read_rows(db)
+    errors = _schema_split(db) + errors
     reached = set(rows) == plan.expected and not errors
     stopped_at = None if reached else _last_running(log)
     return Outcome(reached, rows, plan.expected, stopped_at, errors, log, statements, failed_call)
+
+
+def _schema_split(db: DatabaseUrl) -> list[str]:
+    """The read-back proves the schema Galaxy reads moved: a migration that changed another one did not."""
+    if db.is_sqlite:
+        return []
+    place = schema_place(db)
+    return [f"the migration ran in the wrong schema: {place.problem()}"] if place.split else []
 
 
 def _last_running(log: list[str]) -> str | None:

@@ -1,6 +1,6 @@
 """Commands the tool prints for a user to paste: shell-quoted, naming the same database.
 
-Every printed ``python -m runbooks …`` line (restore with, Next, a finding's fix, a
+Every printed ``galaxy-migrations …`` (in a clone ``python -m runbooks …``) line (restore with, Next, a finding's fix, a
 failure's way out) is built by ``command_line``: each argument goes through
 ``shlex.quote`` and the line repeats the database selection, so pasting it into a shell
 runs nothing but that command and acts on the database the user was looking at.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runbooks.database.urls import DatabaseUrl
-from runbooks.paths import CLI
+from runbooks.paths import program
 from runbooks.settings import DB_URL_ENV
 
 ENV_REFERENCE = f"${DB_URL_ENV}"  # as a --db value: "read the URL from the environment"
@@ -78,8 +78,9 @@ def for_url(db: DatabaseUrl) -> DatabaseArgs:
 
 
 def command_line(task: str, *args: str | Path, database: DatabaseArgs | None = None) -> str:
-    """``python -m runbooks TASK ARGS… [--db …] [--galaxy-root …]``, every argument quoted."""
-    words = [CLI, task, *(shell_word(str(arg)) for arg in args)]
+    """``PROGRAM TASK ARGS… [--db …] [--galaxy-root …]``, every argument quoted; PROGRAM as the user invoked it
+    (``galaxy-migrations`` installed, ``python -m runbooks`` in a clone: ``paths.program``)."""
+    words = [program(), task, *(shell_word(str(arg)) for arg in args)]
     return " ".join(words + (database.words() if database else []))
 
 
