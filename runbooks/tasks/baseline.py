@@ -8,8 +8,14 @@ by default the runbook home) per galaxy-data version (the code's revision files)
 
 - ``initialized``: a database Galaxy's own initialization made at the head: its views,
   triggers and functions, and the differences from the model its ``create_all`` itself has;
-- ``paths``: each older release's own database (``tests/fixtures/releases``), upgraded by this
-  code, with the differences from the model it is left with, named by that path.
+- ``paths``: each older release's own database, upgraded by this code, with the differences from
+  the model it is left with, named by that path. Those databases ship in the package
+  (``RELEASES``: ``release_databases/``, the files an installed wheel carries), so an installed
+  tool and a clone judge alike; a release newer than the code in use (a 23.1 checkout) is no path
+  that code takes, and is left out.
+
+A baseline the code in use cannot make raises ``BaselineUnavailable``: a limit of the check, never a
+fault of the database being judged.
 """
 
 from __future__ import annotations
@@ -26,10 +32,17 @@ from runbooks.code.revisions import RevisionGraph
 from runbooks.database.routines import routine_differences, schema_routines
 from runbooks.database.scratch import run_statements, scratch_database
 from runbooks.database.urls import DatabaseUrl
-from runbooks.paths import PROJECT_ROOT, cache_dir, write_whole
+from runbooks.errors import RunbookError
+from runbooks.paths import cache_dir, write_whole
 
-RELEASES = PROJECT_ROOT / "tests" / "fixtures" / "releases"
-VERSION = 2  # of the cached file's shape (2: without the SQLAlchemy Migrate fixtures' paths)
+# Each release's own databases, in the package (in a clone, a link to the test fixtures' folder):
+# pyproject.toml's package-data ships exactly the files ``release_fixtures`` reads.
+RELEASES = Path(__file__).resolve().parent / "release_databases"
+VERSION = 3  # of the cached file's shape (3: releases newer than the code are left out)
+
+
+class BaselineUnavailable(RunbookError):
+    """The code in use could not make the baseline: the check cannot judge, the database is not at fault."""
 
 
 @dataclass
@@ -69,7 +82,12 @@ def load_baseline(db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv) -> Base
     path = cache_file(graph, db.dialect)
     if path.is_file():
         return Baseline(**json.loads(path.read_text()))
-    baseline = make_baseline(db, graph, env)
+    try:
+        baseline = make_baseline(db, graph, env)
+    except BaselineUnavailable:
+        raise
+    except RunbookError as error:
+        raise BaselineUnavailable(f"{env.describe()} could not make it: {str(error).splitlines()[0]}") from None
     write_whole(path, json.dumps(baseline.__dict__, indent=1, sort_keys=True))
     return baseline
 
@@ -86,6 +104,8 @@ def make_baseline(db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv) -> Base
     for release, fixture in release_fixtures(db.dialect):
         with scratch_database(server, name=f"path_{release}") as scratch:
             steps = _upgrade_release_database(fixture, scratch.db, graph, env)
+            if steps is None:  # a release newer than this code: no path it takes
+                continue
             differences = _model_differences(scratch.db, env)
             differences += routine_differences(schema_routines(scratch.db), routines)
         baseline.paths[f"created by galaxy-data {release}, upgraded by this code{steps}"] = differences
@@ -93,12 +113,12 @@ def make_baseline(db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv) -> Base
 
 
 def release_fixtures(dialect: str) -> list[tuple[str, Path]]:
+    """The databases each release's own initialization made (``galaxy-data-25.0.4.sqlite.gz``): the glob is
+    pyproject.toml's package-data. The ones filled with data (``.data.``) are the upgrade matrix's, whose
+    measured leftovers the doctor reads from its catalogue (doctor/galaxy_leftovers.json) only where a
+    database's history fits their path; so are the SQLAlchemy Migrate era's (``.migrate.``, 22.01 and older)."""
     suffix = ".sqlite.gz" if dialect == "sqlite" else ".postgresql.sql.gz"
-    found = sorted(RELEASES.glob(f"galaxy-data-*{suffix}")) if RELEASES.is_dir() else []
-    # The databases each release's own initialization made. The ones filled with data are the upgrade
-    # matrix's, whose measured leftovers the doctor reads from its catalogue (doctor/galaxy_leftovers.json)
-    # only where a database's history fits their path; so are the SQLAlchemy Migrate era's (22.01 and older).
-    found = [p for p in found if ".data." not in p.name and ".migrate." not in p.name]
+    found = sorted(RELEASES.glob(f"galaxy-data-*[0-9]{suffix}")) if RELEASES.is_dir() else []
     return [(p.name.removeprefix("galaxy-data-").removesuffix(suffix), p) for p in found]
 
 
@@ -108,9 +128,10 @@ def _model_differences(db: DatabaseUrl, env: GalaxyEnv) -> list[dict]:
     return [d.to_dict() for d in model_drift(db, env).differences]
 
 
-def _upgrade_release_database(fixture: Path, db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv) -> str:
+def _upgrade_release_database(fixture: Path, db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv) -> str | None:
     """Load the release's own database into ``db`` and upgrade it with this code, the way an admin would:
-    when Galaxy stops with a known cause whose statements are proven, apply them and upgrade again."""
+    when Galaxy stops with a known cause whose statements are proven, apply them and upgrade again.
+    None when the release is newer than this code (its revisions are not all in the graph)."""
     from runbooks.database.backup import load_sql_file
     from runbooks.database.scratch import create_empty
     from runbooks.tasks.failure_explanations import explain_failure
@@ -124,6 +145,8 @@ def _upgrade_release_database(fixture: Path, db: DatabaseUrl, graph: RevisionGra
         else:
             create_empty(db)
             load_sql_file(plain, db)
+    if not set(read_rows(db)) <= set(graph.revisions):
+        return None
     applied = []
     for _ in range(3):
         outcome = apply(db, make_plan(graph, read_rows(db), "head", "upgrade"), env=env)
