@@ -3,18 +3,59 @@ check is missing or failing fails the build."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import pytest
 from mkdocs.exceptions import PluginError
 
 from docs_build.checks import claims
 from docs_build.checks.snippets import SNIPPETS, claim_counts, coverage_table
 
-NAMED = sorted({name for text in claims.page_sources().values() for name in claims.named_checks(text)})
+PAGES = claims.page_sources()
+NAMED = sorted({name for text in PAGES.values() for name in claims.named_checks(text)})
 
 
 @pytest.mark.parametrize("name", sorted(claims.CHECKS))
 def test_check_holds(name):
-    assert claims.run_check(name) is None
+    """Every sentence bound to the check holds: the values its marker carries are in the sentence and measured."""
+    ran = {}
+    for page, text in PAGES.items():
+        for binding in claims.bindings(text):
+            if binding.name == name:
+                assert claims.check_binding(binding, ran) is None, page
+
+
+# (page, text in a bound sentence, the same sentence with a false number or id)
+FALSE_EDITS = [
+    ("explanation/sqlite-postgresql.md", "38 of the 81 gxy revision files", "40 of the 81 gxy revision files"),
+    ("explanation/branches.md", "| 81 files in `alembic/versions_gxy/`", "| 80 files in `alembic/versions_gxy/`"),
+    ("explanation/merges.md", "contains 8 of them", "contains 9 of them"),
+    ("explanation/sqlalchemy-migrate.md", "version **180**", "version **181**"),
+    ("tasks/troubleshoot.md", "longer than its 32 characters", "longer than its 64 characters"),
+    ("contributing.md", "21 revisions import it directly", "23 revisions import it directly"),
+    ("contributing.md", "legitimate; 11 gxy", "legitimate; 12 gxy"),
+]
+
+
+@pytest.mark.parametrize("page, true, false", FALSE_EDITS, ids=[f"{p}:{f}" for p, _, f in FALSE_EDITS])
+def test_a_sentence_edited_to_a_false_number_fails(page, true, false):
+    """The sentence alone edited: its marker's value is no longer stated. Sentence and marker
+    edited together: the check measures something else. Either way the build fails."""
+    from docs_build.site_build import hooks
+
+    text = PAGES[page]
+    assert text.count(true) == 1
+    edited = text.replace(true, false)
+    hooks._checked.clear()
+    with pytest.raises(PluginError, match="the sentence does not"):
+        hooks.check_claims(page, edited)
+    old, new = (re.search(r"(?<![\w.])\d+(?![\w.])", s)[0] for s in (true, false))
+    both = [replace(b, values=tuple((k, new if v == old else v) for k, v in b.values)) for b in claims.bindings(edited)]
+    both = [b for b in both if b.missing_from_sentence() == [] and any(v == new for _, v in b.values)]
+    assert both
+    assert all(claims.check_binding(b, {}) for b in both), [b.name for b in both]
+    hooks._checked.clear()
 
 
 def test_every_named_check_exists_and_every_check_is_used():
@@ -42,8 +83,8 @@ def test_markers_are_removed_from_the_page():
     from docs_build.site_build import hooks
 
     hooks._checked.clear()
-    page = "SQLite ends at the base. <!-- check: release_22_01_is_base -->"
-    assert hooks.check_claims("x.md", page) == "SQLite ends at the base. "
+    page = "Release 22.01 is the base. <!-- check: release_22_01_is_base tag=22.01 -->"
+    assert hooks.check_claims("x.md", page) == "Release 22.01 is the base. "
 
 
 def test_claim_report_counts_the_pages():

@@ -1,16 +1,21 @@
-"""Claims bound to checks: ``<!-- check: NAME -->`` after a sentence names a check function.
+"""Claims bound to checks: ``<!-- check: NAME key=value ... -->`` after a sentence names a check function.
 
 Each check is a small function (pytest-alembic style) asserting one fact against the installed
 Galaxy code, Alembic, or an experiment with Galaxy's own scripts (``docs_build/checks/experiments.py``):
-``docs_build/checks/claims_behaviour.py`` and ``docs_build/checks/claims_code.py`` define them. The docs hook
-runs the checks each page names and fails the build when one is missing or fails;
-``tests/test_claims.py`` runs them all without building the site.
+``docs_build/checks/claims_*.py`` define them. A check that backs a sentence stating numbers or ids
+takes them as arguments: the marker carries the values the sentence states (``key=38``,
+``key=a,b`` for a list) and the check compares them with what it measured. Each value must also
+appear in the sentence (the paragraph, list item or table row the marker ends), so a sentence
+edited to another number fails even when the marker is not. The docs hook runs the checks each
+page names and fails the build when one is missing or fails; ``tests/test_claims.py`` runs them
+all without building the site.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from docs_build.checks import claims_behaviour, claims_code, claims_pages, claims_topics  # noqa: F401  (they register the checks)
 from docs_build.checks.claim_registry import CHECKS
@@ -18,10 +23,21 @@ from runbooks.paths import PROJECT_ROOT
 
 DOCS = PROJECT_ROOT / "docs"
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
-CHECK_MARKER = re.compile(r"<!-- check: ([a-z0-9_]+) -->")
+CHECK_MARKER = re.compile(r"<!-- check: ([a-z0-9_]+)((?:\s+[a-z_][a-z0-9_]*=[^\s>]+)*)\s*-->")
 GENERATED_MARKER = re.compile(r"<!-- generated: ([a-z0-9-]+) -->")
+NUMBER_WORDS = "zero one two three four five six seven eight nine ten eleven twelve".split()
 
-__all__ = ["CHECKS", "CHECK_MARKER", "DOCS", "GENERATED_MARKER", "named_checks", "page_sources", "run_check"]
+__all__ = [
+    "CHECKS",
+    "CHECK_MARKER",
+    "DOCS",
+    "GENERATED_MARKER",
+    "Binding",
+    "bindings",
+    "named_checks",
+    "page_sources",
+    "run_check",
+]
 
 
 # -- reading the pages ------------------------------------------------------------------------------
@@ -39,16 +55,82 @@ def page_sources() -> dict[str, str]:
 
 
 def named_checks(text: str) -> list[str]:
-    return CHECK_MARKER.findall(text)
+    return [m[1] for m in CHECK_MARKER.finditer(text)]
 
 
-def run_check(name: str) -> str | None:
-    """None when the check passes, else why not (a missing check fails too)."""
+@dataclass(frozen=True)
+class Binding:
+    """One marker: the check it names, the values it carries, and the sentence it ends."""
+
+    name: str
+    values: tuple[tuple[str, str], ...]
+    sentence: str
+
+    def arguments(self) -> dict:
+        return {key: _value(raw) for key, raw in self.values}
+
+    def missing_from_sentence(self) -> list[str]:
+        """The values the marker carries that its sentence does not state."""
+        return [item for _, raw in self.values for item in raw.split(",") if not _stated(item, self.sentence)]
+
+
+def _value(raw: str):
+    items = [int(i) if i.isdigit() else i for i in raw.split(",")]
+    return items if "," in raw else items[0]
+
+
+def _stated(item: str, sentence: str) -> bool:
+    forms = [item]
+    if item.isdigit() and int(item) < len(NUMBER_WORDS):
+        forms.append(NUMBER_WORDS[int(item)])
+    return any(re.search(rf"(?<![0-9A-Za-z.]){re.escape(f)}(?![0-9A-Za-z]|\.\d)", sentence, re.I) for f in forms)
+
+
+def _unit_around(text: str, at: int) -> str:
+    """The paragraph, list item or table row that holds position ``at`` of ``text``, markers removed."""
+    previous, end = text.rfind("\n\n", 0, at), text.find("\n\n", at)
+    block_start = 0 if previous < 0 else previous + 2
+    block = text[block_start : len(text) if end < 0 else end]
+    offset = at - block_start
+    pieces = re.split(r"\n(?=\s*(?:[-*] |\d+\. |\|))", block)
+    position = 0
+    for piece in pieces:
+        if position <= offset <= position + len(piece):
+            return CHECK_MARKER.sub("", piece)
+        position += len(piece) + 1
+    return CHECK_MARKER.sub("", block)
+
+
+def bindings(text: str) -> list[Binding]:
+    found = []
+    for match in CHECK_MARKER.finditer(text):
+        values = tuple(tuple(pair.split("=", 1)) for pair in match[2].split())
+        found.append(Binding(match[1], values, _unit_around(text, match.start())))
+    return found
+
+
+def run_check(name: str, arguments: dict | None = None) -> str | None:
+    """None when the check passes with ``arguments`` (the marker's values), else why not."""
     func = CHECKS.get(name)
     if func is None:
-        return f"no check named {name!r} in docs_build/checks/claims.py"
+        return f"no check named {name!r} in docs_build/checks/claims_*.py"
     try:
-        func()
-    except Exception as error:  # an assertion or a broken check: the claim is not shown true
+        func(**(arguments or {}))
+    except Exception as error:  # an assertion, a missing value or a broken check: the claim is not shown true
         return f"{name} failed: {error.__class__.__name__}: {error}"[:500]
     return None
+
+
+def check_binding(binding: Binding, ran: dict) -> str | None:
+    """Why ``binding`` does not hold (its sentence lacks a value, or the check fails), else None.
+
+    ``ran`` caches check results by name and values across pages.
+    """
+    missing = binding.missing_from_sentence()
+    if missing:
+        said = " ".join(binding.sentence.split())[:200]
+        return f"{binding.name}: the marker says {', '.join(missing)}, the sentence does not: {said!r}"
+    key = (binding.name, binding.values)
+    if key not in ran:
+        ran[key] = run_check(binding.name, binding.arguments())
+    return ran[key]

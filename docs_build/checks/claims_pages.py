@@ -193,10 +193,10 @@ def sqlite_does_not_enforce_foreign_keys_by_default():
 
 
 @check
-def alembic_version_column_is_32_characters():
+def alembic_version_column_is_32_characters(length):
     from alembic.ddl import impl
 
-    assert 'Column("version_num", String(32), nullable=False)' in inspect.getsource(impl)
+    assert f'Column("version_num", String({length}), nullable=False)' in inspect.getsource(impl)
 
 
 @check

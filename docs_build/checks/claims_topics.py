@@ -21,16 +21,22 @@ def _side_rows(tag: str) -> set[str]:
 
 
 @check
-def plain_downgrade_side_rows_for_25_0_and_25_1():
-    assert _side_rows("25.0") == {"fb16d09348db"}
-    assert _side_rows("25.1") == {"724237cc4cf0"} and _graph().release_tags["25.1"] == "63dc6cca023f"
+def plain_downgrade_side_rows_for_25_0_and_25_1(tags=(), sides=()):
+    """A plain downgrade to each of ``tags`` keeps the side row at the same place in ``sides``."""
+    tags = [tags] if isinstance(tags, str) else tags
+    sides = [sides] if isinstance(sides, str) else sides
+    assert len(tags) == len(sides)
+    for tag, side in zip(tags, sides, strict=True):
+        assert _side_rows(str(tag)) == {side}, (tag, _side_rows(str(tag)))
+    if not tags:  # the remedy sentence: moving both rows to one revision is needed where a side row stays
+        assert _side_rows("25.0") and _side_rows("25.1")
 
 
 @check
-def tag_26_1_lags_the_head():
+def tag_26_1_lags_the_head(tag):
     graph = _graph()
-    assert graph.release_tags["26.1"] != graph.heads("gxy")[0]
-    assert graph.release_tags["26.1"] in graph.ancestors(graph.heads("gxy"))
+    assert graph.release_tags[str(tag)] != graph.heads("gxy")[0]
+    assert graph.release_tags[str(tag)] in graph.ancestors(graph.heads("gxy"))
 
 
 # -- where the scripts find the database ------------------------------------------------------------
@@ -182,9 +188,9 @@ def util_has_check_functions():
 def postgresql_new_foreign_key_with_orphans_fails():
     import psycopg2
 
-    from docs_build.checks.experiments import _pg_scratch
+    from docs_build.checks.experiments import _pg_scratch, scratch_name
 
-    url = _pg_scratch("docs_claims_fk")
+    url = _pg_scratch(scratch_name("fk"))
     conn = psycopg2.connect(url)
     try:
         with conn.cursor() as cur:
@@ -197,7 +203,7 @@ def postgresql_new_foreign_key_with_orphans_fails():
                 assert "violates foreign key constraint" in str(error)
     finally:
         conn.close()
-        _pg_scratch("docs_claims_fk", create=False)
+        _pg_scratch(scratch_name("fk"), create=False)
 
 
 @check
@@ -205,9 +211,9 @@ def postgresql_alter_waits_for_an_idle_reader():
     """An ALTER TABLE waits for a session that only read the table and sits idle in transaction."""
     import psycopg2
 
-    from docs_build.checks.experiments import _pg_scratch
+    from docs_build.checks.experiments import _pg_scratch, scratch_name
 
-    url = _pg_scratch("docs_claims_locks")
+    url = _pg_scratch(scratch_name("locks"))
     reader, writer = psycopg2.connect(url), psycopg2.connect(url)
     try:
         with writer.cursor() as cur:
@@ -225,5 +231,5 @@ def postgresql_alter_waits_for_an_idle_reader():
     finally:
         reader.close()
         writer.close()
-        _pg_scratch("docs_claims_locks", create=False)
+        _pg_scratch(scratch_name("locks"), create=False)
     assert PG_SERVER

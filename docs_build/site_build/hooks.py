@@ -33,7 +33,7 @@ log = logging.getLogger("mkdocs.hooks.runbooks")
 
 _executed: list[str] = []
 _generated: list[str] = []
-_checked: dict[str, str | None] = {}  # check name -> None (passed) or why it failed
+_checked: dict[tuple, str | None] = {}  # (check name, values) -> None (passed) or why it failed
 
 
 def on_config(config):
@@ -192,14 +192,14 @@ def fill_generated(markdown: str) -> str:
 
 
 def check_claims(where: str, markdown: str) -> str:
-    """Run the checks ``<!-- check: NAME -->`` markers name; fail the build on a missing or failing one."""
-    from docs_build.checks.claims import CHECK_MARKER, named_checks, run_check
+    """Run the checks ``<!-- check: NAME key=value -->`` markers name, with the values their sentences
+    state; fail the build on a missing or failing check, or a value the sentence does not state."""
+    from docs_build.checks.claims import CHECK_MARKER, bindings, check_binding
 
-    for name in named_checks(markdown):
-        if name not in _checked:
-            _checked[name] = run_check(name)
-        if _checked[name]:
-            raise PluginError(f"{where}: a claim is not shown true: {_checked[name]}")
+    for binding in bindings(markdown):
+        problem = check_binding(binding, _checked)
+        if problem:
+            raise PluginError(f"{where}: a claim is not shown true: {problem}")
     return CHECK_MARKER.sub("", markdown)
 
 
