@@ -71,3 +71,41 @@ def test_unproven_fix_prints_no_statement(tmp_path, graph, monkeypatch):
     failure = report.get("upgrade-will-fail")
     assert failure.details["proof"]["proven"] is False
     assert "no statement is given" in failure.fix and not DESTRUCTIVE.search(failure.fix), failure.fix
+
+
+def _backquoted(text: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", text)
+
+
+def test_multiple_current_advice_followed_literally_ends_at_the_release(tmp_path, sqlite_store, graph):
+    """Issue 22: "downgrade REV@-1 for each row" went one revision below 25.0; the steps printed now reach it."""
+    import shlex
+    import shutil
+
+    from runbooks.database.urls import DatabaseUrl
+    from runbooks.galaxy.commands import run_dbscript
+    from runbooks.testing.scratch_states import make_state
+
+    head = DatabaseUrl.parse(f"sqlite:///{sqlite_store('head')}")
+    db = DatabaseUrl.parse(f"sqlite:///{tmp_path / 'multiple.sqlite'}")
+    make_state("multiple-current", db, graph, head=head)  # Galaxy's own `downgrade 25.0` from head
+    copy = DatabaseUrl.parse(f"sqlite:///{tmp_path / 'copy.sqlite'}")
+    shutil.copyfile(db.sqlite_path, copy.sqlite_path)
+    fix = diagnose(db, graph, rehearse=False).get("multiple-current-revisions").fix
+    release_rows = {graph.tag_revision("25.0"), "d4a650f47a3c"}
+    # Galaxy's own steps, as printed, run one by one with Galaxy's DbScript
+    galaxy_steps = [step for step in _backquoted(fix.split("Galaxy's own steps:", 1)[1]) if "downgrade" in step]
+    assert galaxy_steps and all(step.startswith("sh manage_db.sh downgrade ") for step in galaxy_steps), fix
+    for step in galaxy_steps:
+        run_dbscript(db, "downgrade", revision=shlex.split(step)[-1])
+    assert set(read_rows(db)) == release_rows, fix
+    # this tool's command, as printed (with the database named), on the copy
+    from conftest import run_cli
+
+    (ours,) = [step for step in _backquoted(fix) if " downgrade 25.0" in step]
+    words = shlex.split(ours)
+    args = words[words.index("downgrade") :]
+    args[args.index("--db") + 1] = copy.secret()
+    result = run_cli(*args, "--yes", "--no-backup")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(read_rows(copy)) == release_rows

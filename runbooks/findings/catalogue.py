@@ -95,8 +95,9 @@ CODES = [
         "multiple-current-revisions",
         "error",
         "More than one alembic_version row for one branch (a downgrade across merge revisions leaves them).",
-        "Upgrade to the merge that joins them (`manage_db.sh upgrade`), or undo the side rows "
-        "(`manage_db.sh downgrade REV@-1`; `python -m runbooks downgrade TARGET` does it).",
+        "Upgrade to the merge that joins them (`manage_db.sh upgrade`), or go back to the release a row is tagged "
+        "with (`python -m runbooks downgrade RELEASE`: `manage_db.sh downgrade REV@-1` for each side-branch "
+        "revision, never for the tagged row).",
     ),
     Code(
         "multiple-heads",
@@ -167,6 +168,14 @@ CODES = [
         "a table they alter ('must be owner of table').",
         "Migrate as the role that owns Galaxy's tables (its URL in --db), or grant the missing privilege "
         "(the statement is given).",
+    ),
+    Code(
+        "search-path-shadows",
+        "error",
+        "A schema before Galaxy's in the search_path exists (PostgreSQL): a migration would create its tables "
+        "there and alter same-named tables of that schema, while Galaxy's version table reads as migrated.",
+        "Put Galaxy's schema first for the role and database Galaxy uses (ALTER DATABASE ... SET search_path), "
+        "or move the other schema's tables away, then migrate.",
     ),
     Code(
         "backup-disk-too-small",

@@ -6,6 +6,7 @@ import shlex
 from pathlib import Path
 
 from runbooks.code.environment import BRANCHES
+from runbooks.code.revisions import release_key
 from runbooks.database.connections import DatabaseSnapshot
 from runbooks.doctor.checks.examination import SHOWN, Examination, shown_ids
 from runbooks.tasks import legacy_plan
@@ -94,7 +95,7 @@ def check_version_table(ex: Examination) -> None:
     _missing_branches(ex, snapshot, status)
     for name, branch in status.branches.items():
         if len(branch.current) > 1:
-            _multiple_current(ex, name, branch.current)
+            _multiple_current(ex, name, branch.current, status.rows)
     multiple = any(len(b.current) > 1 for b in status.branches.values())
     if not multiple and status.state == "behind":
         pending = {name: b.pending for name, b in status.branches.items() if b.pending}
@@ -224,12 +225,11 @@ def _missing_branches(ex: Examination, snapshot: DatabaseSnapshot, status: Statu
         )
 
 
-def _multiple_current(ex: Examination, branch: str, current: list[str]) -> None:
+def _multiple_current(ex: Examination, branch: str, current: list[str], rows: tuple[str, ...]) -> None:
     graph = ex.graph
     # The nearest revision above all of them (the merge that joins them), if any.
     joint = set.intersection(*(graph.descendants(rid) | {rid} for rid in current))
     merge = next((rid for rid in graph.in_order(branch) if rid in joint), None)
-    side = [rid for rid in current if rid not in graph.ancestors([rid2 for rid2 in current if rid2 != rid])]
     ex.add(
         "multiple-current-revisions",
         f"{len(current)} {branch} rows in alembic_version: {', '.join(current)} (a downgrade across a merge "
@@ -239,7 +239,24 @@ def _multiple_current(ex: Examination, branch: str, current: list[str]) -> None:
             if merge
             else ""
         )
-        + f"or go back to one row: {ex.cli('downgrade', 'TARGET')} undoes the side rows "
-        f"(Galaxy: `sh manage_db.sh downgrade REV@-1` for each of {', '.join(side)})",
+        + _back_to_one_row(ex, branch, current, rows),
         {"branch": branch, "rows": current, "merge": merge},
     )
+
+
+def _back_to_one_row(ex: Examination, branch: str, current: list[str], rows: tuple[str, ...]) -> str:
+    """The way back to the release a row is tagged with: this tool's command and Galaxy's own steps.
+
+    Galaxy's steps are the plan's: ``REV@-1`` for each revision of the side branches, newest first
+    (not one per row: the tagged row stays, and a side branch may hold several revisions).
+    """
+    from runbooks.tasks.migrate import make_plan
+
+    tags = ex.graph.tags_by_revision()
+    tagged = [(max(tags[rid], key=release_key), rid) for rid in current if rid in tags]
+    if branch != "gxy" or not tagged:
+        return f"or go back to one row: {ex.cli('downgrade', 'REV')} with the row you want to keep undoes the others"
+    release, keep = max(tagged, key=lambda pair: release_key(pair[0]))
+    steps = [call.shell() for call in make_plan(ex.graph, rows, release, "downgrade").calls[1:]]
+    galaxy = f" (Galaxy's own steps: {'; '.join(f'`sh {step}`' for step in steps)})" if steps else ""
+    return f"or go back to release {release} ({keep}): {ex.cli('downgrade', release)} undoes the side rows{galaxy}"
