@@ -21,6 +21,8 @@ import re
 import sqlite3
 import sysconfig
 import tempfile
+import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
@@ -116,6 +118,27 @@ def _pg(sql: str, dbname: str = "postgres") -> str:
         conn.close()
 
 
+# A build's scratch databases carry its own token (when it started, and a random part): two builds on
+# one server (two clones, a test run beside a writer's build) never drop each other's.
+SCRATCH_PREFIX = "docs_claims_"
+BUILD_TOKEN = f"{int(time.time())}_{uuid.uuid4().hex[:6]}"
+ABANDONED_SECONDS = 86400  # a scratch database this old belongs to a build that was killed
+
+
+def scratch_name(purpose: str) -> str:
+    """``docs_claims_<started>_<random>_<purpose>``: this build's scratch database for ``purpose``."""
+    return f"{SCRATCH_PREFIX}{BUILD_TOKEN}_{purpose}"
+
+
+def drop_abandoned_scratch() -> None:
+    """Scratch databases of builds killed a day ago or more (a running build's are never that old)."""
+    names = re.findall(r"'([^']+)'", _pg(f"SELECT datname FROM pg_database WHERE datname LIKE '{SCRATCH_PREFIX}%'"))
+    for name in names:
+        started = re.match(rf"{SCRATCH_PREFIX}(\d+)_", name)
+        if started and time.time() - int(started[1]) > ABANDONED_SECONDS:
+            _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _pg_scratch(name: str, create: bool = True) -> str:
     _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if create:
@@ -148,7 +171,7 @@ def _empty_sqlite(tmp: Path) -> dict:
 
 
 def _empty_postgresql(tmp: Path) -> dict:
-    name = "docs_claims_empty"
+    name = scratch_name("empty")
     run = run_script("manage_db.sh", ["upgrade"], _pg_scratch(name), tmp)
     rows = _pg_rows(name)
     _pg_scratch(name, create=False)
@@ -156,9 +179,9 @@ def _empty_postgresql(tmp: Path) -> dict:
 
 
 def _missing_postgresql(tmp: Path) -> dict:
-    name = "docs_claims_missing"
+    name = scratch_name("missing")
     run = run_script("manage_db.sh", ["upgrade"], _pg_scratch(name, create=False), tmp)
-    return {**run, "error": last_error(run["stderr"]), "created": _pg_rows(name) is not None}
+    return {**run, "error": last_error(run["stderr"]), "created": _pg_rows(name) is not None, "database": name}
 
 
 _TOY_ENV = """

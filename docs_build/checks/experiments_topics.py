@@ -22,6 +22,7 @@ from docs_build.checks.experiments import (
     mask,
     run_script,
     sample_copy,
+    scratch_name,
     sqlite_rows,
 )
 from docs_build.checks.python_runner import run_python
@@ -189,7 +190,7 @@ def _copy_strategies(tmp: Path) -> dict:
     workers) adds to it. Each copy is made ``COPY_TRIES`` times and the least WAL kept, the closest
     to what the copy alone wrote (seen: one FILE_COPY beside a busy test run counted 5.9 MB).
     """
-    template, copy = "docs_claims_copy_template", "docs_claims_copy"
+    template, copy = scratch_name("copy_template"), scratch_name("copy")
     _pg_scratch(template)
     _pg("CREATE TABLE filler AS SELECT g AS id, repeat('x', 200) AS text FROM generate_series(1, 200000) g", template)
     found = {"template_bytes": int(_pg_row(f"SELECT pg_database_size('{template}')")[0])}

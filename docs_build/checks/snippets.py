@@ -48,7 +48,7 @@ def missing_postgresql() -> str:
     return _block(
         "$ sh manage_db.sh upgrade        # a PostgreSQL database that does not exist",
         "Traceback (most recent call last): …",
-        found["error"].replace("docs_claims_missing", "galaxy"),
+        found["error"].replace(found["database"], "galaxy"),
         f"exit code {found['rc']}; database created: {'yes' if found['created'] else 'no'}",
     )
 

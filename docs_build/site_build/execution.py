@@ -15,6 +15,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import sys
 import sysconfig
@@ -32,17 +33,24 @@ from runbooks.cli.notebook_run import available_tasks, notebook_path
 from runbooks.paths import PROJECT_ROOT
 
 CACHE_DIR = user_cache.RUNBOOKS
-FORMAT = 1  # bump when what a cache entry holds changes
+FORMAT = 2  # bump when what a cache entry holds changes
 LIBRARY = Path(__file__).resolve().parents[2] / "runbooks"
 SAMPLE_RECIPE = LIBRARY / "tasks" / "samples.py"  # how the fresh sample database is made (Galaxy's own init)
 SHOWN_HOME = ".runbooks"  # what a reader sees instead of the build's sample folder
+
+
+def _package_folders() -> list[str]:
+    """Where this interpreter finds installed packages: its site-packages, and any other on its path."""
+    on_path = (p for p in sys.path if p.endswith(("site-packages", "dist-packages")))
+    folders = {sysconfig.get_paths()["purelib"], *on_path}
+    return sorted(folders, key=len, reverse=True)
 
 
 def hide_machine_paths(text: str) -> str:
     """This machine's paths as a reader of the site sees them: relative to a clone, site-packages, the cache."""
     replacements = (
         (str(CACHE_DIR), f"{user_cache.SHOWN_ROOT}/runbooks"),
-        (sysconfig.get_paths()["purelib"], "site-packages"),
+        *((folder, "site-packages") for folder in _package_folders()),
         (str(Path(sys.prefix) / "bin") + "/", ""),
         (str(PROJECT_ROOT) + "/", ""),
         (str(PROJECT_ROOT), "."),
@@ -50,6 +58,18 @@ def hide_machine_paths(text: str) -> str:
     for path, shown in replacements:
         text = text.replace(path, shown)
     return text
+
+
+# Folders a runbook makes for its run and removes at its end (scratch copies, a workspace, the
+# troubleshoot runbook's broken databases): gone when a reader looks, and named after the build's
+# process ids, so a page shows ``<scratch>`` in their place, never a path or a command that points there.
+SCRATCH_FOLDERS = re.compile(
+    rf"(?:{re.escape(tempfile.gettempdir())}/(?:runbooks|rbk)-|{re.escape(SHOWN_HOME)}/troubleshoot-)[\w.-]+"
+)
+
+
+def hide_scratch_folders(text: str) -> str:
+    return SCRATCH_FOLDERS.sub("<scratch>", text)
 
 
 @dataclass(frozen=True)
@@ -145,7 +165,7 @@ def _execute_into(task: str, entry: Path) -> Execution:
         run_notebook(task, output=output, home=home)
         seconds = round(time.monotonic() - started, 1)
         text = output.read_text(encoding="utf-8").replace(str(home), SHOWN_HOME).replace(str(work), str(entry))
-        output.write_text(hide_machine_paths(text), encoding="utf-8")
+        output.write_text(hide_scratch_folders(hide_machine_paths(text)), encoding="utf-8")
         shutil.rmtree(home, ignore_errors=True)
         executed_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         (work / "meta.json").write_text(json.dumps({"executed_at": executed_at, "seconds": seconds}), encoding="utf-8")
@@ -182,6 +202,23 @@ def _execute_in_child(task: str) -> Execution:
     return executed(task)
 
 
+PROJECT_IMPORT_ROOT = str(Path(__file__).resolve().parents[2])  # the folder docs_build/ and runbooks/ are in
+
+
+@contextmanager
+def project_on_workers_path():
+    """Spawned workers start with this process's ``sys.path``, and must import ``docs_build`` and this clone's
+    ``runbooks``. MkDocs takes the hook's folder off ``sys.path`` again after loading it, and an installed
+    ``runbooks`` (editable) brings no ``docs_build``: without this, ``.venv/bin/mkdocs`` fails at the first
+    runbook with ModuleNotFoundError (BrokenProcessPool) unless started from the project folder."""
+    saved = list(sys.path)
+    sys.path.insert(0, PROJECT_IMPORT_ROOT)
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
 def execute_all(tasks: list[str] | None = None, say: Callable[[str], None] = print, jobs: int = 2) -> list[Execution]:
     """Every runbook, cached ones first, the rest ``jobs`` at a time; one line per runbook."""
     tasks = list(tasks if tasks is not None else available_tasks())
@@ -198,7 +235,8 @@ def execute_all(tasks: list[str] | None = None, say: Callable[[str], None] = pri
         say(f"executing {len(missing)} runbook(s), {min(jobs, len(missing))} at a time: {', '.join(missing)}")
         # Separate processes: papermill's kernel environment (RUNBOOK_HOME) is per process.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(missing))), mp_context=context) as pool:
+        workers = max(1, min(jobs, len(missing)))
+        with project_on_workers_path(), ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {pool.submit(_execute_in_child, task): task for task in missing}
             for future in as_completed(futures):
                 result = future.result()  # a failed runbook raises here: the build fails

@@ -27,9 +27,11 @@ from mkdocs.structure.files import File, Files  # noqa: E402
 # made later, at build time, still find it.
 import docs_build  # noqa: E402, F401
 from docs_build.site_build.pipeline import BUILD_DIR, NOTEBOOK_PAGES_URI, PAGES_DIR, hide_build_paths, prepare  # noqa: E402, F401
+from docs_build.site_build.quiet import keep_third_party_quiet  # noqa: E402
 from runbooks.errors import RunbookError  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.runbooks")
+keep_third_party_quiet()  # before Galaxy is imported: its import would turn every library's debug log on
 
 _executed: list[str] = []
 _generated: list[str] = []
@@ -73,6 +75,9 @@ def on_files(files: Files, config) -> Files:
 # Task pages and runbooks land one by one: the How-to, Tutorial and Runbooks sections and the
 # home table list only what exists, so `mkdocs build --strict` never points at a missing page.
 
+# The command on the pages: installed (pip/pipx, any directory), and from a clone without an activated venv.
+INSTALLED = "galaxy-migrations"
+CLONE = ".venv/bin/python -m runbooks"
 TASK_ORDER = ("create", "upgrade", "downgrade", "status", "troubleshoot")
 TASK_SUMMARIES = {
     "create": "write a new gxy revision from Galaxy's template, lint it, prove it on a sample",
@@ -135,7 +140,8 @@ def task_table(docs_dir: Path, runbooks: list[str], prefix: str = "") -> str:
         runbook = (
             f"[{task} runbook]({prefix}{NOTEBOOK_PAGES_URI}/{task}.ipynb)" if task in runbooks else "*being written*"
         )
-        lines.append(f"| **{task}** | {TASK_SUMMARIES[task]} | {guide} | {runbook} | `python -m runbooks {task}` |")
+        command = f"`{INSTALLED} {task}`<br>`{CLONE} {task}`"
+        lines.append(f"| **{task}** | {TASK_SUMMARIES[task]} | {guide} | {runbook} | {command} |")
     return "\n".join(lines)
 
 
@@ -239,7 +245,7 @@ def with_local_mermaid(output: str, page) -> str:
 READER_PARAMETERS = ("target", "message", "table", "column", "confirm")
 
 
-def run_command_lines(task: str) -> tuple[str, str]:
+def run_command_lines(task: str, command: str = INSTALLED) -> tuple[str, str]:
     """The SQLite and PostgreSQL commands that run ``task`` against the reader's database."""
     from runbooks.cli.notebook_run import notebook_path
     from runbooks.cli.parameters import declared_parameters
@@ -252,17 +258,19 @@ def run_command_lines(task: str) -> tuple[str, str]:
             shown.append(f"-p {name} {shlex.quote(value)}")
     tail = " ".join([task, *shown])
     return (
-        f"python -m runbooks run {tail} --db 'sqlite:///database/universe.sqlite'",
-        f"RUNBOOK_DB_URL='postgresql://galaxy@dbhost/galaxy' python -m runbooks run {tail}",
+        f"{command} run {tail} --db 'sqlite:///database/universe.sqlite'",
+        f"RUNBOOK_DB_URL='postgresql://galaxy@dbhost/galaxy' {command} run {tail}",
     )
 
 
 def run_box(task: str) -> str:
     sqlite, postgresql = (html_escape(line) for line in run_command_lines(task))
+    clone = html_escape(run_command_lines(task, CLONE)[0])
     return (
         '<div class="runbook-run"><p><strong>Run it on your own database</strong> '
         "(the outputs below are from this site's build, on a sample database):</p>"
-        f'<pre><code class="language-sh"># SQLite\n{sqlite}\n# PostgreSQL\n{postgresql}</code></pre></div>'
+        f'<pre><code class="language-sh"># SQLite\n{sqlite}\n# PostgreSQL\n{postgresql}\n'
+        f"# the same from a clone of the project, with its .venv\n{clone}</code></pre></div>"
     )
 
 
