@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from runbooks.database.urls import DatabaseUrl
 from runbooks.settings import DB_URL_ENV, HOME_ENV
 
 from attacks import assert_no_crash, assert_refused, attack, fingerprint
@@ -134,4 +135,28 @@ def test_run_output_folder_refused_before_anything_runs(where, words, sqlite_db,
     assert_refused(result, words, code=2)
     assert list(home.iterdir()) == []  # nothing executed: no run, no sample database
     assert sorted(p.name for p in work.iterdir()) == ["a-file", "read-only"]
+    assert fingerprint(db) == before
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        attack("run", "run -o a symlink to the database", "refused, exit 2; the database byte-identical").param("link"),
+        attack("run", "run -o the database itself (named galaxy.ipynb)", "refused, exit 2; byte-identical").param(
+            "named"
+        ),
+    ],
+)
+def test_run_output_that_is_the_database_is_refused(how, sqlite_db, tmp_path):
+    db = sqlite_db("26.0")
+    if how == "named":
+        named = db.sqlite_path.with_name("galaxy.ipynb")
+        db.sqlite_path.rename(named)
+        db, output = DatabaseUrl.parse(f"sqlite:///{named}"), named
+    else:
+        output = tmp_path / "out.ipynb"
+        output.symlink_to(db.sqlite_path)
+    before = fingerprint(db)
+    result = run_cli("run", "status", "--db", db.secret(), "-o", str(output), env={HOME_ENV: str(tmp_path / "home")})
+    assert_refused(result, "is not a notebook", "choose another path", code=2)
     assert fingerprint(db) == before

@@ -7,6 +7,7 @@ masked if any cell printed it.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -62,11 +63,28 @@ def output_path(task: str, output: str | Path | None) -> Path:
         raise UsageError(f"-o {output}: {folder} {what}: create the folder or choose another")
     if output.exists() and not output.is_file():
         raise UsageError(f"-o {output}: not a regular file: choose a notebook path (.ipynb) or a folder")
+    if output.exists() and not _is_notebook(output):
+        raise UsageError(
+            f"-o {output}: that file exists and is not a notebook (a database named .ipynb, or a link to one?): "
+            "it would be overwritten; choose another path"
+        )
     try:
         tempfile.TemporaryFile(dir=folder).close()
     except OSError as error:
         raise UsageError(f"-o {output}: cannot write into {folder} ({error.strerror}): choose another folder") from None
     return output
+
+
+def _is_notebook(path: Path) -> bool:
+    """Whether the file (a link's target) is a Jupyter notebook: only one may be overwritten with the run."""
+    try:
+        with open(path, "rb") as stream:
+            if not stream.read(4096).lstrip().startswith(b"{"):
+                return False
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(found, dict) and "cells" in found and "nbformat" in found
 
 
 def _kernel_config(folder: Path):
