@@ -45,6 +45,7 @@ PREFLIGHT_CODES = ["server-lacks-function", "role-lacks-privilege", "backup-disk
 SOURCE_CODES = ["database-configured-elsewhere"]
 LEGACY_CODES = ["sqlalchemy-migrate-skipped"]  # tests/replays/test_19016_jumped_releases.py
 LEFTOVER_CODES = ["schema-missing-left-by-galaxy"]  # tests/test_doctor_leftovers.py
+SEARCH_PATH_CODES = ["search-path-shadows"]  # tests/test_attack_search_path.py
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,7 @@ def verdicts(made):
 def test_catalogue_has_every_design_code_once():
     codes = [code for code, *_ in catalogue()]
     expected = DESIGN_CODES + BROKEN_STATE_CODES + PREFLIGHT_CODES + SOURCE_CODES + LEGACY_CODES + LEFTOVER_CODES
+    expected += SEARCH_PATH_CODES
     assert sorted(codes) == sorted(expected) and len(codes) == len(set(codes))
     for _code, severity, summary, fix in catalogue():
         assert severity in ("error", "warning", "info") and summary and fix

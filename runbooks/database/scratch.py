@@ -20,6 +20,7 @@ from pathlib import Path
 
 from runbooks.database.backup import copy_sqlite, load_dump, make_backup
 from runbooks.database.connections import drop_postgresql_database, recreate_postgresql_database
+from runbooks.database.database_meta import copy_settings
 from runbooks.database.leftovers import PG_PREFIX, SQLITE_PREFIX, owner_tag
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import UsageError
@@ -115,11 +116,13 @@ def copy_database(source: DatabaseUrl, target: DatabaseUrl) -> str:
         return SQLITE_COPY
     try:
         recreate_postgresql_database(target, template=source.database_name)
-        return TEMPLATE_COPY
+        how = TEMPLATE_COPY
     except Exception:  # noqa: BLE001 - other sessions on the source (or another server): dump and restore
         with tempfile.TemporaryDirectory(prefix=f"{SQLITE_PREFIX}{owner_tag()}-") as folder:
             load_dump(make_backup(source, Path(folder)).path, target)
-        return DUMP_COPY
+        how = DUMP_COPY
+    copy_settings(source, target)  # its search_path and the like: a copy must behave as the original does
+    return how
 
 
 def run_statements(db: DatabaseUrl, statements) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from runbooks.code.revisions import RevisionGraph
 from runbooks.code.server_needs import FUNCTIONS, ServerNeeds, server_needs
+from runbooks.database.search_path import schema_place
 from runbooks.database.server_facts import ServerFacts, database_size, free_bytes, server_facts
 from runbooks.database.urls import DatabaseUrl
 from runbooks.findings.report import DoctorFinding, finding
@@ -83,6 +84,7 @@ def preflight(
         needs = check.needs
         check.facts = server_facts(db, sorted(needs.functions), sorted(needs.altered_tables))
         check.findings += _function_gaps(check.facts, needs) + _privilege_gaps(check.facts, needs)
+        check.findings += _search_path_gap(db)
     if backup_folder is not None and revisions:
         check.findings += _disk_gap(check, db, backup_folder, margin_bytes)
     return check
@@ -150,6 +152,19 @@ def _privilege_gaps(facts: ServerFacts, needs: ServerNeeds) -> list[DoctorFindin
             )
         )
     return gaps
+
+
+def _search_path_gap(db: DatabaseUrl) -> list[DoctorFinding]:
+    place = schema_place(db)
+    if not place.split:
+        return []
+    fix = (
+        f"make Galaxy's schema first for the role and database Galaxy uses "
+        f"(ALTER DATABASE ... SET search_path = {place.galaxy}; or RESET search_path), "
+        f"or move the other schema's tables out of the way, then run this again"
+    )
+    details = {"search_path": place.search_path, "changed": place.changed, "galaxy": place.galaxy}
+    return [finding("search-path-shadows", place.problem(), fix, details | {"hiding": list(place.hiding)})]
 
 
 def _disk_gap(check: Preflight, db: DatabaseUrl, folder: Path, margin_bytes: int) -> list[DoctorFinding]:
