@@ -7,6 +7,7 @@ database is not touched, and the user reads one line saying why.
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from mounts import fill, make_read_only, tmpfs
@@ -119,3 +120,21 @@ def test_manifest_is_complete_and_has_no_password(pg_db, tmp_path):
     assert manifest["size"] == dump.stat().st_size and manifest["sha256"] == file_digest(dump)
     assert set(manifest["alembic_version"]) == rows_before
     assert manifest["galaxy_data"] and manifest["tool"].startswith("galaxy-runbooks")
+
+
+@attack("backup", "two backups of one database in the same second, from one process", "two files; the first kept")
+def test_two_backups_in_one_second_keep_both(sqlite_db, tmp_path, monkeypatch):
+    db = sqlite_db("26.0")
+    monkeypatch.setattr(backup_module.time, "strftime", lambda *args: "20260101-000000")  # the same second
+    first = make_backup(db, tmp_path / "backups")
+    first_digest = file_digest(first.path)
+    with sqlite3.connect(db.sqlite_path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = version_num")  # a later state, same rows
+        conn.execute("CREATE TABLE changed_between (x INTEGER)")
+    conn.close()
+    second = make_backup(db, tmp_path / "backups")
+    assert first.path != second.path and first.path.is_file() and second.path.is_file()
+    assert file_digest(first.path) == first_digest  # not overwritten by the second
+    for made in (first, second):
+        manifest = json.loads(made.manifest.read_text())
+        assert manifest["file"] == made.path.name and manifest["sha256"] == file_digest(made.path)

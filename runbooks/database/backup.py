@@ -57,7 +57,7 @@ def make_backup(db: DatabaseUrl, folder: Path | None = None) -> Backup:
     started = time.monotonic()
     folder = Path(folder) if folder else backups_dir()
     suffix = ".sqlite" if db.is_sqlite else ".dump"
-    final = folder / f"{backup_stem(db)}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}{suffix}"
+    final = _free_name(folder, f"{backup_stem(db)}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}", suffix)
     partial = folder / f".{final.name}.partial"
     partial_manifest = folder / f".{final.name}.manifest.partial"
     try:
@@ -77,6 +77,15 @@ def make_backup(db: DatabaseUrl, folder: Path | None = None) -> Backup:
             raise _backup_failed(db, folder, error) from None
         raise
     return Backup(final, db, time.monotonic() - started)
+
+
+def _free_name(folder: Path, name: str, suffix: str) -> Path:
+    """A name no backup in ``folder`` has: a second backup in the same second gets ``-2``, and so on."""
+    for number in range(1, 1000):
+        final = folder / (name + (f"-{number}" if number > 1 else "") + suffix)
+        if not any(path.exists() for path in (final, manifest_path(final), folder / f".{final.name}.partial")):
+            return final
+    raise RunbookError(f"{folder} already holds 999 backups named {name}: remove old ones")
 
 
 def _write_sqlite(db: DatabaseUrl, partial: Path) -> tuple[str, ...] | None:
