@@ -5,6 +5,9 @@ The embedded sample lives in a project-local folder and is created at head on fi
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.connections import inspect_database
@@ -33,27 +36,53 @@ def make_sample(
 
     ``env`` is the Galaxy code that does it (a checkout's; default the installed package).
 
-    Refuses a database that already has tables: a sample never overwrites anything.
+    Refuses a database that already has tables: a sample never overwrites anything. A SQLite
+    sample is made under a temporary name and appears under its own only when whole, so an
+    interrupted or failed run leaves nothing.
     Returns the alembic_version rows read back.
     """
     from runbooks.code.targets import resolve_target
-    from runbooks.galaxy import commands as galaxy_commands
-    from runbooks.tasks import migrate
 
     moving = bool(target) and target.lower() not in ("head", "heads")
     if moving:
         graph = graph or RevisionGraph.load(env or GalaxyEnv.from_package())
         resolve_target(target, graph, tuple(graph.heads()))  # a bad target fails before anything exists
     _refuse_existing(db)
-    if db.is_sqlite:
-        _make_folder(db.sqlite_path.parent)
+    if not db.is_sqlite:
+        return _make(db, target if moving else None, graph, env)
+    _make_folder(db.sqlite_path.parent)
+    final = db.sqlite_path
+    partial = final.with_name(f".{final.name}.partial-{os.getpid()}")
+    try:
+        rows = _make(db.with_database(str(partial)), target if moving else None, graph, env, shown=db)
+        _move_into_place(partial, final)
+    finally:
+        for path in (partial, *(Path(f"{partial}{end}") for end in ("-journal", "-wal", "-shm"))):
+            path.unlink(missing_ok=True)
+    return rows
+
+
+def _move_into_place(partial: Path, final: Path) -> None:
+    """``partial`` under its final name, never replacing a database that appeared there meanwhile."""
+    if final.exists() and final.stat().st_size == 0:
+        final.unlink()  # an empty file the user made for it (what _refuse_existing lets through)
+    try:
+        os.link(partial, final)
+    except FileExistsError:
+        raise UsageError(f"{final} appeared while the sample was being made: choose a new path") from None
+
+
+def _make(db: DatabaseUrl, target: str | None, graph, env, shown: DatabaseUrl | None = None) -> tuple:
+    from runbooks.galaxy import commands as galaxy_commands
+    from runbooks.tasks import migrate
+
     galaxy_commands.initialize(db, env)
-    if moving:
+    if target is not None:
         plan = migrate.make_plan(graph, migrate.read_rows(db), target, "downgrade")
         outcome = migrate.apply(db, plan, env=env)
         if not outcome.reached:
             detail = outcome.errors[0].splitlines()[0] if outcome.errors else f"it is at {', '.join(outcome.rows)}"
-            raise RunbookError(f"the sample {db} did not reach {target}: {detail}")
+            raise RunbookError(f"the sample {shown or db} did not reach {target}: {detail}")
     return migrate.read_rows(db)
 
 
