@@ -9,6 +9,7 @@ scripts do); the tests and benchmarks read the last group. The docs build's name
 HOME_ENV = "RUNBOOK_HOME"  # the folder for the sample database, backups and executed runbooks
 CACHE_ENV = "RUNBOOK_CACHE_DIR"  # what is derived from Galaxy's code alone (default: the home)
 DB_URL_ENV = "RUNBOOK_DB_URL"  # the database a task works on when --db is not given
+INSTALL_DB_URL_ENV = "RUNBOOK_INSTALL_DB_URL"  # its separate tool shed install (tsi) database, if any
 PG_SERVER_ENV = "RUNBOOK_PG_URL"  # a PostgreSQL server for scratch databases
 DEBUG_ENV = "RUNBOOK_DEBUG"  # "1": an internal error prints its traceback
 CHECKOUT_ENV = "RUNBOOK_GALAXY_CHECKOUT"  # set for a worker: whose code it runs, for its refusal
@@ -17,7 +18,8 @@ PROGRAM_ENV = "RUNBOOK_PROGRAM"  # set for a kernel the CLI runs: the program as
 # Galaxy's own
 GALAXY_DB_OVERRIDE_ENV = "GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION"  # beats galaxy.yml
 GALAXY_DB_ENV = "GALAXY_CONFIG_DATABASE_CONNECTION"  # fills in when galaxy.yml has no key
-GALAXY_TSI_OVERRIDE_ENV = "GALAXY_INSTALL_CONFIG_OVERRIDE_INSTALL_DATABASE_CONNECTION"
+GALAXY_TSI_OVERRIDE_ENV = "GALAXY_INSTALL_CONFIG_OVERRIDE_INSTALL_DATABASE_CONNECTION"  # beats galaxy.yml
+GALAXY_TSI_ENV = "GALAXY_INSTALL_CONFIG_INSTALL_DATABASE_CONNECTION"  # fills in when galaxy.yml has no key
 GALAXY_CONFIG_FILE_ENV = "GALAXY_CONFIG_FILE"  # run.sh / gravity's config file; the db scripts ignore it
 GALAXY_ROOT_ENV = "GALAXY_ROOT"  # a checkout, when --galaxy-root is not given
 GALAXY_VIRTUAL_ENV_ENV = "GALAXY_VIRTUAL_ENV"  # the checkout's virtualenv (relative to its root)

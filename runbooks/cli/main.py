@@ -55,6 +55,11 @@ def _database_options() -> argparse.ArgumentParser:
         "--db", metavar="URL", help="database URL, or '$RUNBOOK_DB_URL' (else $RUNBOOK_DB_URL, --galaxy-root, sample)"
     )
     parent.add_argument("--galaxy-root", metavar="DIR", help="a Galaxy checkout (its lib/ and config/galaxy.yml)")
+    parent.add_argument(
+        "--install-db",
+        metavar="URL",
+        help="a separate tool shed install (tsi) database, or '$RUNBOOK_INSTALL_DB_URL' (else its configured one)",
+    )
     return parent
 
 
@@ -190,7 +195,7 @@ def cmd_status(args) -> int:
     from runbooks.tasks.selection import select
     from runbooks.tasks.status import get_status
 
-    selection = select(args.db, args.galaxy_root, announce=_stderr)
+    selection = select(args.db, args.galaxy_root, announce=_stderr, install_db=args.install_db)
     status = get_status(selection.db, selection.graph, selection.env)
     if args.json:
         plan = lines_for(status, selection.graph, selection.database_args)
@@ -228,7 +233,7 @@ def cmd_run(args) -> int:
     check_parameters(dict(args.parameters))
     parameters = typed_parameters(args.notebook, notebook_path(args.notebook), args.parameters)
     output = output_path(args.notebook, args.output)
-    selection = select(args.db, args.galaxy_root, announce=_stderr)
+    selection = select(args.db, args.galaxy_root, announce=_stderr, install_db=args.install_db)
     parameters = with_galaxy_root(args.notebook, parameters, selection.env.root)
     output = run_notebook(args.notebook, parameters, db=None if selection.is_sample else selection.db, output=output)
     print(f"Executed {args.notebook} against {selection.db} ({selection.origin}); saved {output}")
@@ -259,7 +264,7 @@ def cmd_change(args) -> int:
     from runbooks.tasks.selection import select
 
     say = functools.partial(print, file=sys.stderr if args.json else sys.stdout, flush=True)
-    selection = select(args.db, args.galaxy_root, announce=_stderr)
+    selection = select(args.db, args.galaxy_root, announce=_stderr, install_db=args.install_db)
     lock_policy = policy_from_args(args.lock_timeout, args.retries, selection.db)
     warm_up(selection.env)  # Galaxy's import (seconds) runs while the pre-flight reads the database
     change = steps.plan_change(selection, args.target, args.task)
@@ -310,7 +315,7 @@ def cmd_restore(args) -> int:
     from runbooks.database.restore import restore
     from runbooks.tasks.selection import select
 
-    selection = select(args.db, args.galaxy_root, create_sample=False, announce=_stderr)
+    selection = select(args.db, args.galaxy_root, create_sample=False, announce=_stderr, install_db=args.install_db)
     if not args.yes and not selection.is_sample:
         ask = _asker()
         if ask is None:
@@ -343,7 +348,7 @@ def cmd_troubleshoot(args) -> int:
     from runbooks.doctor import diagnose
     from runbooks.tasks.selection import select
 
-    selection = select(args.db, args.galaxy_root, announce=_stderr)
+    selection = select(args.db, args.galaxy_root, announce=_stderr, install_db=args.install_db)
     report = diagnose(
         selection.db,
         selection.graph,

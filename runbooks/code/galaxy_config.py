@@ -23,11 +23,18 @@ from pathlib import Path
 import yaml
 
 from runbooks.errors import UsageError
-from runbooks.settings import GALAXY_CONFIG_FILE_ENV, GALAXY_DB_ENV, GALAXY_DB_OVERRIDE_ENV
+from runbooks.settings import (
+    GALAXY_CONFIG_FILE_ENV,
+    GALAXY_DB_ENV,
+    GALAXY_DB_OVERRIDE_ENV,
+    GALAXY_TSI_ENV,
+    GALAXY_TSI_OVERRIDE_ENV,
+)
 
 CONFIG_STEMS = ("galaxy", "universe_wsgi")
 CONFIG_EXTENSIONS = ("yaml", "yml", "ini")
 KEY = "database_connection"
+INSTALL_KEY = "install_database_connection"
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,28 @@ def configured_database(root: Path) -> ConfiguredDatabase:
     url = f"sqlite:///{data_dir / 'universe.sqlite'}?isolation_level=IMMEDIATE"
     read = f"{path} has no {KEY}" if path else f"no galaxy.yml in {root} or {root / 'config'}"
     return ConfiguredDatabase(url, "galaxy-default", f"Galaxy's default database/universe.sqlite ({read})", path)
+
+
+def configured_install_database(root: Path, gxy: ConfiguredDatabase | None = None) -> ConfiguredDatabase:
+    """The tool shed install (tsi) database Galaxy's scripts in ``root`` use, with the reason.
+
+    As ``get_configuration_from_file`` reads it with the prefix ``GALAXY_INSTALL_CONFIG_``:
+    ``GALAXY_INSTALL_CONFIG_OVERRIDE_INSTALL_DATABASE_CONNECTION`` beats the file's
+    ``install_database_connection``, ``GALAXY_INSTALL_CONFIG_INSTALL_DATABASE_CONNECTION`` fills in
+    without one, and otherwise it is the galaxy database itself (one database, both branches).
+    """
+    gxy = gxy or configured_database(root)
+    path = gxy.config_file
+    properties = read_properties(path)
+    if os.environ.get(GALAXY_TSI_OVERRIDE_ENV):
+        override = os.environ[GALAXY_TSI_OVERRIDE_ENV]
+        return ConfiguredDatabase(override, "galaxy-environment", f"${GALAXY_TSI_OVERRIDE_ENV}", path)
+    if properties.get(INSTALL_KEY):
+        url = _rooted(str(properties[INSTALL_KEY]), root)
+        return ConfiguredDatabase(url, "galaxy-config", f"{path}: {INSTALL_KEY}", path)
+    if os.environ.get(GALAXY_TSI_ENV):
+        return ConfiguredDatabase(os.environ[GALAXY_TSI_ENV], "galaxy-environment", f"${GALAXY_TSI_ENV}", path)
+    return ConfiguredDatabase(gxy.url, gxy.source, f"no {INSTALL_KEY}: the galaxy database", path)
 
 
 def _rooted(url: str, root: Path) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from runbooks.database.urls import DatabaseUrl
 from runbooks.paths import program
-from runbooks.settings import DB_URL_ENV
+from runbooks.settings import DB_URL_ENV, INSTALL_DB_URL_ENV
 
 ENV_REFERENCE = f"${DB_URL_ENV}"  # as a --db value: "read the URL from the environment"
 CONTROL = {chr(code) for code in range(32)} | {chr(127)}
@@ -43,9 +43,12 @@ class DatabaseArgs:
     db: DatabaseUrl | None = None  # None: no --db (the embedded sample, or the checkout's configured one)
     galaxy_root: Path | None = None
     from_environment: bool = False  # the URL came from $RUNBOOK_DB_URL
+    install_db: DatabaseUrl | None = None  # a separate tool shed install database named by the user
 
     def words(self) -> list[str]:
         words = [] if self.db is None else ["--db", _url_word(self.db)]
+        if self.install_db is not None:
+            words += ["--install-db", _url_word(self.install_db, f"${INSTALL_DB_URL_ENV}")]
         if self.galaxy_root is not None:
             words += ["--galaxy-root", shell_word(str(Path(self.galaxy_root).resolve()))]
         return words
@@ -64,9 +67,9 @@ class DatabaseArgs:
         )
 
 
-def _url_word(db: DatabaseUrl) -> str:
+def _url_word(db: DatabaseUrl, reference: str = ENV_REFERENCE) -> str:
     if db.password:
-        return shlex.quote(ENV_REFERENCE)
+        return shlex.quote(reference)
     if db.is_sqlite:  # absolute, so the line works from any folder
         return shell_word(f"sqlite:///{db.sqlite_path}")
     return shell_word(db.secret())

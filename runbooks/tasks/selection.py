@@ -20,6 +20,7 @@ from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import RunbookError, UsageError
 from runbooks.settings import DB_URL_ENV
+from runbooks.tasks.install_choice import InstallDatabase, choose_install
 from runbooks.tasks.printed_commands import ENV_REFERENCE, DatabaseArgs
 from runbooks.tasks.samples import embedded_sample_url, ensure_embedded_sample
 
@@ -31,6 +32,7 @@ class Selection:
     source: str  # argument, environment, galaxy-config, galaxy-environment, galaxy-default or sample
     origin: str = ""  # where the choice came from, for the reader (a file and key, a variable, a rule)
     warnings: list[str] = field(default_factory=list)
+    install: InstallDatabase | None = None  # the tsi database, when apart from ``db`` (None: one database)
 
     @cached_property
     def graph(self) -> RevisionGraph:
@@ -44,14 +46,21 @@ class Selection:
     def database_args(self) -> DatabaseArgs:
         """What a printed command repeats so that pasting it selects this database and code again."""
         db = self.db if self.source in ("argument", "environment") else None
-        return DatabaseArgs(db, self.env.root, from_environment=self.source == "environment")
+        named = self.install is not None and self.install.source in ("argument", "environment")
+        install = self.install.db if named else None
+        return DatabaseArgs(db, self.env.root, from_environment=self.source == "environment", install_db=install)
 
     def describe(self) -> str:
-        return f"{self.db} ({self.origin}); Galaxy code: {self.env.describe()}"
+        text = f"{self.db} ({self.origin}); Galaxy code: {self.env.describe()}"
+        if self.install is not None:
+            text = f"{self.db} ({self.origin}) for gxy, {self.install.db} ({self.install.origin}) for tsi; "
+            text += f"Galaxy code: {self.env.describe()}"
+        return text
 
     def to_json(self) -> dict:
         """The choice for a JSON report: password-free."""
-        return {"url": self.db.masked(), "source": self.source, "from": self.origin, "warnings": self.warnings}
+        chosen = {"url": self.db.masked(), "source": self.source, "from": self.origin, "warnings": self.warnings}
+        return chosen | ({"install_database": self.install.to_json()} if self.install is not None else {})
 
 
 def select(
@@ -59,8 +68,10 @@ def select(
     galaxy_root: str | None = None,
     create_sample: bool = True,
     announce: Callable[[str], None] = print,
+    install_db: str | None = None,
 ) -> Selection:
     selection = _choose(db, galaxy_root, create_sample, announce)
+    selection.install = choose_install(install_db, selection.db, selection.source, selection.env.root)
     if selection.source in ("galaxy-default", "sample"):
         selection.warnings = _named_elsewhere(selection)
     for warning in selection.warnings:
