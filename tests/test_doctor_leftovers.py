@@ -104,3 +104,28 @@ def test_type_altered_by_hand_after_galaxys_upgrade_names_the_revision(upgraded_
     item = report.get("schema-differs-from-revision")
     assert item is not None and item.severity == "error", report.text()
     assert "tool_landing_request.tool_version" in item.summary and "c0959ad462b2" in item.summary, item.summary
+
+
+def test_missing_column_no_revision_makes_is_not_sent_to_a_backup(sqlite_db, graph):
+    """Issue 22: the fix said "restore them from a backup" for a column no revision makes (a database Galaxy
+    upgraded from an older release never had it). Followed as printed, the advice clears the finding."""
+    import re
+    import shlex
+
+    from conftest import run_cli
+
+    db = sqlite_db("head")
+    execute_sql(db, [f"ALTER TABLE {LDCA_UPDATE_TIME.replace('.', ' DROP COLUMN ')}"])
+    missing = diagnose(db, graph, drift=True, rehearse=False).get("schema-missing-object")
+    assert "restore" not in missing.fix, missing.fix  # no backup ever had it: no restore advice
+    (what,) = [what for what, rid in missing.details["made_by"].items() if rid is None]
+    assert f"no revision this database ran makes {what}" in missing.fix, missing.fix
+    kind, name, column_type = re.fullmatch(r"(\w+) (\S+) \((\w+)\)", what).groups()
+    table, column = name.split(".")
+    assert kind == "column" and "add each as Galaxy's model defines it (type in brackets)" in missing.fix
+    execute_sql(db, [f"ALTER TABLE {table} ADD COLUMN {column} {column_type}"])
+    (check,) = [c for c in re.findall(r"`([^`]+)`", missing.fix) if "troubleshoot --drift" in c]
+    words = shlex.split(check)
+    again = run_cli(*words[words.index("troubleshoot") :], "--json")
+    codes = [f["code"] for f in json.loads(again.stdout)["findings"]]
+    assert "schema-missing-object" not in codes, again.stdout

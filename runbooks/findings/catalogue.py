@@ -204,7 +204,9 @@ CODES = [
         "schema-missing-object",
         "error",
         "A table, column, index, view or trigger that Galaxy's code makes (and uses) is missing from the database.",
-        "Restore it from a backup, or re-create it as the revision that made it does; then `troubleshoot --drift`.",
+        "Restore it from a backup taken before it went missing, or re-create it as the revision that made it does; "
+        "an object no revision makes (only create_all does) is added as the model defines it; then "
+        "`troubleshoot --drift`.",
     ),
     Code(
         "schema-differs-from-revision",

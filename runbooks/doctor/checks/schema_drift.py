@@ -116,12 +116,12 @@ def _listed(items, with_why: bool = False) -> str:
 
 def _report(ex: Examination, groups: dict, ignored: int) -> None:
     if groups["missing"]:
+        made_by = {_short(item): _made_by(ex, item) for item, _ in groups["missing"]}
         ex.add(
             "schema-missing-object",
             f"{len(groups['missing'])} object(s) Galaxy's code needs are missing: {_listed(groups['missing'], True)}",
-            "Galaxy fails at runtime where it uses them; restore them from a backup, or re-create them the way the "
-            f"revision that made them does ({ex.cli('troubleshoot', '--drift', '-v')} lists them); then check again",
-            {"objects": [describe(item) for item, _ in groups["missing"]]},
+            "Galaxy fails at runtime where it uses them; " + _missing_fix(ex, made_by),
+            {"objects": [describe(item) for item, _ in groups["missing"]], "made_by": made_by},
         )
     if groups["differs"]:
         named = [(item, _revision_for(ex, item)) for item, _ in groups["differs"]]
@@ -176,6 +176,48 @@ def _by_table(items) -> dict[str, list[str]]:
     for item, _ in sorted(items, key=lambda pair: (pair[0]["table"], pair[0]["kind"], pair[0]["name"])):
         grouped.setdefault(item["table"], []).append(describe(item))
     return grouped
+
+
+def _short(item: dict) -> str:
+    """``column history.archived (BOOLEAN)``: the kind, where, and the model's type or columns."""
+    _, _, noun = item["kind"].partition("_")
+    where = f"{item['table']}." if item["table"] and item["table"] != item["name"] else ""
+    return f"{noun} {where}{item['name']}" + (f" ({item['detail']})" if item.get("detail") else "")
+
+
+def _made_by(ex: Examination, item: dict) -> str | None:
+    """The last revision this database ran that names the missing object (for an index, else its column)."""
+    from runbooks.code.touching import revisions_naming
+
+    applied = ex.graph.ancestors(ex.status.rows) if ex.status.rows else set(ex.graph.revisions)
+    names = [item["name"] if item["table"] != item["name"] else ""]
+    if item["kind"] == "add_index" and item.get("detail"):
+        names.append(item["detail"].split(",")[0].strip())
+    for name in names:
+        found = revisions_naming(ex.graph, item["table"], name, applied)
+        if found:
+            return found[-1]
+    return None
+
+
+def _missing_fix(ex: Examination, made_by: dict[str, str | None]) -> str:
+    """A backup can hold only what some revision (or the initialization that created the database) made."""
+    made = [f"{what} by {rid}" for what, rid in made_by.items() if rid]
+    never = [what for what, rid in made_by.items() if not rid]
+    parts = []
+    if made:
+        parts.append(
+            "restore from a backup taken before they went missing, or re-create each as the revision that made it "
+            f"does ({'; '.join(made[:SHOWN])})"
+        )
+    if never:
+        parts.append(
+            f"no revision this database ran makes {'; '.join(never[:SHOWN])}: only Galaxy's initialization "
+            "(create_all) of a release that maps them does, so if the database was created by an older release and "
+            "upgraded, no backup of it has them; add each as Galaxy's model defines it (type in brackets), after a "
+            "backup"
+        )
+    return "; ".join(parts) + f"; then {ex.cli('troubleshoot', '--drift')} again"
 
 
 def _revision_for(ex: Examination, item: dict) -> str:
