@@ -118,3 +118,71 @@ def run_on_server(db: DatabaseUrl, statements: list[str]) -> None:
                 cursor.execute(statement)
     finally:
         conn.close()
+
+
+def put_back(meta: DatabaseMeta, db: DatabaseUrl) -> list[str]:
+    """Give database ``db`` (just restored) ``meta``'s owners, privileges and settings; what failed, in words."""
+    failed = _run_each(db, _owner_sql(meta, read_meta(db)))
+    failed += _run_each(db.with_database("postgres"), database_sql(meta, db.database_name))
+    return failed
+
+
+def database_sql(meta: DatabaseMeta, name: str) -> list[str]:
+    target = f"DATABASE {quoted(name)}"
+    statements = [f"ALTER {target} OWNER TO {quoted(meta.owner)}"]
+    if meta.acl is not None:
+        grants = [_grant(item, target) for item in meta.acl]
+        grantees = sorted({grantee for grantee, _ in grants if grantee != "PUBLIC"} | {quoted(meta.owner)})
+        statements += [f"REVOKE ALL ON {target} FROM {grantee}" for grantee in ["PUBLIC", *grantees]]
+        statements += [sql for _, sql in grants if sql]
+    if meta.comment is not None:
+        statements.append(f"COMMENT ON {target} IS {_literal(meta.comment)}")
+    statements += settings_sql(meta.settings, name)
+    statements.append(f"ALTER {target} CONNECTION LIMIT {int(meta.connection_limit)}")  # last: our sessions count
+    return statements
+
+
+def _grant(item: str, target: str) -> tuple[str, str | None]:
+    """(grantee, GRANT statement) for one aclitem text (``galaxy=CTc/postgres``, ``=c/postgres`` for PUBLIC)."""
+    found = _ACL_ITEM.match(item)
+    if found is None:
+        return "PUBLIC", None
+    raw = found.group("grantee")
+    grantee = quoted(raw[1:-1].replace('""', '"')) if raw.startswith('"') else (quoted(raw) if raw else "PUBLIC")
+    letters = found.group("privileges")
+    plain = [PRIVILEGES[c] for i, c in enumerate(letters) if c in PRIVILEGES and letters[i + 1 : i + 2] != "*"]
+    optioned = [PRIVILEGES[c] for i, c in enumerate(letters) if c in PRIVILEGES and letters[i + 1 : i + 2] == "*"]
+    sql = [
+        f"GRANT {', '.join(p)} ON {target} TO {grantee}{w}"
+        for p, w in ((plain, ""), (optioned, " WITH GRANT OPTION"))
+        if p
+    ]
+    return grantee, "; ".join(sql) or None
+
+
+def _owner_sql(meta: DatabaseMeta, now: DatabaseMeta) -> list[str]:
+    """``ALTER … OWNER TO`` for each relation whose owner differs from the one recorded."""
+    statements = []
+    for name, (kind, owner) in sorted(meta.owners.items()):
+        if name in now.owners and now.owners[name][1] != owner:
+            schema, _, relation = name.partition(".")
+            statements.append(f"ALTER {KINDS[kind]} {quoted(schema)}.{quoted(relation)} OWNER TO {quoted(owner)}")
+    return statements
+
+
+def _run_each(db: DatabaseUrl, statements: list[str]) -> list[str]:
+    import psycopg2
+
+    failed = []
+    conn = connect_postgresql(db)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            for statement in statements:
+                try:
+                    cursor.execute(statement)
+                except psycopg2.Error as error:
+                    failed.append(f"{statement} ({str(error).strip().splitlines()[0]})")
+    finally:
+        conn.close()
+    return failed

@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from runbooks import __version__
+from runbooks.database.database_meta import read_meta
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import UsageError
 
@@ -51,6 +52,11 @@ def _galaxy_data_version() -> str | None:
 
 
 def make_manifest(backup: Path, db: DatabaseUrl, rows: tuple[str, ...] | None) -> dict:
+    """What the backup is; PostgreSQL: also what the dump does not restore (owner, privileges, settings)."""
+    return _describe(backup, db, rows) | ({} if db.is_sqlite else {"database_meta": read_meta(db).to_json()})
+
+
+def _describe(backup: Path, db: DatabaseUrl, rows: tuple[str, ...] | None) -> dict:
     return {
         "file": backup.name,
         "database": db.masked(),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from runbooks.database.backup import BUSY_TIMEOUT_S, Busy, backup_pages, backups_dir, pg_restore_into, run_pg_tool, why
 from runbooks.database.connections import DatabaseSnapshot, inspect_database, run_admin_sql
+from runbooks.database.database_meta import DatabaseMeta, put_back, read_meta
 from runbooks.database.manifest import check_against, identity, read_manifest
 from runbooks.database.migration_lock import migration_lock
 from runbooks.database.scratch import scratch_database
@@ -201,12 +202,31 @@ def _restore_postgresql(path: Path, db: DatabaseUrl, force: bool, notes: list[st
             except RunbookError as error:
                 raise UsageError(f"{path} could not be restored whole ({error})") from None
             _check_galaxy(inspect_database(new.db), path, force, notes)
+            _put_back_meta(path, db if exists else None, new.db, notes)
             _swap(db, new.db, old.db if exists else None)
             swapped = True
     except Exception as error:  # noqa: BLE001 - after the swap only dropping the old database failed
         if not swapped:
             raise
         notes.append(f"the replaced database could not be dropped ({mask_text(str(error), db.password)})")
+
+
+def _put_back_meta(path: Path, replaced: DatabaseUrl | None, new: DatabaseUrl, notes: list[str]) -> None:
+    """The owner, privileges, settings and table owners the backup recorded (else the replaced database's)."""
+    recorded = (read_manifest(path) or {}).get("database_meta")
+    if recorded:
+        meta = DatabaseMeta.from_json(recorded)
+    elif replaced is not None:
+        meta = read_meta(replaced)
+        notes.append(
+            "the backup records no owner, privileges or settings (no manifest, or an older one): "
+            "those of the database it replaced were kept"
+        )
+    else:
+        notes.append("the backup records no owner, privileges or settings: the database has the defaults")
+        return
+    for failed in put_back(meta, new):
+        notes.append(f"not put back: {mask_text(failed)}")
 
 
 def _refuse_postgresql_sessions(db: DatabaseUrl) -> bool:
