@@ -102,3 +102,24 @@ def test_coverage_table_links_only_to_sections_that_exist(monkeypatch):
     monkeypatch.setattr(snippets, "COVERAGE", [("x", [("tasks/status.md", "No such section")])])
     with pytest.raises(ValueError, match="no section 'No such section'"):
         snippets.coverage_table()
+
+
+def test_release_tags_page_counts_what_an_upgrade_from_the_tag_runs():
+    """25.0's tag sits below a merge: an upgrade from it also runs the merge's other parent, so the
+    count is the steps Alembic's upgrade takes from the tag to the head, not the tag's descendants."""
+    from alembic.script import ScriptDirectory
+
+    from docs_build.checks.claim_registry import _env, _graph
+    from docs_build.generated.reference import release_tags_page
+
+    env, graph = _env(), _graph()
+    folders = [str(env.versions_dir(branch)) for branch in ("gxy", "tsi")]
+    script = ScriptDirectory(str(env.script_location), version_locations=folders)
+    page = release_tags_page(graph)
+    walked = {}
+    for tag in ("25.0", "25.1", "26.0"):
+        rev = graph.release_tags[tag]
+        walked[tag] = len(script._upgrade_revs("gxy@head", rev))  # the steps `alembic upgrade` runs
+        row = next(line for line in page.splitlines() if line.startswith(f"| `{tag}` |"))
+        assert row.rstrip(" |").endswith(f"| {walked[tag]}"), (row, walked[tag])
+    assert walked["25.0"] == len(graph.descendants(graph.release_tags["25.0"])) + 1  # the side branch's revision

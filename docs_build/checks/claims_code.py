@@ -146,14 +146,26 @@ def auto_migrate_defaults_to_false():
 
 
 @check
-def repair_only_on_db_dev():
-    from docs_build.generated.galaxy_scripts import SCRIPT_BUILDERS
+def repair_only_on_db_dev(flag):
+    """Galaxy's builder adds ``flag`` to upgrade and downgrade only with ``dev_options``, off by default.
+    With a Galaxy checkout given, its scripts are read too: only ``scripts/db_dev.sh`` asks for it."""
+    from galaxy.model.migrations.base import BaseParserBuilder
 
-    assert SCRIPT_BUILDERS["manage_db.sh"]["calls"][0] == ("add_upgrade_command", {})
-    assert SCRIPT_BUILDERS["scripts/db_dev.sh"]["calls"][0] == ("add_upgrade_command", {"dev_options": True})
-    from galaxy.model.migrations import base
+    from docs_build.generated.galaxy_scripts import _repair_flags, galaxy_root, read_scripts
 
-    assert "dev_options" in inspect.getsource(base.BaseParserBuilder._get_upgrade_downgrade_arg_parsers)
+    assert _repair_flags() == {flag}, _repair_flags()
+    for method in ("add_upgrade_command", "add_downgrade_command"):
+        assert inspect.signature(getattr(BaseParserBuilder, method)).parameters["dev_options"].default is False
+    others = [
+        n
+        for n in vars(BaseParserBuilder)
+        if n.startswith("add_") and n not in ("add_upgrade_command", "add_downgrade_command")
+    ]
+    assert all("dev_options" not in inspect.signature(getattr(BaseParserBuilder, n)).parameters for n in others)
+    specs = read_scripts(galaxy_root())
+    if specs:
+        asks = {s for s, spec in specs.items() if any(kw.get("dev_options") for _, kw in spec["calls"])}
+        assert asks == {"scripts/db_dev.sh"}, asks
 
 
 @check
@@ -259,3 +271,45 @@ def legacy_release_migrate_versions():
                 (found[release],) = conn.execute("SELECT version FROM migrate_version").fetchone()
     assert found == RELEASE_MIGRATE_VERSIONS == {"20.09": 170, "21.09": 179, "22.01": 180}
     assert found["22.01"] == migrations.SQLALCHEMYMIGRATE_LAST_VERSION_GXY
+
+
+def _row_changes(path) -> set[str]:
+    """What a revision's ``upgrade()`` does beyond the catalog: SQL it executes, a connection it
+    uses, a column type it changes or a column it makes NOT NULL."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    upgrade = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "upgrade")
+    found = set()
+    for node in ast.walk(upgrade):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        keywords = {k.arg: k.value for k in node.keywords}
+        nullable = keywords.get("nullable")
+        found |= {"execute"} if name == "execute" else set()
+        found |= {"connection"} if name == "get_bind" else set()
+        found |= {"type"} if name == "alter_column" and "type_" in keywords else set()
+        found |= {"not-null"} if name == "alter_column" and getattr(nullable, "value", None) is False else set()
+    return found
+
+
+@check
+def upgrade_from_a_tag_changes_rows_only_in(tag, count, revisions, empty=()):
+    """An upgrade from ``tag`` runs ``count`` gxy revisions; the ones whose upgrade() goes beyond the
+    catalog are ``revisions``; the tables named ``empty`` have no rows in the benchmark's base."""
+    import json
+
+    from runbooks.paths import PROJECT_ROOT
+
+    graph = _graph()
+    runs = graph.ancestors(graph.heads("gxy")) - graph.ancestors([graph.release_tags[str(tag)]])
+    assert len(runs) == count, len(runs)
+    beyond = {rev for rev in runs if _row_changes(graph.revisions[rev].path)}
+    assert beyond == set(revisions), beyond
+    for rev in (r for r in beyond if "type" in _row_changes(graph.revisions[r].path)):  # tables made in the same run
+        tables = re.findall(r'_table_name = "(\w+)"', graph.revisions[rev].path.read_text(encoding="utf-8"))
+        texts = [graph.revisions[o].path.read_text(encoding="utf-8") for o in runs - {rev}]
+        assert all(any("create_table" in t and f'"{name}"' in t for t in texts) for name in tables), (rev, tables)
+    sizes = json.loads((PROJECT_ROOT / "bench" / "results" / "scale_large.json").read_text())["table_sizes"]
+    assert all(sizes[table]["rows"] == 0 for table in ([empty] if isinstance(empty, str) else empty)), sizes

@@ -3,9 +3,11 @@ Alembic, SQLite/PostgreSQL themselves, or an experiment (``docs_build/checks/exp
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 import sqlite3
+from pathlib import Path
 
 from docs_build.checks import experiments_topics  # noqa: F401  (registers the experiments)
 from docs_build.checks.claim_registry import _downgrade_does_nothing, _env, _graph, _revision_files, _source, check
@@ -162,12 +164,35 @@ def initialization_takes_no_lock():
 
 
 @check
-def sqlite_drops_columns_but_alembic_batch_still_rebuilds():
-    assert tuple(map(int, sqlite3.sqlite_version.split("."))) >= (3, 35)  # ALTER TABLE DROP COLUMN exists
-    from alembic.ddl.sqlite import SQLiteImpl
+def sqlite_drops_columns_but_alembic_batch_still_rebuilds(version=None):
+    """On this SQLite (``version`` or later), Alembic's plain ``op.drop_column`` emits ``ALTER TABLE ...
+    DROP COLUMN``; the same drop in batch mode (what Galaxy's helper uses on SQLite) rebuilds the table."""
+    import sqlalchemy as sa
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
 
-    source = inspect.getsource(SQLiteImpl.requires_recreate_in_batch)
-    assert 'op[0] not in ("create_index", "drop_index")' in source  # drop_column, alter_column: rebuild
+    if version is not None:
+        assert tuple(map(int, sqlite3.sqlite_version.split("."))) >= tuple(map(int, str(version).split(".")))
+    engine = sa.create_engine("sqlite://")
+    seen: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_: seen.append(statement))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (a integer, b integer, c integer)")
+        op = Operations(MigrationContext.configure(conn))
+        seen.clear()
+        op.drop_column("t", "b")
+        plain = [" ".join(s.split()) for s in seen if not s.startswith(("PRAGMA", "SELECT"))]
+        seen.clear()
+        with op.batch_alter_table("t") as batch:
+            batch.drop_column("c")
+        batched = [" ".join(s.split()) for s in seen if not s.startswith(("PRAGMA", "SELECT"))]
+    assert plain == ["ALTER TABLE t DROP COLUMN b"], plain
+    assert batched[0].startswith("CREATE TABLE _alembic_tmp_t"), batched
+    assert batched[-1] == "ALTER TABLE _alembic_tmp_t RENAME TO t", batched
+    from galaxy.model.migrations import util
+
+    assert issubclass(util.DropColumn, util.DDLAlterOperation)
+    assert "batch_alter_table" in inspect.getsource(util.DDLAlterOperation)
 
 
 @check
@@ -184,12 +209,37 @@ def sqlite_rename_rewrites_views_unless_legacy():
 
 
 @check
-def sqlite_does_not_enforce_foreign_keys_by_default():
-    conn = sqlite3.connect(":memory:")
-    assert conn.execute("PRAGMA foreign_keys").fetchone() == (0,)
+def sqlite_does_not_enforce_foreign_keys_by_default(function, module):
+    """SQLite enforces foreign keys only on a connection that turned them on, outside a transaction,
+    and keeps the setting for that connection; the one place Galaxy turns them on is ``function``
+    in ``module`` (its engine setup and its migrations never do)."""
+    import galaxy
     from galaxy.model.orm import engine_factory
 
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    assert conn.execute("PRAGMA foreign_keys").fetchone() == (0,)  # off by default
+    conn.execute("BEGIN")
+    conn.execute("PRAGMA foreign_keys = ON")
+    assert conn.execute("PRAGMA foreign_keys").fetchone() == (0,)  # ignored inside a transaction
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("BEGIN")
+    conn.execute("COMMIT")
+    assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)  # kept by the connection
     assert "foreign_keys" not in inspect.getsource(engine_factory)
+    root = Path(galaxy.__path__[0])
+    pragma = re.compile(r"PRAGMA foreign_keys\s*=\s*(ON|1|true)", re.I)
+    found = []
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if pragma.search(text):
+            tree = ast.parse(text)
+            found += [
+                (str(path.relative_to(root.parent)), node.name)
+                for node in ast.walk(tree)
+                if isinstance(node, ast.FunctionDef) and pragma.search(ast.get_source_segment(text, node) or "")
+            ]
+    assert found == [(module, function)], found
 
 
 @check

@@ -1,9 +1,8 @@
 """Reference pages read out of Galaxy's installed migration code at docs build time.
 
 Everything here imports ``galaxy.model`` (seconds): it runs while MkDocs builds, never on the
-CLI path. Each page is a pure function of the installed code: nothing about Galaxy is typed
-here except which argparse builder methods each shell script calls (those scripts live in a
-Galaxy checkout, not in the ``galaxy-data`` package; see ``SCRIPT_BUILDERS``).
+CLI path. Each page is a pure function of the installed code (and, for the scripts page, of a
+Galaxy checkout's scripts when one is given): nothing about Galaxy is typed here.
 """
 
 from __future__ import annotations

@@ -32,6 +32,12 @@ def release_heads(graph: RevisionGraph) -> dict[str, tuple[str, str]]:
     return heads
 
 
+def upgrade_length(graph: RevisionGraph, rev_id: str) -> int:
+    """How many gxy revisions an upgrade from ``rev_id`` to the head runs: every revision below the
+    head that is not at or below ``rev_id`` (side branches of merges included, not only descendants)."""
+    return len(graph.ancestors(graph.heads("gxy")) - graph.ancestors([rev_id]))
+
+
 def release_tags_page(graph: RevisionGraph) -> str:
     heads = release_heads(graph)
     lines = [
@@ -48,7 +54,7 @@ def release_tags_page(graph: RevisionGraph) -> str:
         "(`tests/fixtures/releases/`). A tag that is not the head lags its release: a database",
         "made by that release's code is past the tag.",
         "",
-        "| tag | revision | message | release's head | later revisions in this code |",
+        "| tag | revision | message | release's head | revisions an upgrade from it to this code's head runs |",
         "| --- | --- | --- | --- | --- |",
     ]
     for tag, rev_id in graph.release_tags.items():
@@ -66,7 +72,7 @@ def release_tags_page(graph: RevisionGraph) -> str:
             continue
         revision = graph.revisions.get(rev_id)
         message = revision.message if revision else "(not in this code)"
-        later = len(graph.descendants(rev_id)) if revision else "?"
+        later = upgrade_length(graph, rev_id) if revision else "?"
         lines.append(f"| `{tag}` | `{rev_id}` | {message} | {is_head} | {later} |")
     return "\n".join(lines) + "\n"
 
