@@ -46,6 +46,7 @@ SOURCE_CODES = ["database-configured-elsewhere"]
 LEGACY_CODES = ["sqlalchemy-migrate-skipped"]  # tests/replays/test_19016_jumped_releases.py
 LEFTOVER_CODES = ["schema-missing-left-by-galaxy"]  # tests/test_doctor_leftovers.py
 SEARCH_PATH_CODES = ["search-path-shadows"]  # tests/test_attack_search_path.py
+PAIR_CODES = ["branch-in-wrong-database", "install-tables-in-galaxy-database"]  # tests/test_install_database.py
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def verdicts(made):
 def test_catalogue_has_every_design_code_once():
     codes = [code for code, *_ in catalogue()]
     expected = DESIGN_CODES + BROKEN_STATE_CODES + PREFLIGHT_CODES + SOURCE_CODES + LEGACY_CODES + LEFTOVER_CODES
-    expected += SEARCH_PATH_CODES
+    expected += SEARCH_PATH_CODES + PAIR_CODES
     assert sorted(codes) == sorted(expected) and len(codes) == len(set(codes))
     for _code, severity, summary, fix in catalogue():
         assert severity in ("error", "warning", "info") and summary and fix

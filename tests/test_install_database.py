@@ -69,7 +69,10 @@ LAYOUTS = {
         "  install_database_connection: sqlite:///database/t.sqlite\n",
         {GALAXY_TSI_OVERRIDE_ENV: PG_INSTALL},
     ),
-    "the plain variable fills in a missing key": ("  database_connection: sqlite:///g.sqlite\n", {GALAXY_TSI_ENV: PG_INSTALL}),
+    "the plain variable fills in a missing key": (
+        "  database_connection: sqlite:///g.sqlite\n",
+        {GALAXY_TSI_ENV: PG_INSTALL},
+    ),
     "the plain variable loses to the file": (
         "  install_database_connection: sqlite:///database/t.sqlite\n",
         {GALAXY_TSI_ENV: PG_INSTALL},

@@ -192,11 +192,11 @@ def _stderr(message: str) -> None:
 def cmd_status(args) -> int:
     from runbooks.cli.render import status_text
     from runbooks.tasks.legacy_plan import lines_for
+    from runbooks.tasks.pair_status import status_for
     from runbooks.tasks.selection import select
-    from runbooks.tasks.status import get_status
 
     selection = select(args.db, args.galaxy_root, announce=_stderr, install_db=args.install_db)
-    status = get_status(selection.db, selection.graph, selection.env)
+    status = status_for(selection)
     if args.json:
         plan = lines_for(status, selection.graph, selection.database_args)
         extra = {"database_source": selection.to_json(), "legacy_plan": plan}
@@ -349,16 +349,14 @@ def cmd_troubleshoot(args) -> int:
     from runbooks.tasks.selection import select
 
     selection = select(args.db, args.galaxy_root, announce=_stderr, install_db=args.install_db)
-    report = diagnose(
-        selection.db,
-        selection.graph,
-        selection.env,
-        rehearse=args.rehearse,
-        drift=args.drift,
-        every_foreign_key=args.every_foreign_key,
-        database=selection.database_args,
-        elsewhere=selection.warnings,
-    )
+    options = {"rehearse": args.rehearse, "drift": args.drift, "every_foreign_key": args.every_foreign_key}
+    options |= {"database": selection.database_args, "elsewhere": selection.warnings}
+    if selection.install is not None:
+        from runbooks.doctor.pair_diagnosis import diagnose_pair
+
+        report = diagnose_pair(selection.db, selection.install.db, selection.graph, selection.env, **options)
+    else:
+        report = diagnose(selection.db, selection.graph, selection.env, **options)
     report.source = selection.to_json()
     print(json.dumps(report.to_json(), indent=2) if args.json else report.text(verbose=args.verbose))
     return 1 if report.has_errors else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from runbooks.cli.pair_render import pair_lines
 from runbooks.code.revisions import RevisionGraph
 from runbooks.tasks import legacy_plan
 from runbooks.tasks.printed_commands import DatabaseArgs, command_line, for_url, quoted_path
@@ -17,6 +18,7 @@ def status_text(
         f"Galaxy code: {status.galaxy}",
         f"State:       {status.state}",
     ]
+    lines += pair_lines(status.pair) if status.pair is not None else []
     if status.legacy_migrate_version is not None:
         lines.append(f"SQLAlchemy Migrate version: {status.legacy_migrate_version}")
     for name, branch in status.branches.items():

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 
-from runbooks.code.environment import GalaxyEnv
+from runbooks.code.environment import BRANCHES, GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
 from runbooks.doctor import checks
@@ -42,6 +42,7 @@ def diagnose(
     rehearsal_limit_bytes: int = REHEARSAL_LIMIT_BYTES,
     database: DatabaseArgs | None = None,
     elsewhere: list[str] = (),
+    only: tuple[str, ...] = BRANCHES,
 ) -> Report:
     """Run every check that applies; ``rehearse``: None = when behind and small enough, True/False = force.
 
@@ -51,7 +52,7 @@ def diagnose(
     started = time.monotonic()
     env = env or GalaxyEnv.from_package()
     report = Report(db, env.describe())
-    examination = checks.Examination(db, graph, env, report, database=database)
+    examination = checks.Examination(db, graph, env, report, database=database, only=only)
     report.note = database.note() if database else ""
     checks.run_all(
         examination,

@@ -71,6 +71,24 @@ CODES = [
         "Stamp the branch's revision the schema is at (`run_alembic.sh stamp REV`), or restore a backup.",
     ),
     Code(
+        "branch-in-wrong-database",
+        "error",
+        "With a separate install database (install_database_connection), a version row of one branch sits in "
+        "the other's database: a tsi row in the galaxy database, or a gxy row in the install database. "
+        "Galaxy's `manage_db.sh upgrade tsi@head` (any explicit tsi revision) runs against database_connection.",
+        "A tsi row in the galaxy database: back up, `sh manage_db.sh downgrade tsi@base` in the checkout (Galaxy "
+        "runs explicit revisions against database_connection; tsi's one revision changes no table), then "
+        "`upgrade` with --galaxy-root stamps tsi in the install database. A gxy row in the install database: "
+        "restore that database's backup.",
+    ),
+    Code(
+        "install-tables-in-galaxy-database",
+        "warning",
+        "With a separate install database, the galaxy database still has the tool shed install model's tables "
+        "(left from when both branches shared it): Galaxy reads them from the install database only.",
+        "Nothing for Galaxy; check that the install database holds their rows before you remove them.",
+    ),
+    Code(
         "invalid-version-rows",
         "error",
         "alembic_version holds a row that is not a revision id (NULL, a duplicate, over-long, not text or not "

@@ -59,9 +59,10 @@ def quiet_galaxy_logging() -> None:
             handler.addFilter(_MaskingFilter())
 
 
-def database_env(db: DatabaseUrl):
-    """Point Galaxy's configuration at ``db`` the way an admin would: the override variables."""
-    return temporary_environ({GALAXY_DB_OVERRIDE_ENV: db.secret(), GALAXY_TSI_OVERRIDE_ENV: None})
+def database_env(db: DatabaseUrl, install: DatabaseUrl | None = None):
+    """Point Galaxy's configuration at ``db`` (and the tsi model at ``install``, else ``db`` too) the way an
+    admin would: the override variables, which beat whatever the checkout's galaxy.yml names."""
+    return temporary_environ({GALAXY_DB_OVERRIDE_ENV: db.secret(), GALAXY_TSI_OVERRIDE_ENV: (install or db).secret()})
 
 
 @dataclass
@@ -124,16 +125,18 @@ def _capture_migration_log() -> Iterator[list[str]]:
         logger.propagate = True
 
 
-def dbscript(db: DatabaseUrl):
-    """Galaxy's ``DbScript`` (manage_db.sh / db_dev.sh) configured for ``db``."""
+def dbscript(db: DatabaseUrl, install: DatabaseUrl | None = None):
+    """Galaxy's ``DbScript`` (manage_db.sh / db_dev.sh) configured for ``db`` (and ``install`` for tsi)."""
     from galaxy.model.migrations.dbscript import DbScript
 
     quiet_galaxy_logging()
-    with database_env(db):
+    with database_env(db, install):
         return DbScript()
 
 
-def run_dbscript_here(db: DatabaseUrl, command: str, record_sql: bool = False, **arguments) -> CommandOutput:
+def run_dbscript_here(
+    db: DatabaseUrl, command: str, record_sql: bool = False, install: DatabaseUrl | None = None, **arguments
+) -> CommandOutput:
     """Run one DbScript subcommand in this process and capture it.
 
     Alembic's CommandError propagates, as it does out of DbScript (``manage_db.sh`` prints
@@ -141,10 +144,10 @@ def run_dbscript_here(db: DatabaseUrl, command: str, record_sql: bool = False, *
     they are in ``errors``.
     """
     defaults = {"revision": None, "sql": False, "repair": False, "verbose": False, "indicate_current": False}
-    script = dbscript(db)
+    script = dbscript(db, install)
     stdout = io.StringIO()
     script.alembic_config.stdout = stdout
-    with database_env(db), recording(db, record_sql) as log, _capture_migration_log() as lines:
+    with database_env(db, install), recording(db, record_sql) as log, _capture_migration_log() as lines:
         try:
             getattr(script, command)(Namespace(**{**defaults, **arguments}))
         except Exception as error:  # keep what happened before it (a deadlock is re-raised by env.py)
@@ -153,25 +156,27 @@ def run_dbscript_here(db: DatabaseUrl, command: str, record_sql: bool = False, *
     return CommandOutput(mask_text(stdout.getvalue(), db.password), lines, log.errors, log.statements)
 
 
-def initialize_here(db: DatabaseUrl) -> None:
-    """Galaxy's own first-start path: create the database if needed, create_all, stamp both heads."""
+def initialize_here(db: DatabaseUrl, install: DatabaseUrl | None = None) -> None:
+    """Galaxy's own first-start path: create the database(s) if needed, create_all, stamp both heads."""
     from galaxy.model.migrations import DatabaseConfig, verify_databases_via_script
 
     quiet_galaxy_logging()
     config = DatabaseConfig(db.secret(), None, None)
-    verify_databases_via_script(config, config, False)  # no auto-migrate
+    install_config = DatabaseConfig(install.secret(), None, None) if install is not None else config
+    verify_databases_via_script(config, install_config, False)  # no auto-migrate
 
 
-def verdict_here(db: DatabaseUrl) -> str:
+def verdict_here(db: DatabaseUrl, install: DatabaseUrl | None = None) -> str:
     """What Galaxy says: verify_database_is_initialized (no script calls it in 26.1), then its startup check."""
     from galaxy.model.migrations.scripts import verify_database_is_initialized
 
     logging.disable(logging.CRITICAL)
     try:
-        verify_database_is_initialized(db.secret())
-        initialize_here(db)  # Galaxy's startup check: on an initialized database it only verifies
+        for each in (db, install) if install is not None else (db,):
+            verify_database_is_initialized(each.secret())
+        initialize_here(db, install)  # Galaxy's startup check: on an initialized database it only verifies
     except Exception as error:  # the answer is Galaxy's exception: type and exact text
-        return mask_text(f"{error.__class__.__name__}: {error}", db.password)
+        return mask_text(f"{error.__class__.__name__}: {error}", db.password, install and install.password)
     return "OK"
 
 
@@ -261,14 +266,16 @@ def _mark_covered(conn, items: list[dict]) -> None:
 def run(request: dict, db: DatabaseUrl) -> dict:
     """Answer one request (its reply, as ``runbooks.galaxy.protocol`` says); Galaxy's exceptions propagate."""
     command = request["command"]
+    install = DatabaseUrl.parse(request["install_url"]) if request.get("install_url") else None
     if command == "verdict":
-        return {"verdict": verdict_here(db)}
+        return {"verdict": verdict_here(db, install)}
     if command == "drift":
         return {"differences": drift_here(db)}
     if command == "initialize":
-        initialize_here(db)
+        initialize_here(db, install)
         return CommandOutput("", [], [], []).to_reply()
     if request.get("lock_timeout"):  # libpq reads PGOPTIONS at connect: every session Galaxy opens has it
         os.environ["PGOPTIONS"] = f"{os.environ.get('PGOPTIONS', '')} -c lock_timeout={request['lock_timeout']}".strip()
-    output = run_dbscript_here(db, command, request.get("record_sql", False), **request.get("arguments", {}))
+    arguments = request.get("arguments", {})
+    output = run_dbscript_here(db, command, request.get("record_sql", False), install, **arguments)
     return output.to_reply()

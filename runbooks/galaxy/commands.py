@@ -43,6 +43,9 @@ def _ask(
     lib_dir = _lib_dir(env)
     if db.is_sqlite:  # the server may run in a checkout's root: a relative path stays the user's
         db = db.with_database(str(db.sqlite_path))
+    install = request.get("install_url")
+    if install and DatabaseUrl.parse(install).is_sqlite:
+        request = request | {"install_url": f"sqlite:///{DatabaseUrl.parse(install).sqlite_path}"}
     reply = ask(request, db, lib_dir=lib_dir, alembic_config=alembic_config, timeout=timeout, progress=progress)
     if "refused" in reply:
         raise UsageError(reply["refused"])
@@ -62,6 +65,7 @@ def run_dbscript(
     record_sql: bool = False,
     env: GalaxyEnv | None = None,
     lock_timeout: str | None = None,
+    install_db: DatabaseUrl | None = None,
     **arguments,
 ) -> CommandOutput:
     """Run one DbScript subcommand (``upgrade``, ``downgrade``, ``dbversion``, ...) in a fresh process.
@@ -71,23 +75,30 @@ def run_dbscript(
     them: they are in ``errors``. ``lock_timeout`` (PostgreSQL): the session's ``lock_timeout``.
     """
     request = {"command": command, "record_sql": record_sql, "arguments": arguments}
+    if install_db is not None:  # Galaxy's install_database_connection: where DbScript sends tsi
+        request["install_url"] = install_db.secret()
     if lock_timeout:
         request["lock_timeout"] = lock_timeout
     return CommandOutput.from_reply(_ask(request, db, env, progress=progress.reporter()))
 
 
-def initialize(db: DatabaseUrl, env: GalaxyEnv | None = None) -> None:
-    """Galaxy's own first-start path (``verify_databases_via_script``), in a fresh process."""
-    _ask({"command": "initialize"}, db, env)
+def initialize(db: DatabaseUrl, env: GalaxyEnv | None = None, install_db: DatabaseUrl | None = None) -> None:
+    """Galaxy's own first-start path (``verify_databases_via_script``), in a fresh process; with
+    ``install_db``, the tool shed install model goes there (Galaxy's ``install_database_connection``)."""
+    _ask({"command": "initialize"} | _install(install_db), db, env)
 
 
-def verdict(db: DatabaseUrl, env: GalaxyEnv | None = None) -> str:
+def _install(install_db: DatabaseUrl | None) -> dict:
+    return {"install_url": install_db.secret()} if install_db is not None else {}
+
+
+def verdict(db: DatabaseUrl, env: GalaxyEnv | None = None, install_db: DatabaseUrl | None = None) -> str:
     """Galaxy's own word on a database, changing nothing: "OK" or "ExceptionType: exact message".
 
     ``manage_db.sh``'s pre-check (missing or empty database) runs first, so Galaxy's startup
     check never gets to create or initialize anything.
     """
-    return _ask({"command": "verdict"}, db, env)["verdict"]
+    return _ask({"command": "verdict"} | _install(install_db), db, env)["verdict"]
 
 
 def model_drift(db: DatabaseUrl, env: GalaxyEnv | None = None, timeout: float | None = 300) -> DriftReport:

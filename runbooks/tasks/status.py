@@ -7,6 +7,7 @@ Reads ``alembic_version`` and the table list (read-only) and the revision files
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from runbooks.code.environment import BRANCHES, GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
@@ -14,6 +15,9 @@ from runbooks.database.connections import DatabaseSnapshot, inspect_database
 from runbooks.database.urls import DatabaseUrl
 from runbooks.database.version_rows import BadRow
 from runbooks.tasks.printed_commands import DatabaseArgs, command_line, for_url
+
+if TYPE_CHECKING:
+    from runbooks.tasks.pair_status import PairFacts
 
 SQLALCHEMY_MIGRATE_LAST = {"gxy": 180, "tsi": 17}
 STATES = (
@@ -63,16 +67,18 @@ class Status:
     galaxy: str
     bad_rows: tuple[BadRow, ...] = ()
     damage: str | None = None
+    pair: PairFacts | None = None  # a separate install database (runbooks.tasks.pair_status); None: one database
 
     @property
     def is_healthy(self) -> bool:
-        return self.state == "up-to-date" and not self.skipped_migrate
+        healthy = self.state == "up-to-date" and not self.skipped_migrate
+        return healthy and (self.pair is None or self.pair.is_healthy)
 
     @property
     def skipped_migrate(self) -> bool:
         """alembic_version was written while SQLAlchemy Migrate had not reached its last version (Galaxy 19016)."""
         version = self.legacy_migrate_version
-        return bool(self.rows) and version is not None and version < SQLALCHEMY_MIGRATE_LAST["gxy"]
+        return bool(self.rows) and version is not None and version < SQLALCHEMY_MIGRATE_LAST[next(iter(self.branches))]
 
     def to_json(self, database: DatabaseArgs | None = None) -> dict:
         return {
@@ -87,16 +93,24 @@ class Status:
             "invalid_version_rows": [row.to_json() for row in self.bad_rows],
             "damage": self.damage,
             "next": next_step(self, database),
-        }
+        } | (self.pair.to_json() if self.pair is not None else {})
 
 
 def get_status(
-    db: DatabaseUrl, graph: RevisionGraph, env: GalaxyEnv | None = None, snapshot: DatabaseSnapshot | None = None
+    db: DatabaseUrl,
+    graph: RevisionGraph,
+    env: GalaxyEnv | None = None,
+    snapshot: DatabaseSnapshot | None = None,
+    only: tuple[str, ...] = BRANCHES,
 ) -> Status:
-    """The status of ``db``; pass a ``snapshot`` already read to avoid reading the database twice."""
+    """The status of ``db``; pass a ``snapshot`` already read to avoid reading the database twice.
+
+    ``only``: the branches this database holds (a separate install database holds tsi alone; the
+    first is the one whose row it must have).
+    """
     snapshot = snapshot or inspect_database(db)
     rows = tuple(snapshot.alembic_rows or ())
-    branches = {name: _branch_status(graph, rows, name) for name in BRANCHES}
+    branches = {name: _branch_status(graph, rows, name) for name in only}
     unknown = [rid for rid in rows if rid not in graph.revisions]
     return Status(
         database=db,
@@ -137,7 +151,7 @@ def _state(snapshot: DatabaseSnapshot, graph, rows, unknown, branches) -> str:
         return "unknown-revision"
     if any(len(branch.current) > 1 for branch in branches.values()):
         return "multiple-current"
-    if not branches["gxy"].current:
+    if not branches[next(iter(branches))].current:
         return "empty" if snapshot.is_empty else "revision-missing"
     if any(branch.pending for branch in branches.values()):
         return "behind"
@@ -165,6 +179,8 @@ def next_step(status: Status, database: DatabaseArgs | None = None) -> str:
             f"'Multiple head revisions are present'; merge them first (`run_alembic.sh merge -m MSG "
             f"{' '.join(heads)}`); {cli('troubleshoot')} explains."
         )
+    if status.pair is not None and status.pair.next_step(status.state, cli):
+        return status.pair.next_step(status.state, cli)
     return {
         "up-to-date": "Nothing to do: the database matches the code.",
         "behind": f"Upgrade: {cli('upgrade', '--rehearse')}, then {cli('upgrade')} (Galaxy: `manage_db.sh upgrade`).",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from runbooks.code.environment import GalaxyEnv
+from runbooks.code.environment import BRANCHES, GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.connections import DatabaseSnapshot
 from runbooks.database.urls import DatabaseUrl
@@ -27,6 +27,7 @@ class Examination:
     status: Status | None = None
     busy: list[str] = field(default_factory=list)  # why a copy of the database would wait
     database: DatabaseArgs | None = None  # how a fix's commands name this database (default: --db)
+    only: tuple[str, ...] = BRANCHES  # the branches this database holds (a separate install database: tsi)
 
     def cli(self, task: str, *args: str) -> str:
         """A command for a fix, in backticks, naming this same database."""

@@ -204,7 +204,7 @@ def _unknown(ex: Examination, status: Status) -> None:
 
 
 def _missing_branches(ex: Examination, snapshot: DatabaseSnapshot, status: Status) -> None:
-    if not status.branches["gxy"].current:
+    if "gxy" in status.branches and not status.branches["gxy"].current:
         heads = ex.graph.heads("gxy")
         ex.add(
             "revision-missing-for-branch",
@@ -215,7 +215,8 @@ def _missing_branches(ex: Examination, snapshot: DatabaseSnapshot, status: Statu
             f"{ex.cli('troubleshoot', '--drift')})",
             {"branch": "gxy", "rows": list(status.rows)},
         )
-    if not status.branches["tsi"].current and any(t in snapshot.tables for t in TSI_TABLES):
+    tsi = status.branches.get("tsi")
+    if tsi is not None and not tsi.current and any(t in snapshot.tables for t in TSI_TABLES):
         ex.add(
             "revision-missing-for-branch",
             "alembic_version has no tsi row though the tool-shed-install tables exist: Galaxy raises "
