@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 
 import pytest
 from mounts import fill, make_read_only, tmpfs
 
 from runbooks.database import backup as backup_module
 from runbooks.database.backup import backup_stem, make_backup
+from runbooks.database.connections import connect_postgresql
 from runbooks.database.urls import DatabaseUrl
+from runbooks.errors import RunbookError
 from runbooks.settings import HOME_ENV
 from runbooks.tasks.migrate import read_rows
 
 from attacks import PASSWORD, assert_refused, attack, fingerprint
-from conftest import file_digest, run_cli
+from conftest import _admin_sql, file_digest, run_cli
 
 
 def with_password(db: DatabaseUrl) -> str:
@@ -138,3 +141,46 @@ def test_two_backups_in_one_second_keep_both(sqlite_db, tmp_path, monkeypatch):
     for made in (first, second):
         manifest = json.loads(made.manifest.read_text())
         assert manifest["file"] == made.path.name and manifest["sha256"] == file_digest(made.path)
+
+
+@attack("backup", "PostgreSQL: a database named with = (read by pg_dump -d as a connection string)", "backed up")
+def test_database_name_with_equals_is_backed_up(pg_db, pg_admin, tmp_path):
+    source = pg_db("26.0")
+    db = source.with_database(f"{source.database_name}_x=y")
+    _admin_sql(pg_admin, f'ALTER DATABASE "{source.database_name}" RENAME TO "{db.database_name}"')
+    try:
+        made = make_backup(db, tmp_path / "backups")
+        manifest = json.loads(made.manifest.read_text())
+        assert manifest["source"]["database"] == db.database_name
+        assert set(manifest["alembic_version"]) == set(read_rows(db))
+    finally:
+        _admin_sql(pg_admin, f'DROP DATABASE IF EXISTS "{db.database_name}" WITH (FORCE)')
+
+
+@attack("backup", "PostgreSQL: pg_dump fails (a role that may not read a table)", "refused, the reason named")
+def test_pg_dump_failure_names_the_reason(pg_db, pg_admin, tmp_path):
+    db = pg_db("26.0")
+    role = f"rb_reader_{uuid.uuid4().hex[:8]}"
+    _admin_sql(pg_admin, f'CREATE ROLE "{role}" LOGIN; GRANT CONNECT ON DATABASE "{db.database_name}" TO "{role}"')
+    in_database(db, f'GRANT SELECT ON alembic_version TO "{role}"')  # it reads the version, then pg_dump fails
+    try:
+        with pytest.raises(RunbookError) as failed:
+            make_backup(as_role(db, role), tmp_path)
+        assert "permission denied for table" in str(failed.value), failed.value
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        in_database(db, f'DROP OWNED BY "{role}"')
+        _admin_sql(pg_admin, f'DROP ROLE IF EXISTS "{role}"')
+
+
+def in_database(db: DatabaseUrl, sql: str) -> None:
+    conn = connect_postgresql(db)
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        conn.close()
+
+
+def as_role(db: DatabaseUrl, role: str) -> DatabaseUrl:
+    return DatabaseUrl(db.url.set(username=role))

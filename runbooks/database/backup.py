@@ -104,7 +104,7 @@ def _write_sqlite(db: DatabaseUrl, partial: Path) -> tuple[str, ...] | None:
 def _write_dump(db: DatabaseUrl, partial: Path) -> tuple[str, ...] | None:
     rows = inspect_database(db).alembic_rows
     # Never queue behind a lock (an ALTER waiting on a table would make pg_dump wait too).
-    run_pg_tool("pg_dump", db, ["-Fc", "--lock-wait-timeout=30000", "-f", str(partial), "-d", db.database_name])
+    run_pg_tool("pg_dump", db, ["-Fc", "--lock-wait-timeout=30000", "-f", str(partial), "-d", dbname(db)])
     _fsync(partial)
     run_pg_tool("pg_restore", db, ["--list", str(partial)])
     return rows
@@ -161,12 +161,12 @@ def load_dump(path: Path, db: DatabaseUrl) -> None:
 
 
 def pg_restore_into(path: Path, db: DatabaseUrl) -> None:
-    run_pg_tool("pg_restore", db, ["--no-owner", "--exit-on-error", "-d", db.database_name, str(path)])
+    run_pg_tool("pg_restore", db, ["--no-owner", "--exit-on-error", "-d", dbname(db), str(path)])
 
 
 def load_sql_file(path: Path, db: DatabaseUrl) -> None:
     """Run a plain-SQL dump (``pg_dump`` without ``-Fc``) into the existing PostgreSQL database ``db``."""
-    run_pg_tool("psql", db, ["-q", "-v", "ON_ERROR_STOP=1", "-d", db.database_name, "-f", str(path)])
+    run_pg_tool("psql", db, ["-q", "-v", "ON_ERROR_STOP=1", "-d", dbname(db), "-f", str(path)])
 
 
 def run_pg_tool(tool: str, db: DatabaseUrl, arguments: list[str]) -> None:
@@ -181,8 +181,21 @@ def run_pg_tool(tool: str, db: DatabaseUrl, arguments: list[str]) -> None:
         env["PGPASSWORD"] = url.password
     result = subprocess.run(command + arguments, env=env, capture_output=True, text=True, preexec_fn=dies_with_us())
     if result.returncode != 0:
-        detail = mask_text(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "", url.password)
+        detail = mask_text(failure_reason(result.stderr), url.password)
         raise RunbookError(f"{tool} failed for {db}: {detail}")
+
+
+def dbname(db: DatabaseUrl) -> str:
+    """``-d`` for libpq's tools as a connection string naming only the database: a name with ``=``
+    (or starting ``postgresql://``) given bare is read as a connection string of its own."""
+    return "dbname='" + db.database_name.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def failure_reason(stderr: str) -> str:
+    """What a PostgreSQL tool said went wrong: its error lines, not the query it was running."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    reasons = [line for line in lines if "detail: Query was" not in line] or lines
+    return "; ".join(reasons[:3])
 
 
 def _fsync(path: Path) -> None:
