@@ -1,0 +1,305 @@
+"""The tool as its users meet it: the built wheel in a fresh venv, driven from another directory.
+
+No editable install, no ``PYTHONPATH``, an empty ``HOME`` (so empty caches: the baseline, the sample,
+backups all start from nothing), against checkout trees of 23.1 and 25.0 whose ``.venv`` is that
+release's own (every galaxy-* package pinned to it: pydantic 1 and SQLAlchemy 1.4 on 23.1). Each step
+must pass: a failure here is the tool's, the databases are the releases' own. Every command the tool
+prints for pasting is pasted into bash, from yet another directory, and must do what it says.
+
+Cheap on purpose: one wheel per test run (shared by the workers), one venv per run whose dependencies
+are links to this project's (the wheel itself goes in with pip, so its files, its script and its
+package data are what a user gets); the release venvs are the user's cache (tests/fixtures/release_pins.py).
+Mandatory under CI=true: a release venv that cannot be made fails the tier, never skips it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import pty
+import re
+import select
+import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from runbooks.settings import CACHE_ENV, DB_URL_ENV, HOME_ENV, PROGRAM_ENV
+
+from conftest import IN_CI, PROJECT, file_lock
+from shared_run import made_once, run_folder
+
+sys.path.insert(0, str(PROJECT / "tests" / "fixtures"))
+from make_checkout_tree import build_tree, ensure_release_venv  # noqa: E402
+from release_pins import VENV_CACHES  # noqa: E402
+
+RELEASES = {"23.1": "23.1.4", "25.0": "25.0.4"}
+FIXTURES = PROJECT / "tests" / "fixtures" / "releases"
+SCRIPT = "galaxy-migrations"
+NOT_LINKED = ("pip", "setuptools", "_distutils_hack", "pkg_resources", "__pycache__", "distutils-precedence.pth")
+PRINTED = re.compile(r"`((?:galaxy-migrations|python -m runbooks) [^`]*)`")
+
+
+def _build_wheel(folder: Path) -> None:
+    folder.mkdir()
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder), "."],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr[-3000:]
+
+
+@pytest.fixture(scope="session")
+def wheel() -> Path:
+    """The project's wheel, built once per test run whichever worker asks first."""
+    return next(made_once(run_folder() / "wheel", _build_wheel).glob("*.whl"))
+
+
+def _link_dependencies(site: Path) -> None:
+    """The project venv's packages, each linked into ``site``: the wheel's own dependencies, in the folder
+    that holds the installed ``runbooks`` (as pip puts them), without downloading Galaxy again."""
+    ours = Path(sysconfig.get_paths()["purelib"])
+    for entry in ours.iterdir():
+        name = entry.name
+        if name in NOT_LINKED or name.startswith(("__editable__", "galaxy_migration_runbooks", "pip-", "setuptools-")):
+            continue
+        if not (site / name).exists():
+            (site / name).symlink_to(entry)
+
+
+@pytest.fixture(scope="session")
+def installed(wheel) -> Path:
+    """A venv with the wheel pip-installed into it (made once per run: a venv cannot be moved)."""
+    venv = run_folder() / "installed-venv"
+    with file_lock(run_folder() / "installed-venv.lock"):
+        if not (venv / "ready").exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+            site = Path(
+                subprocess.check_output(
+                    [venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                    text=True,
+                ).strip()
+            )
+            _link_dependencies(site)
+            pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--no-deps", "-q"]
+            done = subprocess.run([*pip, str(wheel)], capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr[-3000:]
+            (venv / "ready").touch()
+    return venv
+
+
+def release_venv(version: str) -> Path:
+    for cache in VENV_CACHES:
+        if (cache / f"galaxy-data-{version}" / "bin" / "python").is_file() or IN_CI:
+            break
+    else:
+        pytest.skip(f"no cached venv of galaxy-data {version} (CI=true makes it)")
+    try:
+        with file_lock(PROJECT / "build" / "locks" / f"release-venv-{version}.lock"):
+            return ensure_release_venv(version, VENV_CACHES)
+    except (RuntimeError, subprocess.CalledProcessError) as error:
+        pytest.fail(f"galaxy-data {version} could not be installed for its checkout tree: {error}")
+
+
+class User:
+    """Runs commands as a user at a shell: fresh HOME, PATH with the tool's script, no project variables."""
+
+    def __init__(self, tmp: Path, bin_dir: Path) -> None:
+        self.home = tmp / "home"
+        self.cwd = tmp / "elsewhere"
+        self.home.mkdir(parents=True)
+        self.cwd.mkdir()
+        drop = {"PYTHONPATH", HOME_ENV, CACHE_ENV, DB_URL_ENV, PROGRAM_ENV, "VIRTUAL_ENV", "XDG_DATA_HOME"}
+        self.env = {k: v for k, v in os.environ.items() if k not in drop}
+        self.env |= {"HOME": str(self.home), "PATH": f"{bin_dir}:/usr/bin:/bin"}
+        self.ran: list[str] = []
+
+    def __call__(self, line: str, expect: int | tuple = 0) -> str:
+        """``line`` in bash from the other directory; its output, once its exit status is ``expect``."""
+        expect = expect if isinstance(expect, tuple) else (expect,)
+        self.ran.append(line)
+        result = subprocess.run(
+            ["bash", "-c", line], cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=600
+        )
+        assert result.returncode in expect, f"{line}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+        return result.stdout
+
+    def answering_yes(self, line: str) -> str:
+        """``line`` pasted into a terminal (a pty), answering its question with y."""
+        self.ran.append(line)
+        main, secondary = pty.openpty()
+        process = subprocess.Popen(
+            ["bash", "-c", line], cwd=self.cwd, env=self.env, stdin=secondary, stdout=secondary, stderr=secondary
+        )
+        os.close(secondary)
+        output, answered = b"", False
+        while True:
+            ready = select.select([main], [], [], 600)[0]
+            try:
+                chunk = os.read(main, 65536) if ready else b""
+            except OSError:  # EIO: the terminal's other side closed (the command ended)
+                chunk = b""
+            if not chunk:
+                break
+            output += chunk
+            if not answered and b"?" in output:
+                os.write(main, b"y\n")
+                answered = True
+        os.close(main)
+        text = output.decode(errors="replace")
+        assert process.wait(timeout=60) == 0, f"{line}\n{text[-3000:]}"
+        return text
+
+
+def printed(output: str, task: str) -> list[str]:
+    """The installed tool's printed ``galaxy-migrations TASK …`` commands; none may name the clone's program."""
+    found = PRINTED.findall(output)
+    assert all(line.startswith(f"{SCRIPT} ") for line in found), found
+    return [line for line in found if line.split()[1] == task]
+
+
+def gxy_current(user: User, root: Path) -> list[str]:
+    report = json.loads(user(f"{SCRIPT} status --json --galaxy-root {root}", expect=(0, 1)))
+    return report["branches"]["gxy"]["current"]
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory):
+    """``trees(tag)``: a checkout tree of the release with its own venv and its own database (a data fixture
+    that release's code made, at its head), made once per module."""
+    made = {}
+
+    def tree(tag: str) -> Path:
+        if tag not in made:
+            version = RELEASES[tag]
+            root = tmp_path_factory.mktemp(f"installed-{tag}") / "galaxy"
+            fixture = FIXTURES / f"galaxy-data-{version}.data.sqlite.gz"
+            made[tag] = build_tree(version, root, release_venv(version), sqlite_fixture=fixture)
+        return made[tag]
+
+    return tree
+
+
+@pytest.mark.parametrize("tag", sorted(RELEASES))
+def test_installed_tool_on_a_checkout_with_its_own_venv(installed, trees, tag, tmp_path):
+    root = trees(tag)
+    user = User(tmp_path, installed / "bin")
+    version = user(f"{SCRIPT} --version --galaxy-root {root}")
+    assert f"Galaxy {RELEASES[tag]}: the checkout {root}, run on its virtualenv's {root}/.venv/bin/python" in version
+    assert '"state": "up-to-date"' in user(f"{SCRIPT} status --json --galaxy-root {root}")
+    (head,) = gxy_current(user, root)
+    doctor = user(f"{SCRIPT} troubleshoot --drift --json --galaxy-root {root}")
+    report = json.loads(doctor)
+    assert [f["code"] for f in report["findings"] if f["severity"] == "error"] == []
+    assert "schema-drift" not in [skip["check"] for skip in report["skipped"]], report["skipped"]
+
+    down = user(f"{SCRIPT} downgrade gxy@-1 --yes --galaxy-root {root}")
+    (restore_head,) = printed(down, "restore")
+    (parent,) = gxy_current(user, root)
+    assert parent != head
+
+    status = user(f"{SCRIPT} status --galaxy-root {root}", expect=1)
+    rehearse, upgrade = printed(status, "upgrade")
+    assert "--rehearse" in rehearse and f"--galaxy-root {root}" in upgrade
+    assert "Rehearsal passed" in user(rehearse)
+    assert gxy_current(user, root) == [parent]
+    upgraded = user.answering_yes(upgrade)
+    assert gxy_current(user, root) == [head]
+    (restore_parent,) = printed(upgraded, "restore")
+
+    user(restore_parent)  # back to before the upgrade, as it said
+    assert gxy_current(user, root) == [parent]
+    user(restore_head)  # back to before the downgrade
+    assert gxy_current(user, root) == [head]
+    assert sorted(p.name for p in user.cwd.iterdir()) == []  # nothing written where it ran
+
+
+def test_installed_and_clone_doctors_judge_alike(installed, tmp_path):
+    """The doctor from the wheel (its package data) and from the clone, each with empty caches, judge a 26.0.2
+    database upgraded by the installed galaxy-data the same way: what only Galaxy's own upgrade path leaves
+    (a release database upgraded by this code, in the baseline) is Galaxy's, not the database's fault."""
+    database = tmp_path / "universe.sqlite"
+    database.write_bytes(gzip.decompress((FIXTURES / "galaxy-data-26.0.2.sqlite.gz").read_bytes()))
+    url = f"sqlite:///{database}"
+    User(tmp_path / "upgrade", installed / "bin")(f"{SCRIPT} upgrade --yes --no-backup --db {url}")
+    seen = {}
+    for form, program, bin_dir in (
+        ("installed", SCRIPT, installed / "bin"),
+        ("clone", "python -m runbooks", Path(sys.executable).parent),
+    ):
+        user = User(tmp_path / form, bin_dir)
+        report = json.loads(user(f"{program} troubleshoot --drift --json --db {url}"))
+        seen[form] = sorted((f["code"], f["severity"], f["summary"]) for f in report["findings"])
+    assert seen["installed"] == seen["clone"]
+    assert [code for code, severity, _ in seen["installed"]] == ["schema-left-by-galaxy"]
+
+
+def test_pipx_layout_names_its_linked_script(installed, trees, tmp_path):
+    """pipx links the script into ~/.local/bin; the venv's own bin is not on PATH."""
+    root = trees("23.1")
+    links = tmp_path / "local-bin"
+    links.mkdir()
+    (links / SCRIPT).symlink_to(installed / "bin" / SCRIPT)
+    user = User(tmp_path, links)
+    assert user(f"{SCRIPT} --help").startswith(f"usage: {SCRIPT} ")
+    rehearsal = user(f"{SCRIPT} downgrade gxy@-1 --rehearse --galaxy-root {root}")
+    assert "Rehearsal passed" in rehearsal
+    assert all(line.startswith(f"{SCRIPT} ") for line in PRINTED.findall(rehearsal))
+
+
+def test_installed_baseline_reads_the_release_databases_the_clone_reads(installed, tmp_path):
+    code = (
+        "from runbooks.tasks.baseline import release_fixtures as r; "
+        "print([n for n, _ in r('sqlite') + r('postgresql')])"
+    )
+    user = User(tmp_path, installed / "bin")
+    from runbooks.tasks.baseline import release_fixtures
+
+    clone = [name for name, _ in release_fixtures("sqlite") + release_fixtures("postgresql")]
+    assert user(f"python -c {shlex.quote(code)}").strip() == str(clone) and clone
+
+
+def test_the_wheel_reads_nothing_from_tests(wheel):
+    """What the runtime needs is in the package: no module of the wheel names a path into the clone's tests/."""
+    offenders = []
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        for name in names:
+            if name.endswith((".py", ".ipynb", ".json")):
+                text = archive.read(name).decode("utf-8")
+                code = _code_strings(text) if name.endswith(".py") else text
+                if re.search(r"""["'/]tests["'/]""", code):
+                    offenders.append(name)
+    assert offenders == []
+    assert any(n.startswith("runbooks/tasks/release_databases/galaxy-data-25.0.4") for n in names)
+
+
+def _code_strings(source: str) -> str:
+    """The string literals a module's code uses, quoted, without its docstrings and comments."""
+    import ast
+
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    strings = [
+        repr(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+    return "\n".join(strings)
