@@ -89,6 +89,28 @@ def test_invalid_version_rows_sqlite(insert, problem, sqlite_db, tmp_path):
     assert after["state"] == "behind" and len(after["alembic_version_rows"]) == 2
 
 
+@attack("broken-state", "a revision id padded with blanks in alembic_version (SQLite)", "trim advice, not DELETE")
+def test_padded_revision_row_is_trimmed_not_deleted(sqlite_db, tmp_path):
+    db = sqlite_db("26.0")
+    sqlite_sql(
+        db,
+        LOOSE_TABLE
+        + "UPDATE alembic_version SET version_num = ' ' || version_num || '  ' WHERE version_num = '9930b68c85af'",
+    )
+    status = run_cli("status", "--db", db.secret())
+    assert (
+        status.returncode == 1
+        and "trim it with: UPDATE alembic_version SET version_num = '9930b68c85af'" in status.stdout
+    )
+    (row,) = json.loads(run_cli("status", "--json", "--db", db.secret()).stdout)["invalid_version_rows"]
+    assert row["action"] == "trim" and row["delete"] is None
+    upgrade = run_cli("upgrade", "--yes", "--db", db.secret())
+    assert_refused(upgrade, "not revision ids", "fix them with: UPDATE alembic_version", code=1)
+    sqlite_sql(db, row["fix"])
+    after = json.loads(run_cli("status", "--json", "--db", db.secret()).stdout)
+    assert after["state"] == "behind" and set(after["alembic_version_rows"]) == {"9930b68c85af", "d4a650f47a3c"}
+
+
 PG_LOOSE = "ALTER TABLE alembic_version DROP CONSTRAINT alembic_version_pkc; "
 PG_ROWS = [
     attack("broken-state", "a NULL row in alembic_version (PostgreSQL)", "state invalid-version-rows").param(

@@ -1,9 +1,11 @@
-"""Rows of ``alembic_version`` that are not revision ids, each with the exact SQL that deletes it.
+"""Rows of ``alembic_version`` that are not revision ids, each with the exact SQL that fixes it.
 
 Alembic creates the table as ``version_num VARCHAR(32) NOT NULL`` primary key, so a NULL,
 a duplicate, an over-long value or bytes that are not text only appear when the table was
 recreated or edited by hand. Such a row is never guessed at: it is named (printable, ASCII
-only, so it cannot drive the terminal) and the statement that deletes exactly that row is given.
+only, so it cannot drive the terminal) and the statement that deletes exactly that row is given;
+a revision id with blanks around it (an edit by hand) is trimmed instead, so the database keeps its
+revision (deleting it would leave the branch without one).
 """
 
 from __future__ import annotations
@@ -37,13 +39,21 @@ class RawRow:
 class BadRow:
     shown: str
     problem: str
-    delete_sql: str
+    fix_sql: str
+    action: str = "delete"  # or "trim"
 
     def describe(self) -> str:
         return f"{self.shown} ({self.problem})"
 
     def to_json(self) -> dict:
-        return {"row": self.shown, "problem": self.problem, "delete": self.delete_sql}
+        deleting = self.action == "delete"
+        return {
+            "row": self.shown,
+            "problem": self.problem,
+            "action": self.action,
+            "fix": self.fix_sql,
+            "delete": self.fix_sql if deleting else None,
+        }
 
 
 def sql_literal(text: str) -> str:
@@ -83,9 +93,15 @@ def _problem(raw: RawRow) -> str | None:
         return "not valid UTF-8"
     if len(text) > MAX_LENGTH:
         return f"longer than {MAX_LENGTH} characters"
+    if _padded(text):
+        return "a revision id with blanks around it"
     if not _REVISION_ID.match(text):
         return "characters no revision id has (only letters, digits and _)"
     return None
+
+
+def _padded(text: str | None) -> bool:
+    return text is not None and text != text.strip() and bool(_REVISION_ID.match(text.strip()))
 
 
 def classify(rows: list[RawRow], dialect: str) -> tuple[tuple[str, ...], tuple[BadRow, ...]]:
@@ -93,9 +109,14 @@ def classify(rows: list[RawRow], dialect: str) -> tuple[tuple[str, ...], tuple[B
     good: list[str] = []
     bad: list[BadRow] = []
     row_id = "rowid" if dialect == "sqlite" else "ctid"
+    texts = [raw.text for raw in rows]
     for raw in rows:
         problem = _problem(raw)
-        if problem:
+        if problem and _padded(raw.text) and raw.text.strip() not in texts:  # keep the revision: trim it
+            trimmed = sql_literal(raw.text.strip())
+            trim = f"UPDATE alembic_version SET version_num = {trimmed} WHERE {_match(raw, dialect)};"
+            bad.append(BadRow(shown(raw), problem, trim, "trim"))
+        elif problem:
             bad.append(BadRow(shown(raw), problem, f"DELETE FROM alembic_version WHERE {_match(raw, dialect)};"))
         elif raw.text in good:
             if all(b.shown != shown(raw) for b in bad):

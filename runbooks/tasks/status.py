@@ -198,7 +198,7 @@ def next_step(status: Status, database: DatabaseArgs | None = None) -> str:
         "empty": "An empty database: Galaxy initializes it on first start (or `create_db.sh`).",
         "missing": "No database here: check the path or URL; Galaxy creates it on first start (`create_db.sh`).",
         "invalid-version-rows": "alembic_version holds rows that are not revision ids: back up, then "
-        + " ".join(row.delete_sql for row in status.bad_rows),
+        + " ".join(row.fix_sql for row in status.bad_rows),
         "damaged": f"The file is damaged ({status.damage}): restore a backup, or {cli('troubleshoot')} for a salvage.",
     }[status.state]
 

@@ -122,7 +122,7 @@ def _invalid_rows(ex: Examination, snapshot: DatabaseSnapshot) -> None:
         f"alembic_version holds {len(bad)} row(s) that are not revision ids: "
         + "; ".join(row.describe() for row in bad)
         + f" (revision ids: {', '.join(snapshot.alembic_rows) or 'none'}); Galaxy's migrations cannot start from it",
-        "back up the database, then delete exactly these rows: " + " ".join(row.delete_sql for row in bad),
+        "back up the database, then fix exactly these rows: " + " ".join(row.fix_sql for row in bad),
         {"rows": [row.to_json() for row in bad], "revision_ids": list(snapshot.alembic_rows or ())},
     )
 
