@@ -134,3 +134,17 @@ def expected_rows(target: Target, graph: RevisionGraph, current: tuple[str, ...]
     else:
         tsi = set(tsi_now)
     return gxy | tsi
+
+
+def release_back(graph: RevisionGraph, steps: int) -> str:
+    """The release tag ``steps`` below the newest one this code has (its own tags, not the sample's).
+
+    The runbooks' demonstrations start there: with galaxy-data 26.1 one step is 26.0, two are 25.1;
+    with a 24.2 checkout, 24.1 and 24.0. Fewer tags than that: the oldest (22.01, base).
+    """
+    from runbooks.code.revisions import release_key
+
+    tags = sorted(graph.release_tags, key=release_key, reverse=True)
+    if not tags:
+        raise UsageError("this Galaxy code has no release tags (REVISION_TAGS): name a revision instead")
+    return tags[min(steps, len(tags) - 1)]

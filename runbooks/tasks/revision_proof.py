@@ -84,11 +84,44 @@ def start_at(db: DatabaseUrl, env: GalaxyEnv, graph: RevisionGraph, parent: str)
     rows = migrate.read_rows(db)
     if parent in rows:
         return rows
+    rows = _unrun_head_at_parent(db, graph, rows, parent)
+    if parent in rows:
+        return rows
     direction = "downgrade" if parent in graph.ancestors(rows) else "upgrade"
     outcome = migrate.apply(db, migrate.make_plan(graph, rows, parent, direction), env=env)
     if not outcome.reached:
         raise RunbookError(f"the scratch database did not reach {parent}: {_why(outcome)}")
     return outcome.rows
+
+
+def _unrun_head_at_parent(db: DatabaseUrl, graph: RevisionGraph, rows: tuple[str, ...], parent: str) -> tuple:
+    """A checkout's initialization stamps its head, the new revision, without running it.
+
+    The schema is then the model's. Without anything the revision creates, it is the parent's schema:
+    the row becomes the parent (what ``run_alembic.sh stamp`` writes). With all of it (the model was
+    changed first), the proof downgrades from there. With part of it, nothing can be proved.
+    """
+    from runbooks.code.objects import created_objects, schema_objects
+    from runbooks.database.scratch import run_statements
+    from runbooks.tasks import migrate
+
+    stamped = [rid for rid in rows if rid in graph.children.get(parent, []) and not graph.children.get(rid)]
+    if len(stamped) != 1:
+        return rows
+    new = stamped[0]
+    made = created_objects(graph.revisions[new])
+    found = schema_objects(db, {o.table or o.name for o in made})
+    present = [o for o in made if found.has(o)]
+    if not made or len(present) == len(made):
+        return rows
+    if present:
+        raise RunbookError(
+            f"Galaxy's initialization of this checkout already makes {', '.join(o.describe() for o in present)} "
+            f"but not the rest of what {new} creates: change the model to match the whole revision (or undo "
+            "the partial change), or prove it in a workspace"
+        )
+    run_statements(db, [f"UPDATE alembic_version SET version_num = '{parent}' WHERE version_num = '{new}'"])
+    return migrate.read_rows(db)
 
 
 def _cached_head_sample() -> Path:

@@ -20,16 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runbooks.code.environment import GalaxyEnv
-from runbooks.code.revisions import RevisionGraph
+from runbooks.code.revisions import RevisionGraph, release_key
+from runbooks.code.targets import release_back
 from runbooks.database.connections import inspect_database
 from runbooks.database.scratch import copy_database, create_empty, run_statements, scratch_database
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import RunbookError, UsageError
 
 UNKNOWN_REVISION = "0badc0ffee00"
-BEHIND_RELEASE = "26.0"
-# Created by hand before the upgrade: b75f0f4dbcd4 ("page.source_invocation_id") adds it.
-LEFTOVER = ("page", "source_invocation_id", "b75f0f4dbcd4")
+# What the functions below give for the installed galaxy-data 26.1 (the tests' code). With another
+# code (a checkout of an older release) they come from that code's own tags and revisions.
+BEHIND_RELEASE = "26.0"  # behind_release(graph)
+LEFTOVER = ("page", "source_invocation_id", "b75f0f4dbcd4")  # leftover(graph)
+CROSSING_RELEASE = "25.0"  # crossing_release(graph)
 DRIFT_COLUMN = ("job", "local_hack")
 MIGRATE_TABLE = (
     "CREATE TABLE migrate_version (repository_id VARCHAR(250) NOT NULL PRIMARY KEY, "
@@ -54,9 +57,45 @@ def _gxy_head(graph: RevisionGraph) -> str:
     return graph.heads("gxy")[0]
 
 
+def behind_release(graph: RevisionGraph) -> str:
+    """The release a "behind" database is at: the one below the newest tag of this code."""
+    return release_back(graph, 1)
+
+
+def leftover(graph: RevisionGraph) -> tuple[str, str, str]:
+    """(table, column, revision): a column the newest pending revision that adds one adds, from behind_release.
+
+    Added by hand before the upgrade, it makes that revision fail (objects-already-exist).
+    """
+    from runbooks.code.objects import created_objects
+
+    pending = graph.pending([graph.tag_revision(behind_release(graph)) or ""], "gxy")
+    made = {rev_id: created_objects(graph.revisions[rev_id]) for rev_id in pending}
+    new_tables = {o.name for objects in made.values() for o in objects if o.kind == "table"}
+    for rev_id in reversed(pending):  # on a table the behind database has
+        columns = [o for o in made[rev_id] if o.kind == "column" and not o.guarded and o.table not in new_tables]
+        if columns:
+            return columns[0].table or "", columns[0].name, rev_id
+    raise UsageError(f"no revision after {behind_release(graph)} adds a column in this code: no leftover to make")
+
+
+def crossing_release(graph: RevisionGraph) -> str:
+    """A release whose plain downgrade from head crosses a merge (side rows stay): the newest below the
+    downgrade runbook's default (release_back 2), so the two runbooks show different crossings."""
+    from runbooks.tasks.migrate import make_plan
+
+    below = release_key(release_back(graph, 2))
+    for tag in sorted(graph.release_tags, key=release_key, reverse=True):
+        # more than Galaxy's one downgrade call: the plan adds the steps that undo the side rows
+        if release_key(tag) < below and len(make_plan(graph, tuple(graph.heads()), tag, "downgrade").calls) > 1:
+            return tag
+    raise UsageError("no release of this code is reached from head across a merge: no multiple-current state")
+
+
 def states(graph: RevisionGraph) -> dict[str, State]:
     head = _gxy_head(graph)
-    table, column, _ = LEFTOVER
+    table, column, _ = leftover(graph)
+    behind = behind_release(graph)
     legacy = ("DROP TABLE alembic_version", MIGRATE_TABLE)
     return {
         s.name: s
@@ -91,7 +130,7 @@ def states(graph: RevisionGraph) -> dict[str, State]:
                 (f"DELETE FROM alembic_version WHERE version_num = '{head}'",),
                 "alembic_version without its gxy row",
             ),
-            State("behind", "database-behind", "behind", description=f"at release {BEHIND_RELEASE}"),
+            State("behind", "database-behind", "behind", description=f"at release {behind}"),
             State(
                 "unknown-revision",
                 "unknown-revision",
@@ -103,14 +142,15 @@ def states(graph: RevisionGraph) -> dict[str, State]:
                 "multiple-current",
                 "multiple-current-revisions",
                 "head",
-                description="Galaxy's own `downgrade 25.0` from head, which crosses merge revisions",
+                description=f"Galaxy's own `downgrade {crossing_release(graph)}` from head, which crosses merge "
+                "revisions",
             ),
             State(
                 "objects-already-exist",
                 "objects-already-exist",
                 "behind",
                 (f"ALTER TABLE {table} ADD COLUMN {column} INTEGER",),
-                f"at {BEHIND_RELEASE}, with {table}.{column} added by hand before the upgrade that adds it",
+                f"at {behind}, with {table}.{column} added by hand before the upgrade that adds it",
             ),
             State(
                 "orphans",
@@ -145,15 +185,17 @@ def states(graph: RevisionGraph) -> dict[str, State]:
 execute_sql = run_statements
 
 
-def _move(db: DatabaseUrl, graph: RevisionGraph, target: str, plain_galaxy: bool = False) -> None:
+def _move(
+    db: DatabaseUrl, graph: RevisionGraph, target: str, plain_galaxy: bool = False, env: GalaxyEnv | None = None
+) -> None:
     from runbooks.galaxy.commands import run_dbscript
     from runbooks.tasks import migrate
 
     if plain_galaxy:  # Galaxy's own downgrade, exactly as an admin types it
-        run_dbscript(db, "downgrade", revision=target)
+        run_dbscript(db, "downgrade", revision=target, env=env)
         return
     plan = migrate.make_plan(graph, migrate.read_rows(db), target, "downgrade")
-    outcome = migrate.apply(db, plan)
+    outcome = migrate.apply(db, plan, env=env)
     if not outcome.reached:
         raise RunbookError(f"{db} did not reach {target}: {outcome.errors[:1]}")
 
@@ -164,10 +206,11 @@ def make_state(
     graph: RevisionGraph,
     head: DatabaseUrl | None = None,
     behind: DatabaseUrl | None = None,
+    env: GalaxyEnv | None = None,
 ) -> State:
-    """Make ``db`` (which must not exist) a scratch database in state ``name``.
+    """Make ``db`` (which must not exist) a scratch database in state ``name``, with ``env``'s code.
 
-    ``head`` / ``behind``: databases of the same dialect, at head and at BEHIND_RELEASE, to copy
+    ``head`` / ``behind``: databases of the same dialect, at head and at behind_release, to copy
     instead of running Galaxy's initialization again (seconds each); made when not given.
     """
     known = states(graph)
@@ -187,24 +230,28 @@ def make_state(
     if source is not None:
         copy_database(source, db)
     else:
-        make_sample(db, BEHIND_RELEASE if state.start == "behind" else None, graph)
+        make_sample(db, behind_release(graph) if state.start == "behind" else None, graph, env)
     if name == "multiple-current":
-        _move(db, graph, "25.0", plain_galaxy=True)
+        _move(db, graph, crossing_release(graph), plain_galaxy=True, env=env)
     execute_sql(db, state.statements(db))
     return state
 
 
-def checkout_with_two_heads(folder: Path, graph: RevisionGraph) -> GalaxyEnv:
-    """A Galaxy-checkout-shaped tree (``lib/galaxy/model`` of the installed code) plus a second gxy head.
+def checkout_with_two_heads(folder: Path, graph: RevisionGraph, source: GalaxyEnv | None = None) -> GalaxyEnv:
+    """A Galaxy-checkout-shaped tree (``lib/galaxy/model`` of ``source``'s code) plus a second gxy head.
 
-    The extra revision branches off the parent of the current head, as a feature branch written
-    before the last release revision and merged without re-parenting does.
+    ``source``: the code ``graph`` was read from (default the installed package); a checkout's other
+    ``lib/galaxy`` packages and its ``.venv`` are linked, so the tree runs that release's code. The
+    extra revision branches off the parent of the current head, as a feature branch written before
+    the last release revision and merged without re-parenting does.
     """
-    package = GalaxyEnv.from_package()
-    model_dir = package.migrations_dir.parent
+    source = source or GalaxyEnv.from_package()
+    model_dir = source.migrations_dir.parent
     target = Path(folder) / "lib" / "galaxy" / "model"
     if not target.exists():
         shutil.copytree(model_dir, target, ignore=shutil.ignore_patterns("__pycache__"))
+        if source.root is not None:
+            _link_rest_of_checkout(source, Path(folder))
     head = _gxy_head(graph)
     parent = graph.revisions[head].parents[0]
     (Path(folder) / "config").mkdir(exist_ok=True)
@@ -237,6 +284,16 @@ def checkout_with_two_heads(folder: Path, graph: RevisionGraph) -> GalaxyEnv:
     return GalaxyEnv.from_checkout(folder)
 
 
+def _link_rest_of_checkout(source: GalaxyEnv, folder: Path) -> None:
+    """Every ``lib/galaxy`` package but ``model`` (copied), and the checkout's virtualenv, as links."""
+    for entry in (source.lib_dir / "galaxy").iterdir():
+        link = folder / "lib" / "galaxy" / entry.name
+        if entry.name != "model" and not link.exists():
+            link.symlink_to(entry)
+    if source.python is not None:
+        (folder / ".venv").symlink_to(source.python.parent.parent)
+
+
 # -- what Galaxy's own code says --------------------------------------------------------------
 
 OK = "OK"
@@ -249,6 +306,14 @@ def galaxy_verdicts(dbs: list[DatabaseUrl], env: GalaxyEnv | None = None) -> lis
     return [verdict(db, env) for db in dbs]
 
 
+def _usable_template(template: DatabaseUrl | None, like: DatabaseUrl, graph: RevisionGraph) -> bool:
+    """A template of the same dialect at this code's heads (the embedded sample is at the package's)."""
+    if template is None or template.is_sqlite != like.is_sqlite:
+        return False
+    found = inspect_database(template)
+    return found.exists and set(found.alembic_rows or ()) == set(graph.heads())
+
+
 class ScratchSet:
     """Scratch databases of the selection's dialect: files in a folder, or databases on the same server.
 
@@ -257,16 +322,23 @@ class ScratchSet:
     ``scratch_database``; ``cleanup()`` (or leaving a ``with ScratchSet(...)`` block) drops them all.
     """
 
-    def __init__(self, like: DatabaseUrl, folder: Path, graph: RevisionGraph, template: DatabaseUrl | None = None):
-        self.like, self.folder, self.graph = like, Path(folder), graph
+    def __init__(
+        self,
+        like: DatabaseUrl,
+        folder: Path,
+        graph: RevisionGraph,
+        template: DatabaseUrl | None = None,
+        env: GalaxyEnv | None = None,
+    ):
+        self.like, self.folder, self.graph, self.env = like, Path(folder), graph, env
         self._scratches = ExitStack()
         self.head = self.url("_head")
-        if template is not None and template.is_sqlite == like.is_sqlite and inspect_database(template).exists:
+        if _usable_template(template, like, graph):
             copy_database(template, self.head)
         else:
             from runbooks.tasks.samples import make_sample
 
-            make_sample(self.head, None, graph)
+            make_sample(self.head, None, graph, env)
         self._behind: DatabaseUrl | None = None
 
     def __enter__(self) -> ScratchSet:
@@ -285,13 +357,14 @@ class ScratchSet:
         if self._behind is None:
             self._behind = self.url("_behind")
             copy_database(self.head, self._behind)
-            _move(self._behind, self.graph, BEHIND_RELEASE)
+            _move(self._behind, self.graph, behind_release(self.graph), env=self.env)
         return self._behind
 
     def make(self, name: str) -> DatabaseUrl:
         state = states(self.graph)[name]
         db = self.url(name)
-        make_state(name, db, self.graph, head=self.head, behind=self.behind if state.start == "behind" else None)
+        behind = self.behind if state.start == "behind" else None
+        make_state(name, db, self.graph, head=self.head, behind=behind, env=self.env)
         return db
 
     def cleanup(self) -> None:
