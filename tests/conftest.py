@@ -173,8 +173,9 @@ def pg_database(pg_admin):
         return pg_admin.with_database(name)
 
     yield new
-    for name in names:
-        _admin_sql(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for name in names:  # with what a restore kept of it (NAME_before_restore_...)
+        for found in {name, *_databases_named(pg_admin, name)}:
+            _admin_sql(pg_admin, f'DROP DATABASE IF EXISTS "{found}" WITH (FORCE)')
 
 
 # -- running the CLI as a user would ---------------------------------------------

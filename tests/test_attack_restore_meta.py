@@ -4,7 +4,7 @@ Galaxy's database owned by its own role, ``REVOKE CONNECT … FROM PUBLIC``, a c
 a comment, ``ALTER DATABASE … SET`` and ``ALTER ROLE … IN DATABASE … SET``; a superuser backs it
 up and restores it (``pg_restore --no-owner`` into a new database). Afterwards the database's
 owner, privileges, limit, comment and settings, and the owner of every table, are as they were,
-and Galaxy's role can read its tables.
+Galaxy's role can read its tables, and the database it replaced is kept under a printed name.
 """
 
 from __future__ import annotations
@@ -82,3 +82,5 @@ def test_restore_puts_back_what_is_not_rows(galaxy_role, pg_db, tmp_path):
     assert (read_rows(db), fingerprint(db)) == (rows, content)
     assert role_reads(db, galaxy_role)
     assert "not put back" not in restored.text()
+    kept = db.with_database(restored.kept)  # what it replaced, kept and named
+    assert restored.kept in restored.text() and fingerprint(kept) == content

@@ -15,12 +15,23 @@ dropped only after that.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbooks.database.backup import BUSY_TIMEOUT_S, Busy, backup_pages, backups_dir, pg_restore_into, run_pg_tool, why
+from runbooks.database.backup import (
+    BUSY_TIMEOUT_S,
+    Busy,
+    backup_pages,
+    backups_dir,
+    make_backup,
+    pg_restore_into,
+    run_pg_tool,
+    why,
+)
 from runbooks.database.connections import DatabaseSnapshot, inspect_database, run_admin_sql
 from runbooks.database.database_meta import DatabaseMeta, put_back, read_meta
 from runbooks.database.manifest import check_against, identity, read_manifest
@@ -41,28 +52,56 @@ class Restored:
     backup: Path
     rows: tuple[str, ...] | None
     notes: list[str] = field(default_factory=list)
+    kept: str | None = None  # what it replaced: a backup file (SQLite) or a database's name (PostgreSQL)
 
     def text(self) -> str:
         rows = ", ".join(self.rows) if self.rows else "(no alembic_version rows)"
         lines = [f"Restored {self.database} from {self.backup}; alembic_version read back: {rows}"]
+        if self.kept and self.database.is_sqlite:
+            lines.append(
+                f"The database as it was before is kept in {self.kept} (with its manifest): remove it when done"
+            )
+        elif self.kept:
+            lines.append(
+                f"The database as it was before is kept as {self.kept} on the same server: "
+                f'DROP DATABASE "{self.kept}" when you no longer need it'
+            )
         return "\n".join(lines + [f"Note: {note}" for note in self.notes])
 
 
-def restore(backup: Path | str, db: DatabaseUrl, *, force: bool = False) -> Restored:
-    """Put ``db`` back as ``backup`` has it, or raise leaving ``db`` exactly as it was."""
+def restore(backup: Path | str, db: DatabaseUrl, *, force: bool = False, keep: bool = True) -> Restored:
+    """Put ``db`` back as ``backup`` has it, or raise leaving ``db`` exactly as it was.
+
+    ``keep``: what is replaced is kept (a backup file, or the old database renamed) and named.
+    """
     notes: list[str] = []
     try:
         path = checked_backup_file(backup)
         _check_kind(path, db)  # first: --force cannot make one dialect's backup restore onto the other
         _check_manifest(path, db, force, notes)
+        _refuse_foreign_target(path, db, force)
         with migration_lock(db, "restore"):
             if db.is_sqlite:
-                _restore_sqlite(path, db, force, notes)
+                kept = _restore_sqlite(path, db, force, notes, keep)
             else:
-                _restore_postgresql(path, db, force, notes)
+                kept = _restore_postgresql(path, db, force, notes, keep)
     except RunbookError as error:
         raise error if UNCHANGED in str(error) else type(error)(f"{error}; {UNCHANGED}") from None
-    return Restored(db, path, inspect_database(db).alembic_rows, notes)
+    return Restored(db, path, inspect_database(db).alembic_rows, notes, kept)
+
+
+def _refuse_foreign_target(path: Path, db: DatabaseUrl, force: bool) -> None:
+    """A target that is not a Galaxy database is replaced only when its own backup or ``force`` says so."""
+    manifest = read_manifest(path)
+    if force or (manifest is not None and manifest.get("source") == identity(db)):
+        return
+    target = inspect_database(db)
+    if not target.exists or target.is_empty or target.alembic_rows is not None or target.migrate_version is not None:
+        return
+    raise UsageError(
+        f"{db} is not a Galaxy database (no alembic_version or migrate_version table) and {path.name} does not say "
+        "it is a backup of it: a restore would replace it whole; check --db, or pass --force to replace it anyway"
+    )
 
 
 def checked_backup_file(backup: Path | str) -> Path:
@@ -136,7 +175,7 @@ def _check_galaxy(snapshot: DatabaseSnapshot, path: Path, force: bool, notes: li
 # -- SQLite ---------------------------------------------------------------------------
 
 
-def _restore_sqlite(path: Path, db: DatabaseUrl, force: bool, notes: list[str]) -> None:
+def _restore_sqlite(path: Path, db: DatabaseUrl, force: bool, notes: list[str], keep: bool = True) -> str | None:
     source = DatabaseUrl.parse(f"sqlite:///{path}")
     _integrity_check(path)
     _check_galaxy(inspect_database(source), path, force, notes)
@@ -145,6 +184,7 @@ def _restore_sqlite(path: Path, db: DatabaseUrl, force: bool, notes: list[str]) 
     if existed and not stat.S_ISREG(target.stat().st_mode):
         raise UsageError(f"{target} is not a regular file: restore onto a SQLite database file")
     _refuse_sqlite_holders(target, existed)
+    kept = _keep_sqlite(db) if keep and existed else None  # before anything is written
     src = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
     try:
         dst = sqlite3.connect(f"{target.as_uri()}?mode={'rw' if existed else 'rwc'}", uri=True, timeout=1.0)
@@ -161,6 +201,34 @@ def _restore_sqlite(path: Path, db: DatabaseUrl, force: bool, notes: list[str]) 
         raise RunbookError(f"could not write {target} ({why(error)})") from None
     finally:
         src.close()
+    return kept
+
+
+def _keep_sqlite(db: DatabaseUrl) -> str:
+    """A backup (with its manifest) of the database about to be replaced; a damaged one is copied as it is."""
+    try:
+        return str(make_backup(db).path)
+    except Refused:
+        raise
+    except RunbookError as error:
+        if not _unreadable(db):
+            raise RunbookError(f"{error}; pass --no-keep to restore without keeping a copy") from None
+    folder = backups_dir()
+    kept = folder / f"{db.sqlite_path.stem}-as-it-was-{time.strftime('%Y%m%d-%H%M%S')}.sqlite"
+    try:
+        for suffix in ("", "-wal"):
+            if Path(f"{db.sqlite_path}{suffix}").exists():
+                shutil.copyfile(f"{db.sqlite_path}{suffix}", f"{kept}{suffix}")
+    except OSError as error:
+        raise RunbookError(f"could not keep a copy of {db} in {folder} ({why(error)}); pass --no-keep") from None
+    return str(kept)
+
+
+def _unreadable(db: DatabaseUrl) -> bool:
+    try:
+        return inspect_database(db).damage is not None
+    except RunbookError:
+        return True
 
 
 def _integrity_check(path: Path) -> None:
@@ -188,7 +256,7 @@ def _refuse_sqlite_holders(target: Path, existed: bool) -> None:
 # -- PostgreSQL ------------------------------------------------------------------------
 
 
-def _restore_postgresql(path: Path, db: DatabaseUrl, force: bool, notes: list[str]) -> None:
+def _restore_postgresql(path: Path, db: DatabaseUrl, force: bool, notes: list[str], keep: bool = True) -> str | None:
     try:
         run_pg_tool("pg_restore", db, ["--list", str(path)])
     except RunbookError as error:
@@ -205,10 +273,23 @@ def _restore_postgresql(path: Path, db: DatabaseUrl, force: bool, notes: list[st
             _put_back_meta(path, db if exists else None, new.db, notes)
             _swap(db, new.db, old.db if exists else None)
             swapped = True
+            return _keep_replaced(old.db, db, notes) if keep and exists else None
     except Exception as error:  # noqa: BLE001 - after the swap only dropping the old database failed
         if not swapped:
             raise
         notes.append(f"the replaced database could not be dropped ({mask_text(str(error), db.password)})")
+    return None
+
+
+def _keep_replaced(old: DatabaseUrl, db: DatabaseUrl, notes: list[str]) -> str | None:
+    """The replaced database under a name of its own (not a scratch name: nothing cleans it up)."""
+    name = f"{db.database_name[:36]}_before_restore_{time.strftime('%Y%m%d_%H%M%S')}"
+    try:
+        run_admin_sql(db, f"ALTER DATABASE {quoted(old.database_name)} RENAME TO {quoted(name)}")
+    except Exception as error:  # noqa: BLE001 - the restore itself is done: say what was not kept
+        notes.append(f"the replaced database could not be kept ({mask_text(str(error), db.password)}); it was dropped")
+        return None
+    return name
 
 
 def _put_back_meta(path: Path, replaced: DatabaseUrl | None, new: DatabaseUrl, notes: list[str]) -> None:
