@@ -412,3 +412,20 @@ def test_squawk_missing_binary_is_a_usage_error(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(UsageError, match="pip install squawk-cli"):
         squawk_sql("SELECT 1;")
+
+
+def test_a_revision_nested_too_deeply_is_a_finding_and_the_rest_of_the_folder_is_linted(tmp_path):
+    """Python's parser gives up on deep nesting with RecursionError: one file's finding, not the run's end."""
+    header = 'from alembic import op\nrevision = "{rid}"\ndown_revision = "fac9c76612f9"\nbranch_labels = None\n'
+    deep = header.format(rid="aaaa11112222") + "\n\ndef upgrade():\n    x = " + " + ".join(["1"] * 20000) + "\n"
+    (tmp_path / "aaaa11112222_deep.py").write_text(deep + "\n\ndef downgrade():\n    pass\n")
+    fine = header.format(rid="bbbb11112222") + '\n\ndef upgrade():\n    op.execute("SELECT 1")\n'
+    (tmp_path / "bbbb11112222_fine.py").write_text(fine + '\n\ndef downgrade():\n    op.execute("SELECT 2")\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "runbooks", "lint", "--json", str(tmp_path)], capture_output=True, text=True
+    )
+    assert result.returncode == 1 and "internal error" not in result.stderr, result.stderr
+    found = {Path(path).name: findings for path, findings in json.loads(result.stdout)["files"].items()}
+    assert [f["rule"] for f in found["aaaa11112222_deep.py"]] == ["not-python"]
+    assert "recursion" in found["aaaa11112222_deep.py"][0]["message"]
+    assert found["bbbb11112222_fine.py"] == []

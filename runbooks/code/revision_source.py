@@ -42,9 +42,13 @@ class RevisionSource:
 
     @classmethod
     def read(cls, path: Path) -> RevisionSource:
-        """Parse ``path`` (raises ``SyntaxError`` / ``UnicodeDecodeError`` for a file that is not Python)."""
+        """Parse ``path`` (raises ``SyntaxError`` / ``UnicodeDecodeError`` for a file that is not Python, and
+        ``ValueError`` for one nested too deeply for Python's parser)."""
         text = path.read_text(encoding="utf-8")
-        return cls(path, text, ast.parse(text, filename=str(path)))
+        try:
+            return cls(path, text, ast.parse(text, filename=str(path)))
+        except (RecursionError, MemoryError) as error:
+            raise ValueError(f"nested too deeply for Python's parser ({error})") from None
 
     # -- module facts ------------------------------------------------------------
 
