@@ -83,9 +83,22 @@ def test_a_rerun_gives_the_committed_cell(release, dialect, request):
 
 
 def test_the_page_shows_every_committed_cell():
-    from docs_build.generated.upgrade_matrix import SNIPPETS
+    """The grid gives each cell's answer (a stop names its revision and links to its section, which
+    gives the way out's SQL); the cells table gives its rows checked and lost."""
+    from docs_build.generated.upgrade_matrix import DIALECTS, SNIPPETS
 
-    table = SNIPPETS["upgrade-matrix"]().splitlines()
+    names = ("upgrade-matrix", "upgrade-matrix-cells", "upgrade-matrix-stops")
+    grid, cells, stops = (SNIPPETS[name]() for name in names)
     for (release, dialect), cell in committed().items():
-        row = next(line for line in table if line.startswith(f"| {release} | {dialect} |"))
-        assert cell["outcome"] in row and f"{cell['data']['rows_checked']} / {cell['data']['rows_lost']}" in row
+        row = next(line for line in grid.splitlines() if line.startswith(f"| {release} |"))
+        answer = row.split(" | ")[2 + list(DIALECTS).index(dialect)]
+        if "stops" not in cell:
+            assert answer.startswith("✅ reached head"), row
+        else:
+            revision = cell["stops"][0]["stopped_at"].split()[-1]
+            assert f"stopped at [`{revision}`](#stop-{revision})" in answer, row
+            assert f"{{ #stop-{revision} }}" in stops
+            assert all(statement in stops for statement in cell["stops"][0]["way_out_statements"])
+            assert ("head after the way out" in answer) == cell["reached_head"], row
+        line = next(line for line in cells.splitlines() if line.startswith(f"| {release} | {dialect} |"))
+        assert f"| {cell['data']['rows_checked']} / {cell['data']['rows_lost']} |" in line

@@ -23,37 +23,121 @@ def _cell_text(text: str, limit: int = 220) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _stop(cell: dict) -> str:
+DIALECTS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def _stop_anchor(stop: dict) -> str:
+    """``stop-cde5d2db77e7``: one section per distinct stop, which every cell that met it links to."""
+    return "stop-" + (stop.get("stopped_at") or "refused").split()[-1]
+
+
+def _grid_cell(cell: dict | None) -> str:
+    """A mark and a word: reached head, or stopped at REV (linked to the stop's section) and what followed."""
+    if cell is None:
+        return "not run"
     if "stops" not in cell:
-        return "—"
+        return "✅ reached head" if cell["reached_head"] else f"❌ {cell['outcome']}"
     stop = cell["stops"][0]
-    return f"{_code(stop.get('stopped_at') or '')}: {_cell_text(stop.get('error') or stop.get('refused') or '', 160)}"
+    where = f"[`{(stop.get('stopped_at') or 'refused').split()[-1]}`](#{_stop_anchor(stop)})"
+    if cell["reached_head"]:
+        return f"⚠️ stopped at {where}; head after the way out"
+    return f"❌ stopped at {where}"
 
 
-def _way_out(cell: dict) -> str:
-    if "stops" not in cell:
-        return "—"
-    statements = [s for stop in cell["stops"] for s in stop.get("way_out_statements") or []]
-    if statements:
-        return " ".join(_code(s) for s in statements) + (" → head" if cell["reached_head"] else " → still stopped")
-    return "none given" + (
-        f" ({_cell_text(cell['stops'][0]['way_out'], 120)})" if cell["stops"][0].get("way_out") else ""
-    )
+def _summary(cells: list[dict]) -> str:
+    """The answer in one sentence, from the cells."""
+    parts, order = [], list(dict.fromkeys(cell["release"] for cell in cells))
+    for dialect, title in DIALECTS.items():
+        mine = [cell for cell in cells if cell["dialect"] == dialect]
+        clean = [cell["release"] for cell in mine if cell["reached_head"] and "stops" not in cell]
+        after = [cell["release"] for cell in mine if cell["reached_head"] and "stops" in cell]
+        never = [cell["release"] for cell in mine if not cell["reached_head"]]
+        if len(clean) == len(mine):
+            parts.append(f"on {title} every release reaches head in one run")
+            continue
+        text = f"on {title} {_they(clean, order, 'reach', 'no release reaches')} head in one run"
+        if after:
+            text += f"; {_they(after, order, 'stop')} once and reach head after the way out the tool prints"
+        parts.append(text + (f"; {_they(never, order, 'do')} not reach head" if never else ""))
+    return f"Upgraded to head ({_galaxy_data()}'s code): " + "; ".join(parts) + "."
 
 
-def _data(cell: dict) -> str:
-    data = cell["data"]
-    lost = data["rows_lost"]
-    mark = "" if not data["unexplained"] else f", **{len(data['unexplained'])} unexplained**"
-    return f"{data['rows_checked']} / {lost}{mark}"
+def _they(releases: list[str], order: list[str], verb: str, none: str = "") -> str:
+    """``22.1.1 to 25.1.3 stop`` / ``26.0.2 stops``: the releases and the verb agreeing with them."""
+    if not releases:
+        return none
+    single = {"do": "does"}.get(verb, verb + "es" if verb.endswith(("h", "s")) else verb + "s")
+    return f"{_releases(releases, order)} {verb if len(releases) > 1 else single}"
 
 
-def _schema(cell: dict) -> str:
-    schema = cell["schema"]
-    if "not_compared" in schema:
-        return f"not compared ({schema['not_compared']})"
-    total, unexplained = len(schema["differences"]), schema["unexplained"]
-    return f"{total} ({unexplained} unexplained)" if unexplained else f"{total} (all explained)"
+def _releases(releases: list[str], order: list[str]) -> str:
+    """``22.1.1 to 25.1.3`` for a run of consecutive releases, else each one named."""
+    if len(releases) > 2 and order[order.index(releases[0]) : order.index(releases[-1]) + 1] == releases:
+        return f"{releases[0]} to {releases[-1]}"
+    return ", ".join(releases)
+
+
+def _galaxy_data() -> str:
+    return f"galaxy-data {json.loads(RESULTS.read_text()).get('galaxy_data', '')}".strip()
+
+
+def matrix_table() -> str:
+    """The answer: release × dialect, a mark and a word per cell (``<!-- generated: upgrade-matrix -->``)."""
+    cells = _cells()
+    if not cells:
+        return "No matrix has been committed yet: run `python -m bench.upgrade_matrix refresh`."
+    by_key = {(cell["release"], cell["dialect"]): cell for cell in cells}
+    lines = [_summary(cells), "", "| release | revisions to head | " + " | ".join(DIALECTS.values()) + " |"]
+    lines.append("|---|---:|" + "---|" * len(DIALECTS))
+    for release in dict.fromkeys(cell["release"] for cell in cells):
+        pending = max(cell["pending"] for cell in cells if cell["release"] == release)
+        marks = " | ".join(_grid_cell(by_key.get((release, dialect))) for dialect in DIALECTS)
+        lines.append(f"| {release} | {pending} | {marks} |")
+    return "\n".join(lines)
+
+
+def _way_out_parts(stop: dict) -> tuple[str, list[str], str]:
+    """The printed way out as (its lead, its SQL statements, what follows them)."""
+    text, statements = " ".join(str(stop.get("way_out") or "").split()), stop.get("way_out_statements") or []
+    if not statements or statements[0] not in text:
+        return text, statements, ""
+    lead, rest = text.split(statements[0], 1)
+    tail = rest.split(statements[-1], 1)[-1] if statements[-1] in rest else ""
+    return lead.strip().rstrip(":") + ":", statements, tail.strip()
+
+
+def stops_sections() -> str:
+    """One section per distinct stop: the cells that met it, Galaxy's error, the way out and its SQL."""
+    groups: dict[str, list[dict]] = {}
+    for cell in _cells():
+        if "stops" in cell:
+            groups.setdefault(_stop_anchor(cell["stops"][0]), []).append(cell)
+    if not groups:
+        return "No upgrade stopped."
+    parts = []
+    for anchor, cells in groups.items():
+        stop = cells[0]["stops"][0]
+        lead, statements, tail = _way_out_parts(stop)
+        after = "reached head" if all(cell["reached_head"] for cell in cells) else "did not reach head"
+        parts += [
+            f"### Stopped at `{stop.get('stopped_at') or 'refused'}` {{ #{anchor} }}",
+            "",
+            f"**Cells**: {_cells_text([(cell['release'], cell['dialect']) for cell in cells])}. "
+            f"With the way out applied, the upgrade run again {after}.",
+            "",
+            "Galaxy's error:",
+            "",
+            "```text",
+            str(stop.get("error") or stop.get("refused")),
+            "```",
+            "",
+            f"The way out the tool printed: {lead}",
+            "",
+        ]
+        if statements:
+            parts += ["```sql", *statements, "```", ""]
+        parts += [f"After the SQL: {tail}", ""] if tail else []
+    return "\n".join(parts)
 
 
 def _reverse(cell: dict) -> str:
@@ -61,26 +145,36 @@ def _reverse(cell: dict) -> str:
     if not back:
         return "not run"
     if back.get("accepted") is None:
-        return _cell_text(back["why"], 100)
-    verdict = "accepted" if back["accepted"] else f"**refused**: {_cell_text(back.get('why', ''), 120)}"
-    fresh = "" if back.get("from", "").startswith("this cell") else " (from a fresh head database)"
-    return f"to {back['tag']}: {verdict}{fresh}"
+        return _cell_text(back["why"], 60)
+    verdict = "accepted" if back["accepted"] else "**refused**"
+    fresh = "" if back.get("from", "").startswith("this cell") else " (fresh head database)"
+    return f"to `{back['tag']}`: {verdict}{fresh}"
 
 
-def matrix_table() -> str:
-    cells = _cells()
-    if not cells:
-        return "No matrix has been committed yet: run `python -m bench.upgrade_matrix refresh`."
+def _schema(cell: dict) -> str:
+    schema = cell["schema"]
+    if "not_compared" in schema:
+        return "not compared"
+    total, unexplained = len(schema["differences"]), schema["unexplained"]
+    return f"{total} (**{unexplained} unexplained**)" if unexplained else f"{total} (all explained)"
+
+
+def _data(cell: dict) -> str:
+    data = cell["data"]
+    mark = "" if not data["unexplained"] else f", **{len(data['unexplained'])} unexplained**"
+    return f"{data['rows_checked']} / {data['rows_lost']}{mark}"
+
+
+def cells_table() -> str:
+    """Each cell's measurements, short columns (``<!-- generated: upgrade-matrix-cells -->``)."""
     lines = [
-        "| release | dialect | pending | outcome | stopped at: error | way out applied | slowest revisions "
-        "| rows checked / lost | schema differences from a fresh head database | way back, judged by the release |",
-        "|---|---|---:|---|---|---|---|---|---|---|",
+        "| release | dialect | upgrade | rows checked / lost | schema differences | way back, judged by the release |",
+        "|---|---|---:|---|---|---|",
     ]
-    for cell in cells:
-        slowest = ", ".join(f"`{s['revision']}` {s['seconds']:.2f}s" for s in cell["slowest"][:3])
+    for cell in _cells():
         lines.append(
-            f"| {cell['release']} | {cell['dialect']} | {cell['pending']} | {cell['outcome']} | {_stop(cell)} "
-            f"| {_way_out(cell)} | {slowest} | {_data(cell)} | {_schema(cell)} | {_reverse(cell)} |"
+            f"| {cell['release']} | {cell['dialect']} | {cell['upgrade_seconds']:.2f}s | {_data(cell)} "
+            f"| {_schema(cell)} | {_reverse(cell)} |"
         )
     return "\n".join(lines)
 
@@ -147,6 +241,8 @@ def schema_differences() -> str:
 
 SNIPPETS = {
     "upgrade-matrix": matrix_table,
+    "upgrade-matrix-stops": stops_sections,
+    "upgrade-matrix-cells": cells_table,
     "upgrade-matrix-slowest": slowest_table,
     "upgrade-matrix-data": data_changes,
     "upgrade-matrix-schema": schema_differences,
