@@ -211,6 +211,9 @@ def test_installed_tool_on_a_checkout_with_its_own_venv(installed, trees, tag, t
     status = user(f"{SCRIPT} status --galaxy-root {root}", expect=1)
     rehearse, upgrade = printed(status, "upgrade")
     assert "--rehearse" in rehearse and f"--galaxy-root {root}" in upgrade
+    if tag == "23.1":  # the runbook's outcome names the same commands (it dropped --galaxy-root)
+        runbook = user(f"{SCRIPT} run status --galaxy-root {root} -o {tmp_path / 'status.ipynb'}", expect=1)
+        assert printed(runbook, "upgrade") == [rehearse, upgrade]
     assert "Rehearsal passed" in user(rehearse)
     assert gxy_current(user, root) == [parent]
     upgraded = user.answering_yes(upgrade)
