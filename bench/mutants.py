@@ -132,7 +132,11 @@ MUTANTS = (
         "reading never writes (status opens SQLite read-only)",
         "runbooks/database/connections.py",
         (('?mode=ro", uri=True, timeout=CONNECT_TIMEOUT_S)', '?mode=rw", uri=True, timeout=CONNECT_TIMEOUT_S)'),),
-        ("tests/test_attack_broken_state.py::test_hot_journal", "tests/test_status.py::test_reading_never_writes"),
+        (
+            "tests/test_attack_broken_state.py::test_hot_journal",
+            "tests/test_status.py::test_reading_never_writes",
+            "tests/test_reading_wal.py",
+        ),
     ),
     Mutant(
         "worker-outlives-the-cli",
