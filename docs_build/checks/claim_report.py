@@ -1,11 +1,14 @@
-"""The claim finder and the claim report on the contributing page.
+"""The claim report on the contributing page: every factual sentence of the hand-written pages, and
+whether a check backs it.
 
-A *claim unit* is a paragraph, list item or table row that states, in at least one sentence,
-how Galaxy, Alembic, SQLite or PostgreSQL behaves. A unit is bound when it carries a
-``<!-- check: NAME -->`` marker or is a ``<!-- generated: NAME -->`` placeholder (quoted output).
-Not counted: headings, table headers, code, navigation ("see …", link lists), instructions to
-the reader, and sentences about this project's own tool alone (the doctor, the runbooks, the
-tasks' steps), which its test suite covers rather than a claim check.
+The unit is the sentence (a table row counts as one). A sentence is *factual* unless its form says
+otherwise; the exclusions are by form, never by topic, and ``EXCLUSIONS`` lists them for the page:
+headings, code, table headers, generated placeholders (their text is made at build time, not
+written), a label alone, instructions (a sentence that starts with a verb telling the reader what
+to do), navigation (a pointer to another page or section) and introductions (a sentence that ends
+with a colon, before the list, table, code or output it introduces). A factual sentence is *bound*
+when a ``<!-- check: NAME -->`` marker sits in it or right after it. Placeholders are counted on
+their own, never as bound sentences.
 """
 
 from __future__ import annotations
@@ -15,106 +18,101 @@ from collections import Counter
 
 from docs_build.checks.claims import CHECK_MARKER, GENERATED_MARKER, page_sources
 
-SUBJECT = re.compile(
-    r"Galaxy|Alembic|SQLite|PostgreSQL|alembic_version|migrate_version|manage_db|db_dev|run_alembic|create_db|"
-    r"galaxy-data|env\.py|util\.py|\bgxy\b|\btsi\b|[A-Za-z]+Error\b|\b[0-9a-f]{12}\b"
-)
-# Sentences that name only this project's tool: covered by its tests, not by claim checks.
-OWN_TOOL = re.compile(
-    r"\bdoctor\b|runbook|python -m runbooks|\bthis (task|guide|site|page|project)\b|\bthe (upgrade |downgrade |"
-    r"status |create )?task\b|\btest suite\b|\blint\b|\bworkspace\b|\bthe plan\b|--rehearse|--json|--drift|"
-    r"RUNBOOK_|\bscratch\b|\bpractice database|\bthe sample\b|embedded sample|\bbench/|rehearsal|tutorial|read-only|"
-    r"docs_build|tests/|mkdocs|\.github|\bevery cell\b|\bnothing here\b",
-    re.I,
-)
-GALAXY_STRONG = re.compile(
-    r"Galaxy's `?env\.py|Galaxy's (startup|helpers|default)|Alembic (reads|goes|imports|finds|undoes|downgrades|"
-    r"expects|steps)|SQLite (reports|does|can)|PostgreSQL (reports|runs)|`env\.py` (catches|swallows)"
-)
+EXCLUSIONS = [
+    ("heading", "a line starting with `#`"),
+    ("code", "a fenced block, or a sentence that is only inline code"),
+    ("table header", "the first row of a table, and its `---` row"),
+    ("generated placeholder", "`<!-- generated: NAME -->`: counted apart, its text is made at build time"),
+    ("label", "a bold label alone (`**Fix.**`), a sentence under three words"),
+    ("instruction", "a sentence that starts with an imperative verb (Run, Back up, Use, ...) or `If you`"),
+    ("navigation", "a sentence that starts with See / More on, or only points at a page or section"),
+    ("introduction", "a sentence that ends with a colon, before what it introduces"),
+]
+
 IMPERATIVE = re.compile(
     r"^(Run|Check|Back up|Stop|Restore|Move|Add|Use|Read|Choose|Return|Make|Change|Guard|Put|Open|Set|Delete|"
-    r"Copy|Test|Do not|Start|Keep|Never|Always|Point|Write|Pass|Say|Install|Forward|Upgrade|Downgrade|Refresh|"
-    r"Go|Look|Review|Drop|Re-parent|Follow|Compare|From a workspace|For scripts|To return|To point|If you)\b"
+    r"Copy|Test|Do not|Don't|Start|Keep|Never|Always|Point|Write|Pass|Say|Install|Forward|Upgrade|Downgrade|"
+    r"Refresh|Go|Look|Review|Drop|Re-parent|Follow|Compare|Give|Try|Edit|Remove|Create|Take|Fix|Let|Wait|"
+    r"Leave|Ask|Call|Replace|Restart|Note|Mind|If you)\b"
 )
-NAVIGATION = re.compile(r"^(See|see|The exact messages?|Which revision|The graph|How to read|More on)\b|\bpage\b\.?$")
-LABEL = re.compile(r"^(\*\*[^*]+\*\*\s*)|^\d+\.\s+\*\*[^*]+\*\*\s*")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\"])")
+NAVIGATION = re.compile(r"^(See|see|More on|Next|Previous)\b|^\W*\[[^\]]+\]\([^)]*\)\W*$")
+LABEL = re.compile(r"^\s*(?:[-*]|\d+\.)?\s*\*\*[^*]+\*\*[\s.:]*")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\"\[])")
+MARKER_AFTER_END = re.compile(r"([.!?;:,])(\s*)((?:<!-- check:[^>]*-->\s*)+)")
 CODE_ONLY = re.compile(r"[\s.;:,]*(`[^`]*`[\s.;:,]*)+")
 LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+BOUND = "\u2713"  # where a marker stood, once the markers are taken out
 
 
-def _clean(unit: str) -> str:
-    text = CHECK_MARKER.sub("", unit)
-    text = re.sub(r"<!--.*?-->", "", text)
-    text = LINK.sub(r"\1", text)  # links: their text only
-    return re.sub(r"^\s*(?:[-*]|\d+\.)\s+", "", text).strip()
-
-
-def is_claim_sentence(sentence: str) -> bool:
-    sentence = LABEL.sub("", sentence.strip())
-    if CODE_ONLY.fullmatch(sentence):
-        return False
-    if not SUBJECT.search(sentence) or IMPERATIVE.match(sentence) or NAVIGATION.search(sentence):
-        return False
-    return not OWN_TOOL.search(sentence) or bool(GALAXY_STRONG.search(sentence))
-
-
-# Units that describe a step of this project's tasks or the doctor's diagnosis, by their label.
-OWN_LABEL = re.compile(r"^(\d+\.\s+)?\*\*(Diagnosis|Pre-flight|Rehearsal|Confirmation|Backup|Verify|Status before)\b")
-
-
-def is_claim(unit: str) -> bool:
-    if OWN_LABEL.match(unit.strip()):
-        return False
-    if len(LINK.findall(unit)) >= 2 and len(LINK.sub("", unit)) < 80:
-        return False  # a list of links: navigation
-    text = _clean(unit)
-    if text.startswith("|"):
-        cells = [c.strip() for c in text.strip("|").split("|")]
-        return any(is_claim_sentence(c) for c in cells[1:]) or is_claim_sentence(" ".join(cells))
-    return any(is_claim_sentence(s) for s in SENTENCE_END.split(text))
-
-
-def _table_headers(block: str) -> set[str]:
-    lines = block.splitlines()
-    return {lines[i].strip() for i in range(len(lines) - 1) if re.match(r"\s*\|\s*---", lines[i + 1])}
-
-
-def claim_units(text: str) -> list[str]:
-    """The paragraphs, list items and table rows of ``text`` that state a fact (see the module doc)."""
+def _pieces(text: str) -> list[tuple[str | None, str]]:
+    """``(kind or None, piece)`` for the paragraphs, list items, table rows, headings and code blocks
+    of ``text``: a heading, a table header or a code block has its kind already."""
+    found: list[tuple[str | None, str]] = [("code", block) for block in re.findall(r"```.*?```", text, flags=re.S)]
     text = re.sub(r"```.*?```", "", text, flags=re.S)
-    units = []
     for block in re.split(r"\n\s*\n", text):
-        headers = _table_headers(block)
-        for part in re.split(r"\n(?=\s*(?:[-*] |\d+\. |\|))", block):
+        lines = block.splitlines()
+        headers = {lines[i].strip() for i in range(len(lines) - 1) if re.match(r"\s*\|\s*---", lines[i + 1])}
+        for part in re.split(r"\n(?=\s*(?:[-*] |\d+\. |\||#))", block):
             stripped = part.strip()
-            if GENERATED_MARKER.fullmatch(stripped):
-                units.append(stripped)  # quoted output: a claim bound by what produced it
-            elif stripped and not stripped.startswith(("#", "| ---", "<!--")) and stripped not in headers:
-                if is_claim(stripped):
-                    units.append(stripped)
-    return units
+            if stripped.startswith("#"):
+                found.append(("heading", stripped))
+            elif stripped in headers:
+                found.append(("table header", stripped))
+            elif stripped and not re.match(r"\|\s*---", stripped):
+                found.append((None, stripped))
+    return found
 
 
-def claim_counts() -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {}
+def _sentences(piece: str) -> list[str]:
+    """The sentences of one piece; a marker after a sentence's full stop belongs to that sentence."""
+    if GENERATED_MARKER.fullmatch(piece):
+        return [piece]
+    if piece.startswith("|"):
+        return [CHECK_MARKER.sub(BOUND, piece)]
+    text = MARKER_AFTER_END.sub(lambda m: f"{m[3].strip()}{m[1]}{m[2] or ' '}", piece)
+    text = CHECK_MARKER.sub(BOUND, text)
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    text = LINK.sub(r"\1", text)
+    text = re.sub(r"^\s*(?:[-*]|\d+\.)\s+", "", text)
+    return [s.strip() for s in SENTENCE_END.split(" ".join(text.split())) if s.strip()]
+
+
+def kind(sentence: str) -> str:
+    """``placeholder``, ``check``, ``unbound`` or the exclusion that applies."""
+    if GENERATED_MARKER.fullmatch(sentence):
+        return "placeholder"
+    if sentence.startswith("|"):
+        return "check" if BOUND in sentence else "unbound"
+    bare = LABEL.sub("", sentence).replace(BOUND, "").strip()
+    if CODE_ONLY.fullmatch(bare):
+        return "code"
+    if len(bare.split()) < 3:
+        return "label"
+    if IMPERATIVE.match(bare):
+        return "instruction"
+    if NAVIGATION.search(bare):
+        return "navigation"
+    if bare.rstrip(" *").endswith(":"):
+        return "introduction"
+    return "check" if BOUND in sentence else "unbound"
+
+
+def claim_units(text: str) -> list[tuple[str, str]]:
+    """``(kind, sentence)`` for every sentence and placeholder of ``text``."""
+    return [(known, piece) if known else (kind(s), s) for known, piece in _pieces(text) for s in _sentences(piece)]
+
+
+def claim_counts() -> dict[str, Counter]:
+    counts = {}
     for page, text in page_sources().items():
-        units = claim_units(text)
-        counts[page] = Counter(
-            "check" if CHECK_MARKER.search(u) else "generated" if GENERATED_MARKER.search(u) else "unbound"
-            for u in units
-        )
-        counts[page]["claims"] = len(units)
+        found = Counter(k for k, _ in claim_units(text))
+        found["claims"] = found["check"] + found["unbound"]
+        counts[page] = found
     return counts
 
 
 def unbound_units() -> list[tuple[str, str]]:
-    return [
-        (page, u)
-        for page, text in page_sources().items()
-        for u in claim_units(text)
-        if not CHECK_MARKER.search(u) and not GENERATED_MARKER.search(u)
-    ]
+    return [(page, s) for page, text in page_sources().items() for k, s in claim_units(text) if k == "unbound"]
 
 
 def claim_report() -> str:
@@ -122,19 +120,19 @@ def claim_report() -> str:
     total = Counter()
     for page_counts in counts.values():
         total.update(page_counts)
-    bound = total["check"] + total["generated"]
-    share = 100 * bound / total["claims"] if total["claims"] else 100
+    share = 100 * total["check"] / total["claims"] if total["claims"] else 100
+    excluded = sum(total[name] for name, _ in EXCLUSIONS if name in total)
     lines = [
-        f"{total['claims']} claim units found (paragraphs, list items and table rows with at least one "
-        f"sentence about how Galaxy, Alembic, SQLite or PostgreSQL behaves; instructions, navigation and "
-        f"sentences about this project's own tool alone are not counted), {bound} bound ({share:.0f}%): "
-        f"{total['check']} by a named check, {total['generated']} by generated output; "
-        f"{total['unbound']} not bound yet.",
+        f"{total['claims']} factual sentences on the hand-written pages and runbooks, {total['check']} of them "
+        f"bound to a check ({share:.0f}%), {total['unbound']} not bound yet. Counted apart: "
+        f"{total['placeholder']} generated placeholders, and {excluded} sentences excluded by their form:",
         "",
-        "| page | claims | bound by a check | bound by generated output | not bound |",
+        *[f"- **{name}**: {what} ({total[name]})" for name, what in EXCLUSIONS if name != "generated placeholder"],
+        "",
+        "| page | factual sentences | bound to a check | not bound | generated placeholders |",
         "| --- | --- | --- | --- | --- |",
     ]
     for page, c in counts.items():
-        if c["claims"]:
-            lines.append(f"| `{page}` | {c['claims']} | {c['check']} | {c['generated']} | {c['unbound']} |")
+        if c["claims"] or c["placeholder"]:
+            lines.append(f"| `{page}` | {c['claims']} | {c['check']} | {c['unbound']} | {c['placeholder']} |")
     return "\n".join(lines)

@@ -295,3 +295,16 @@ def file_copy_skips_the_wal_and_requests_checkpoints():
     assert found["WAL_LOG"]["wal_bytes"] >= found["template_bytes"] / 2, found
     assert found["FILE_COPY"]["wal_bytes"] < found["WAL_LOG"]["wal_bytes"] / 10, found
     assert found["FILE_COPY"]["checkpoints_requested"] >= 1, found
+
+
+@check
+def pysqlite_leaves_ddl_outside_its_transaction():
+    """Python's sqlite3 (legacy transaction control, as SQLAlchemy uses it) opens its transaction
+    before INSERT/UPDATE/DELETE, not before CREATE/ALTER/DROP."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (a integer)")
+    assert not conn.in_transaction
+    conn.rollback()
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 't'").fetchone() == (1,)  # not undone
+    conn.execute("INSERT INTO t VALUES (1)")
+    assert conn.in_transaction

@@ -233,3 +233,25 @@ def postgresql_alter_waits_for_an_idle_reader():
         writer.close()
         _pg_scratch(scratch_name("locks"), create=False)
     assert PG_SERVER
+
+
+@check
+def database_at_head_has_one_row_per_branch(gxy=None, tsi=None):
+    """After Galaxy's upgrade to head, ``alembic_version`` holds one row per branch: each branch's head."""
+    graph = _graph()
+    rows = experiment("run-alembic")["heads"]["rows"]
+    assert rows == sorted([*graph.heads("gxy"), *graph.heads("tsi")]), rows
+    assert gxy is None or graph.heads("gxy") == [gxy], graph.heads("gxy")
+    assert tsi is None or graph.heads("tsi") == [tsi], graph.heads("tsi")
+
+
+@check
+def verify_databases_runs_gxy_then_tsi():
+    """``verify_databases`` runs a verifier for gxy, then one for tsi on the gxy engine unless given its own;
+    ``manage_db.sh init`` goes through it too (``verify_databases_via_script``)."""
+    import galaxy.model.migrations as migrations
+
+    source = inspect.getsource(migrations.verify_databases)
+    assert source.index("DatabaseStateVerifier(gxy_engine, GXY") < source.index("DatabaseStateVerifier(tsi_engine, TSI")
+    assert "tsi_engine = tsi_engine or gxy_engine" in source
+    assert "verify_databases(" in inspect.getsource(migrations.verify_databases_via_script)
