@@ -25,12 +25,12 @@ class Pair:
     galaxy: DatabaseUrl
     install: DatabaseUrl
 
-    def checkout_config(self, root: Path) -> None:
-        """A checkout's config/galaxy.yml naming both, as an admin writes it."""
+    def checkout_config(self, root: Path, install_in_file: bool = True) -> None:
+        """A checkout's config/galaxy.yml naming both, as an admin writes it (or the galaxy one alone)."""
         (root / "config").mkdir(parents=True, exist_ok=True)
+        install = f"  install_database_connection: {self.install.secret()}\n" if install_in_file else ""
         (root / "config" / "galaxy.yml").write_text(
-            f"galaxy:\n  database_connection: {self.galaxy.secret()}\n"
-            f"  install_database_connection: {self.install.secret()}\n"
+            f"galaxy:\n  database_connection: {self.galaxy.secret()}\n{install}"
         )
 
 

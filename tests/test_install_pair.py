@@ -86,3 +86,72 @@ def test_a_combined_database_beside_an_install_database_shows_both_stray_row_and
     found = {f["code"]: f for f in report["findings"]}
     assert code == 1 and set(found) >= {"branch-in-wrong-database", "install-tables-in-galaxy-database"}
     assert "tool_shed_repository" in found["install-tables-in-galaxy-database"]["details"]["tables"]
+
+
+# -- upgrade, downgrade, restore: each branch in its own database ------------------------------
+
+
+def _rows(db) -> list[str]:
+    from runbooks.database.connections import inspect_database
+
+    return sorted(inspect_database(db).alembic_rows or ())
+
+
+def test_upgrade_with_a_separate_install_database_keeps_each_branch_in_its_own(
+    tmp_path, checkout, capsys, graph, monkeypatch
+):
+    """The reported bug: `upgrade --yes --galaxy-root` ran tsi in the galaxy database and backed up only it.
+
+    The install URL comes from Galaxy's override variable, as a deployment sets it; the tool's Galaxy
+    worker used to drop that variable, so Galaxy's `upgrade` sent tsi@head to database_connection.
+    """
+    from runbooks.settings import HOME_ENV
+
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    pair = sqlite_pair("behind", tmp_path)
+    pair.checkout_config(checkout, install_in_file=False)
+    monkeypatch.setenv(GALAXY_TSI_OVERRIDE_ENV, pair.install.secret())
+    assert _rows(pair.galaxy) == ["6925fe4c8a17"] and _rows(pair.install) == ["d4a650f47a3c"]
+    code = main(["upgrade", "--yes", "--galaxy-root", str(checkout)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert _rows(pair.galaxy) == graph.heads("gxy") and _rows(pair.install) == ["d4a650f47a3c"]
+    backups = sorted((tmp_path / "home" / "backups").glob("*.sqlite"))
+    assert len(backups) == 2 and len(list((tmp_path / "home" / "backups").glob("*.set.json"))) == 1
+    restore_line = next(line for line in out.splitlines() if line.startswith("Backup:"))
+    assert "--galaxy-root" in restore_line and "restores the pair" in out
+    # downgrade: the gxy branch moves in the galaxy database; the install database keeps its tsi row
+    assert main(["downgrade", "26.1", "--yes", "--no-backup", "--galaxy-root", str(checkout)]) == 0
+    assert _rows(pair.galaxy) == ["6925fe4c8a17"] and _rows(pair.install) == ["d4a650f47a3c"]
+    capsys.readouterr()
+    # downgrade base: each database to its base (Galaxy's plain `downgrade base` would leave tsi in place)
+    assert main(["downgrade", "base", "--yes", "--no-backup", "--galaxy-root", str(checkout)]) == 0
+    assert _rows(pair.galaxy) == [] and _rows(pair.install) == []
+    capsys.readouterr()
+    # the one printed restore command puts both back, from the set
+    galaxy_backup = next(path for path in backups if path.with_name(path.name + ".set.json").exists())
+    assert main(["restore", str(galaxy_backup), "--yes", "--galaxy-root", str(checkout)]) == 0
+    assert _rows(pair.galaxy) == ["6925fe4c8a17"] and _rows(pair.install) == ["d4a650f47a3c"]
+
+
+def test_restore_refuses_half_a_pair_and_a_single_backup_onto_a_pair(tmp_path, sqlite_db, capsys):
+    from runbooks.database.backup import make_backup
+    from runbooks.database.backup_set import make_backup_set
+
+    pair = sqlite_pair("behind", tmp_path)
+    backup_set = make_backup_set(pair.galaxy, pair.install, tmp_path / "backups")
+    single = make_backup(pair.galaxy, tmp_path / "single")
+    before = (pair.galaxy.sqlite_path.read_bytes(), pair.install.sqlite_path.read_bytes())
+    both = ["--db", pair.galaxy.secret(), "--install-db", pair.install.secret()]
+    attempts = {
+        "half of a set onto one database": (backup_set.galaxy.path, ["--db", pair.galaxy.secret()]),
+        "one database's backup onto a pair": (single.path, both),
+        "a set onto another pair": (
+            backup_set.galaxy.path,
+            ["--db", sqlite_db("head").secret(), "--install-db", pair.install.secret()],
+        ),
+    }
+    for name, (backup, selection) in attempts.items():
+        assert main(["restore", str(backup), "--yes", *selection]) == 2, name
+        assert "nothing was changed" in capsys.readouterr().err, name
+    assert (pair.galaxy.sqlite_path.read_bytes(), pair.install.sqlite_path.read_bytes()) == before

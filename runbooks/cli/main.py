@@ -312,7 +312,7 @@ def _finish(args, change, code: int) -> int:
 def cmd_restore(args) -> int:
     from pathlib import Path
 
-    from runbooks.database.restore import restore
+    from runbooks.database.backup_set import restore_selection
     from runbooks.tasks.selection import select
 
     selection = select(args.db, args.galaxy_root, create_sample=False, announce=_stderr, install_db=args.install_db)
@@ -323,7 +323,9 @@ def cmd_restore(args) -> int:
         if not ask(f"Replace {selection.db} with {args.backup}? [y/N] "):
             raise UsageError("not confirmed: nothing was changed")
     print(f"Database: {selection.describe()}")  # stdout: stderr holds only the one line of a refusal
-    print(restore(Path(args.backup), selection.db, force=args.force).text())
+    install = selection.install.db if selection.install is not None else None
+    for restored in restore_selection(Path(args.backup), selection.db, install, force=args.force):
+        print(restored.text())
     return 0
 
 

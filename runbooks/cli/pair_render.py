@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from runbooks.tasks.pair_status import PairFacts
+from runbooks.tasks.printed_commands import quoted_path
 
 
 def pair_lines(pair: PairFacts) -> list[str]:
@@ -15,3 +16,12 @@ def pair_lines(pair: PairFacts) -> list[str]:
     if pair.stray_tables:
         lines.append(f"  Install-model tables in the galaxy database: {', '.join(pair.stray_tables)}")
     return lines
+
+
+def pair_backup_line(backup_set) -> str:
+    """The install database's half of a backup set: the one restore command puts both back."""
+    install = backup_set.install
+    return (
+        f"\nBackup of the install database: {quoted_path(install.path)} ({install.seconds:.1f}s); "
+        f"the set {quoted_path(backup_set.path)} names both, so the command above restores the pair"
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runbooks.cli.pair_render import pair_lines
+from runbooks.cli.pair_render import pair_backup_line, pair_lines
 from runbooks.code.revisions import RevisionGraph
 from runbooks.tasks import legacy_plan
 from runbooks.tasks.printed_commands import DatabaseArgs, command_line, for_url, quoted_path
@@ -59,6 +59,7 @@ def restore_command(change) -> str:
 def backup_text(change) -> str:
     backup = change.backup
     line = f"Backup: {quoted_path(backup.path)} ({backup.seconds:.1f}s); restore with: `{restore_command(change)}`"
+    line += pair_backup_line(change.backup_set) if change.backup_set is not None else ""
     note = change.selection.database_args.note()
     return line + (f"\nNote: {note}" if note else "")
 
@@ -107,11 +108,13 @@ def outcome_text(change) -> str:
     outcome = change.outcome
     rows = ", ".join(outcome.rows) or "(empty)"
     if outcome.reached:
-        return f"Done: alembic_version read back = {rows}, which is the target {change.plan.target.text}."
+        done = f"Done: alembic_version read back = {rows}, which is the target {change.plan.target.text}."
+        return "\n".join([done, *(f"  {line}" for line in outcome.standing)])
     lines = [
         f"NOT DONE: the database did not reach {change.plan.target.text}.",
         f"  alembic_version read back: {rows} (expected {', '.join(sorted(outcome.expected)) or '(empty)'})",
     ]
+    lines += [f"  {line}" for line in outcome.standing]
     if outcome.stopped_at:
         lines.append(f"  stopped while running: {outcome.stopped_at}")
     lines += [f"  database error: {error}" for error in outcome.errors[:3]]

@@ -10,17 +10,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from runbooks.database.backup import Backup, backups_dir, make_backup
+from runbooks.database.backup_set import BackupSet, make_backup_set
 from runbooks.database.migration_lock import MigrationLock, acquire
 from runbooks.database.sessions import Activity, activity
 from runbooks.errors import Refused, UsageError
 from runbooks.tasks.failure_explanations import FailureExplanation, explain_failure
 from runbooks.tasks.lock_wait import LockPolicy, apply_with_lock_timeout
 from runbooks.tasks.migrate import Outcome, Plan, apply, make_plan
+from runbooks.tasks.pair_change import apply_pair, refuse_misplaced, split_plan
+from runbooks.tasks.pair_status import status_for
 from runbooks.tasks.preflight import Preflight, preflight
 from runbooks.tasks.printed_commands import DatabaseArgs, command_line
 from runbooks.tasks.rehearsal import Proof, Rehearsal, prove_fix, rehearse
 from runbooks.tasks.selection import Selection
-from runbooks.tasks.status import Status, get_status
+from runbooks.tasks.status import Status
 
 MOVABLE_STATES = ("up-to-date", "behind", "multiple-current", "legacy-sqlalchemy-migrate")
 
@@ -41,6 +44,12 @@ class Change:
     lock: MigrationLock | None = None
     proof: Proof | None = None  # the way out's statements, tried on a copy (only after a failure)
     server_check: Preflight | None = None  # what the server, the role or the disk lacks (before any write)
+    install_lock: MigrationLock | None = None  # a separate install database's own migration lock
+    backup_set: BackupSet | None = None  # a separate install database: both backups, one set
+
+    @property
+    def install_db(self):
+        return self.selection.install.db if self.selection.install is not None else None
 
     @property
     def succeeded(self) -> bool:
@@ -59,7 +68,8 @@ class Change:
 
 def plan_change(selection: Selection, target: str, direction: str) -> Change:
     """Read the database and plan the move; refuse states no migration should touch."""
-    before = get_status(selection.db, selection.graph, selection.env)
+    before = status_for(selection)
+    refuse_misplaced(before, selection.database_args)
     _refuse_unmovable(before, selection.database_args)
     plan = make_plan(selection.graph, before.rows, target, direction)
     return Change(selection, direction, before, plan)
@@ -118,7 +128,13 @@ def take_lock(change: Change) -> None:
     if change.lock is not None:
         return
     change.lock = acquire(change.selection.db, change.direction)
-    now = get_status(change.selection.db, change.selection.graph, change.selection.env)
+    if change.install_db is not None:
+        try:
+            change.install_lock = acquire(change.install_db, change.direction)
+        except BaseException:
+            release_lock(change)
+            raise
+    now = status_for(change.selection)
     if set(now.rows) != set(change.before.rows):
         release_lock(change)
         raise Refused(
@@ -128,15 +144,19 @@ def take_lock(change: Change) -> None:
 
 
 def release_lock(change: Change) -> None:
-    if change.lock is not None:
-        change.lock.release()
-        change.lock = None
+    for held in (change.install_lock, change.lock):
+        if held is not None:
+            held.release()
+    change.lock = change.install_lock = None
 
 
 def check_sessions(change: Change, ignore_sessions: bool = False) -> Activity:
     """Take the migration lock, name everyone else on the database; refuse if they would block the change."""
     take_lock(change)
     change.activity = activity(change.selection.db)
+    if change.install_db is not None:
+        other = activity(change.install_db)
+        change.activity = Activity(change.activity.sessions + other.sessions, change.activity.sqlite + other.sqlite)
     if change.activity.blockers and not ignore_sessions:
         release_lock(change)
         raise Refused(
@@ -148,15 +168,22 @@ def check_sessions(change: Change, ignore_sessions: bool = False) -> Activity:
 
 
 def run_rehearsal(change: Change) -> Rehearsal:
-    change.rehearsal = rehearse(change.selection.db, change.plan, change.selection.env)
-    _prove_way_out(change, change.plan)
+    plan = change.plan
+    if change.install_db is not None:  # the galaxy database's part, on its copy (tsi's revision changes no table)
+        plan = split_plan(plan, change.selection.graph, joint=False)[0]
+    change.rehearsal = rehearse(change.selection.db, plan, change.selection.env)
+    _prove_way_out(change, plan)
     return change.rehearsal
 
 
 def take_backup(change: Change) -> Backup:
     take_lock(change)
     try:
-        change.backup = make_backup(change.selection.db)
+        if change.install_db is not None:
+            change.backup_set = make_backup_set(change.selection.db, change.install_db)
+            change.backup = change.backup_set.galaxy
+        else:
+            change.backup = make_backup(change.selection.db)
     except BaseException:
         release_lock(change)
         raise
@@ -168,14 +195,21 @@ def apply_change(change: Change, lock_policy: LockPolicy | None = None, say=lamb
     take_lock(change)
     db, env = change.selection.db, change.selection.env
     try:
-        if lock_policy is None:
+        if change.install_db is not None:
+            timed = (
+                (lambda where, part: apply_with_lock_timeout(where, part, lock_policy, env, say=say))
+                if lock_policy
+                else None
+            )
+            change.outcome = apply_pair(db, change.install_db, change.plan, change.selection.graph, env, timed)
+        elif lock_policy is None:
             change.outcome = apply(db, change.plan, env=env)
         else:
             change.outcome = apply_with_lock_timeout(db, change.plan, lock_policy, env, say=say)
-        change.after = get_status(change.selection.db, change.selection.graph, change.selection.env)
+        change.after = status_for(change.selection)
     finally:
         release_lock(change)
-    if not change.outcome.reached and change.after.state in MOVABLE_STATES:
+    if not change.outcome.reached and change.after.state in MOVABLE_STATES and change.install_db is None:
         again = make_plan(change.selection.graph, change.after.rows, change.plan.target.text, change.direction)
         _prove_way_out(change, again)
     return change.outcome

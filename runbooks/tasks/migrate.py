@@ -158,16 +158,25 @@ class Outcome:
     statements: list[str] = field(default_factory=list)
     failed_call: GalaxyCall | None = None
     lock_attempts: list = field(default_factory=list)  # runbooks.tasks.lock_wait.LockAttempt, one per timeout
+    standing: list[str] = field(default_factory=list)  # a pair: where each database stands, read back
 
 
 def read_rows(db: DatabaseUrl) -> tuple[str, ...]:
     return inspect_database(db).alembic_rows or ()
 
 
-def apply(db: DatabaseUrl, plan: Plan, record_sql: bool = False, env=None, lock_timeout: str | None = None) -> Outcome:
+def apply(
+    db: DatabaseUrl,
+    plan: Plan,
+    record_sql: bool = False,
+    env=None,
+    lock_timeout: str | None = None,
+    install_db: DatabaseUrl | None = None,
+) -> Outcome:
     """Run the plan's Galaxy calls one by one; stop at the first one that leaves an error behind.
 
     ``lock_timeout`` (PostgreSQL, e.g. ``"5000ms"``): every statement of the migration waits at most that long.
+    ``install_db``: Galaxy's install_database_connection for these calls (a plain ``upgrade`` sends tsi there).
     """
     from runbooks.galaxy.commands import run_dbscript
 
@@ -175,7 +184,13 @@ def apply(db: DatabaseUrl, plan: Plan, record_sql: bool = False, env=None, lock_
     for call in plan.calls:
         try:
             output = run_dbscript(
-                db, call.command, record_sql=record_sql, env=env, lock_timeout=lock_timeout, revision=call.revision
+                db,
+                call.command,
+                record_sql=record_sql,
+                env=env,
+                lock_timeout=lock_timeout,
+                install_db=install_db,
+                revision=call.revision,
             )
         except GalaxyCommandFailed as error:
             log += error.migration_log
