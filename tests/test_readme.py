@@ -28,3 +28,15 @@ def test_main_job_runs_status_on_a_fresh_sample(tmp_path):
     assert "Creating the sample database" in result.stderr
     assert "State:       up-to-date" in result.stdout
     assert (tmp_path / "sample.sqlite").exists()
+
+
+def test_the_upgrade_row_says_what_a_run_does(sqlite_db):
+    """The README's steps for `upgrade` are a plain run's; the rehearsal happens only with --rehearse."""
+    row = next(line for line in (PROJECT / "README.md").read_text().splitlines() if line.startswith("| `upgrade "))
+    plain, rehearsed = row.split(" | ", 1)[1].split("with `--rehearse`", 1)
+    assert "rehears" not in plain.lower() and "copy" in rehearsed
+    db = sqlite_db("26.0")
+    result = run_cli("upgrade", "--yes", "--db", db.secret())
+    assert result.returncode == 0, result.stderr
+    assert "Backup:" in result.stdout and "Done:" in result.stdout
+    assert "rehears" not in (result.stdout + result.stderr).lower()
