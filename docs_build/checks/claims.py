@@ -17,7 +17,13 @@ import json
 import re
 from dataclasses import dataclass
 
-from docs_build.checks import claims_behaviour, claims_code, claims_pages, claims_topics  # noqa: F401  (they register the checks)
+from docs_build.checks import (  # noqa: F401  (they register the checks)
+    claims_behaviour,
+    claims_code,
+    claims_pages,
+    claims_production,
+    claims_topics,
+)
 from docs_build.checks.claim_registry import CHECKS
 from runbooks.paths import PROJECT_ROOT
 

@@ -11,6 +11,7 @@ import re
 
 from docs_build.checks.claim_report import claim_counts, claim_report, claim_units  # noqa: F401  (re-exported)
 from docs_build.checks.experiments import experiment
+from docs_build.checks.snippets_production import PRODUCTION_SNIPPETS
 from docs_build.checks.snippets_topics import TOPIC_SNIPPETS
 
 
@@ -110,6 +111,7 @@ SNIPPETS = {
     "claim-report": claim_report,
 }
 SNIPPETS.update(TOPIC_SNIPPETS)
+SNIPPETS.update(PRODUCTION_SNIPPETS)
 
 
 # -- the skill coverage table, made from the pages' headings -----------------------------------------
