@@ -155,3 +155,22 @@ def test_restore_refuses_half_a_pair_and_a_single_backup_onto_a_pair(tmp_path, s
         assert main(["restore", str(backup), "--yes", *selection]) == 2, name
         assert "nothing was changed" in capsys.readouterr().err, name
     assert (pair.galaxy.sqlite_path.read_bytes(), pair.install.sqlite_path.read_bytes()) == before
+
+
+def test_a_failure_in_the_galaxy_database_says_where_the_install_database_stands(tmp_path, capsys, monkeypatch):
+    import sqlite3
+
+    from runbooks.settings import HOME_ENV
+
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    pair = sqlite_pair("behind", tmp_path)
+    with sqlite3.connect(pair.galaxy.sqlite_path) as conn:  # the version row cannot move: the upgrade fails there
+        conn.execute("CREATE TRIGGER held BEFORE UPDATE ON alembic_version BEGIN SELECT RAISE(ABORT, 'held'); END")
+    named = ["--db", pair.galaxy.secret(), "--install-db", pair.install.secret()]
+    code = main(["upgrade", "--yes", "--json", *named])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and not report["succeeded"]
+    galaxy, install = report["outcome"]["standing"]
+    assert galaxy.startswith(f"galaxy database {pair.galaxy}") and "6925fe4c8a17, NOT at its target" in galaxy
+    assert install.startswith(f"install database {pair.install}") and "d4a650f47a3c, at its target" in install
+    assert report["backup"]["install_path"].endswith(".sqlite") and report["backup"]["set"].endswith(".set.json")

@@ -25,3 +25,12 @@ def pair_backup_line(backup_set) -> str:
         f"\nBackup of the install database: {quoted_path(install.path)} ({install.seconds:.1f}s); "
         f"the set {quoted_path(backup_set.path)} names both, so the command above restores the pair"
     )
+
+
+def pair_json(change, report: dict) -> dict:
+    """A change's JSON report, plus the install database's backup and where each database stands."""
+    if change.backup_set is not None and "backup" in report:
+        report["backup"] |= {"install_path": str(change.backup_set.install.path), "set": str(change.backup_set.path)}
+    if change.outcome is not None and change.outcome.standing:
+        report["outcome"]["standing"] = change.outcome.standing
+    return report

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runbooks.cli.pair_render import pair_backup_line, pair_lines
+from runbooks.cli.pair_render import pair_backup_line, pair_json, pair_lines
 from runbooks.code.revisions import RevisionGraph
 from runbooks.tasks import legacy_plan
 from runbooks.tasks.printed_commands import DatabaseArgs, command_line, for_url, quoted_path
@@ -211,4 +211,4 @@ def change_json(change) -> dict:
             "fix": way_out_text(change),
             "statements": list(change.proof.statements) if proven else [],  # only once a copy proved them
         }
-    return report
+    return pair_json(change, report)
