@@ -6,6 +6,7 @@ The embedded sample lives in a project-local folder and is created at head on fi
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from runbooks.code.environment import GalaxyEnv
@@ -14,6 +15,7 @@ from runbooks.database.connections import inspect_database
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import RunbookError, UsageError
 from runbooks.paths import runbook_home
+from runbooks.settings import HOME_ENV
 
 
 def embedded_sample_url() -> DatabaseUrl:
@@ -23,7 +25,13 @@ def embedded_sample_url() -> DatabaseUrl:
 def ensure_embedded_sample(announce=print) -> DatabaseUrl:
     db = embedded_sample_url()
     if not db.sqlite_path.exists():
-        db.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            _writable(db.sqlite_path.parent)
+        except OSError as error:
+            raise UsageError(
+                f"no database was given and the sample database cannot be made in {db.sqlite_path.parent} "
+                f"({error.strerror}): pass --db URL, or set {HOME_ENV} to a writable folder"
+            ) from None
         announce(f"Creating the sample database {db.sqlite_path} at head with Galaxy's own initialization…")
         make_sample(db)
     return db
@@ -51,6 +59,10 @@ def make_sample(
     if not db.is_sqlite:
         return _make(db, target if moving else None, graph, env)
     _make_folder(db.sqlite_path.parent)
+    try:
+        _writable(db.sqlite_path.parent)
+    except OSError as error:
+        raise UsageError(f"cannot write into {db.sqlite_path.parent} ({error.strerror}): choose another path") from None
     final = db.sqlite_path
     partial = final.with_name(f".{final.name}.partial-{os.getpid()}")
     try:
@@ -58,8 +70,17 @@ def make_sample(
         _move_into_place(partial, final)
     finally:
         for path in (partial, *(Path(f"{partial}{end}") for end in ("-journal", "-wal", "-shm"))):
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # a read-only folder: nothing was made there either
+                pass
     return rows
+
+
+def _writable(folder: Path) -> None:
+    """``folder`` exists (made if need be) and takes a new file; ``OSError`` says why not."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tempfile.TemporaryFile(dir=folder).close()
 
 
 def _move_into_place(partial: Path, final: Path) -> None:
