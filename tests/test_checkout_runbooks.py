@@ -1,0 +1,91 @@
+"""The runbooks on a checkout of an older release (issue 22, item 3): demonstration states, default
+targets and examples come from the code in use (its own tags and heads), not from the sample's 26.1;
+``create`` on a checkout proves the new revision and leaves no file behind when ``keep`` is False.
+
+One tree, 24.1 (its own venv: made once per machine in the user's cache, as test_checkouts does), and
+the installed package for the sample's values.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from runbooks.code.environment import GalaxyEnv
+from runbooks.code.revisions import RevisionGraph
+from runbooks.code.targets import release_back
+from runbooks.database.connections import inspect_database
+from runbooks.database.urls import DatabaseUrl
+from runbooks.doctor import diagnose
+from runbooks.testing import scratch_states
+from runbooks.testing.scratch_states import ScratchSet, behind_release, crossing_release, leftover
+
+from conftest import run_cli
+from test_checkouts import make_tree
+
+pytestmark = pytest.mark.slow_release
+VERSION = "24.1.4"
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory) -> GalaxyEnv:
+    root = make_tree(VERSION, tmp_path_factory.mktemp("galaxy-24.1") / "galaxy")
+    made = run_cli("sample", "--galaxy-root", str(root), str(root / "database" / "universe.sqlite"))
+    assert made.returncode == 0, made.stderr
+    return GalaxyEnv.from_checkout(root)
+
+
+def gxy_files(env: GalaxyEnv) -> set[str]:
+    return {path.name for path in env.versions_dir("gxy").glob("*.py")}
+
+
+def test_demonstrations_come_from_the_code_in_use(checkout, graph):
+    """The sample keeps its values; a 24.1 checkout gets its own (26.0, 25.1, 25.0 are not its targets)."""
+    assert (behind_release(graph), leftover(graph), crossing_release(graph)) == (
+        scratch_states.BEHIND_RELEASE,
+        scratch_states.LEFTOVER,
+        scratch_states.CROSSING_RELEASE,
+    )
+    assert release_back(graph, 2) == "25.1"  # the downgrade runbook's default, as before
+    old = RevisionGraph.load(checkout)
+    tags = set(old.release_tags)
+    assert "26.0" not in tags and {behind_release(old), crossing_release(old), release_back(old, 2)} <= tags
+    table, column, revision = leftover(old)
+    assert revision in old.pending([old.tag_revision(behind_release(old))], "gxy")
+    assert column in old.revisions[revision].path.read_text() and table != "page"
+    assert set(scratch_states.states(old)) == set(scratch_states.states(graph))
+
+
+def test_troubleshoot_states_on_the_checkout_give_their_findings(checkout, tmp_path):
+    """The states the troubleshoot runbook makes, with the checkout's code, are the problems they name."""
+    old = RevisionGraph.load(checkout)
+    like = DatabaseUrl.parse(f"sqlite:///{tmp_path / 'like.sqlite'}")
+    with ScratchSet(like, tmp_path / "scratch", old, env=checkout) as scratch:
+        assert set(inspect_database(scratch.head).alembic_rows) == set(old.heads())
+        for name in ("multiple-current", "objects-already-exist"):
+            db = scratch.make(name)
+            report = diagnose(db, old, checkout, rehearse=name == "objects-already-exist")
+            assert scratch_states.states(old)[name].finding in report.codes, report.text()
+        table, column, revision = leftover(old)
+        assert revision in report.get("upgrade-will-fail").summary, report.text()
+
+
+def test_run_downgrade_on_the_checkout_uses_its_own_release(checkout, tmp_path):
+    """`run downgrade --galaxy-root` failed with "'25.1' is not a target" on a checkout older than 25.1."""
+    result = run_cli("run", "downgrade", "--galaxy-root", str(checkout.root), "-o", str(tmp_path / "d.ipynb"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    target = release_back(RevisionGraph.load(checkout), 2)
+    assert f"the downgrade to {target} was only rehearsed (it passed)" in result.stdout
+
+
+def test_run_create_on_the_checkout_proves_and_leaves_nothing(checkout, tmp_path):
+    """`run create --galaxy-root` failed every time ("did not reach <parent>") and left its file behind."""
+    before, root = gxy_files(checkout), str(checkout.root)
+    result = run_cli("run", "create", "--galaxy-root", root, "-o", str(tmp_path / "c.ipynb"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "proved it on sqlite" in result.stdout and gxy_files(checkout) == before
+    # not proved (no such table): removed all the same, so the next run does not stack on it
+    failed = run_cli(
+        "run", "create", "--galaxy-root", root, "-p", "table", "no_such_table", "-o", str(tmp_path / "f.ipynb")
+    )
+    assert failed.returncode != 0 and "the round trip failed" in failed.stderr
+    assert gxy_files(checkout) == before
