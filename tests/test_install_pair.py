@@ -174,3 +174,24 @@ def test_a_failure_in_the_galaxy_database_says_where_the_install_database_stands
     assert galaxy.startswith(f"galaxy database {pair.galaxy}") and "6925fe4c8a17, NOT at its target" in galaxy
     assert install.startswith(f"install database {pair.install}") and "d4a650f47a3c, at its target" in install
     assert report["backup"]["install_path"].endswith(".sqlite") and report["backup"]["set"].endswith(".set.json")
+
+
+def test_postgresql_pair_upgrades_downgrades_and_restores_as_one(pg_database, graph, tmp_path, capsys, monkeypatch):
+    """Galaxy's own initialization with two URLs on PostgreSQL, then this tool's commands on the pair."""
+    from runbooks.galaxy.commands import initialize
+    from runbooks.settings import HOME_ENV
+
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    galaxy, install = pg_database(), pg_database()
+    initialize(galaxy, install_db=install)  # creates both databases, each model in its own
+    run_dbscript(galaxy, "downgrade", install_db=install, revision="6925fe4c8a17")
+    assert (_rows(galaxy), _rows(install)) == (["6925fe4c8a17"], ["d4a650f47a3c"])
+    named = ["--db", galaxy.secret(), "--install-db", install.secret()]
+    assert main(["upgrade", "--yes", "--json", *named]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (_rows(galaxy), _rows(install)) == (graph.heads("gxy"), ["d4a650f47a3c"])
+    assert main(["downgrade", "base", "--yes", "--no-backup", *named]) == 0
+    assert (_rows(galaxy), _rows(install)) == ([], [])
+    capsys.readouterr()
+    assert main(["restore", report["backup"]["path"], "--yes", *named]) == 0
+    assert (_rows(galaxy), _rows(install)) == (["6925fe4c8a17"], ["d4a650f47a3c"])
