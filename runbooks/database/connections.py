@@ -19,6 +19,10 @@ from runbooks.database.version_rows import BadRow, RawRow, classify
 from runbooks.errors import DatabaseMissing, Refused, RunbookError, UsageError
 
 CONNECT_TIMEOUT_S = 5
+# No read of the tool waits without a bound: behind a table lock (an ALTER, a DBA's LOCK TABLE) a
+# read gives up after READ_LOCK_TIMEOUT, and no read runs longer than READ_STATEMENT_TIMEOUT.
+READ_LOCK_TIMEOUT = "3s"
+READ_STATEMENT_TIMEOUT = "300s"
 
 
 # -- reading a database without changing it -----------------------------------
@@ -130,6 +134,12 @@ def _inspect_postgresql(db: DatabaseUrl) -> DatabaseSnapshot:
         return DatabaseSnapshot(exists=False)
     try:
         return _read_postgresql(conn)
+    except (psycopg2.errors.LockNotAvailable, psycopg2.errors.QueryCanceled) as error:
+        first = mask_text(str(error), db.password).strip().splitlines()[0]
+        raise Refused(
+            f"reading {db.database_name} waited longer than the tool allows ({first}): another session holds a "
+            "lock on Galaxy's tables; find it with pg_stat_activity, let it finish, then run this again"
+        ) from None
     except psycopg2.errors.InsufficientPrivilege as error:
         first = mask_text(str(error), db.password).strip().splitlines()[0]
         raise Refused(
@@ -144,7 +154,7 @@ IN_SEARCH_PATH = "schemaname = ANY (current_schemas(false))"
 
 
 def _read_postgresql(conn) -> DatabaseSnapshot:
-    conn.set_session(readonly=True, autocommit=True)
+    bounded_read_only(conn)
     with conn.cursor() as cursor:
 
         def query(sql: str) -> list:
@@ -178,11 +188,21 @@ def read_only_cursor(db: DatabaseUrl, application_name: str = "galaxy-runbooks")
     """A psycopg2 cursor on a read-only, autocommit session: for reading commands."""
     conn = connect_postgresql(db, application_name=application_name)
     try:
-        conn.set_session(readonly=True, autocommit=True)
+        bounded_read_only(conn)
         with conn.cursor() as cursor:
             yield cursor
     finally:
         conn.close()
+
+
+def bounded_read_only(conn) -> None:
+    """A read-only, autocommit session whose statements wait for a lock, and run, only so long."""
+    conn.set_session(readonly=True, autocommit=True)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+            (READ_LOCK_TIMEOUT, READ_STATEMENT_TIMEOUT),
+        )
 
 
 def connect_postgresql(db: DatabaseUrl, **kwargs):
