@@ -18,19 +18,14 @@ import pytest
 from runbooks.settings import DB_URL_ENV, HOME_ENV
 
 from conftest import PROJECT
+from test_installed_tier import shared_wheel
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
+    """The run's one wheel (built once per run: two builds in the project's build/ folder at once would race)."""
+    wheel = shared_wheel()
     folder = tmp_path_factory.mktemp("install")
-    wheels = folder / "wheels"
-    build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(PROJECT)],
-        capture_output=True,
-        text=True,
-        cwd=folder,
-    )
-    assert build.returncode == 0, build.stderr[-3000:]
     venv = folder / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     site = Path(
@@ -39,7 +34,6 @@ def installed(tmp_path_factory):
         ).strip()
     )
     (site / "project-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    wheel = next(wheels.glob("*.whl"))
     install = subprocess.run(
         [venv / "bin" / "python", "-m", "pip", "install", "--no-deps", "-q", str(wheel)], capture_output=True, text=True
     )

@@ -57,10 +57,14 @@ def _build_wheel(folder: Path) -> None:
     assert build.returncode == 0, build.stderr[-3000:]
 
 
+def shared_wheel() -> Path:
+    """The project's wheel, built once per test run whichever worker asks first (test_install's too)."""
+    return next(made_once(run_folder() / "wheel", _build_wheel).glob("*.whl"))
+
+
 @pytest.fixture(scope="session")
 def wheel() -> Path:
-    """The project's wheel, built once per test run whichever worker asks first."""
-    return next(made_once(run_folder() / "wheel", _build_wheel).glob("*.whl"))
+    return shared_wheel()
 
 
 def _link_dependencies(site: Path) -> None:
