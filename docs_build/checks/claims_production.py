@@ -76,6 +76,8 @@ def tool_shed_has_its_own_alembic_history(revisions, head, migrate_last, last_ta
     tags = sorted(float(tag) for tag in found["tags"] if not tag.startswith("release_"))
     assert str(tags[-1]) == str(last_tag), tags
     assert found["status"]["rc"] == 1 and "State:       unknown-revision" in found["status"]["stdout"]
+    assert found["upgrade"]["rc"] == 1 and "unknown to this code" in found["upgrade"]["stderr"]
+    assert found["rows_after"] == [head]  # nothing changed
 
 
 @check

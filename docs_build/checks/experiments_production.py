@@ -215,6 +215,7 @@ def _tool_shed(folder: Path) -> dict:
         "tags": sorted(constant("dbscript.py", "REVISION_TAGS")),
         "status": _tool(["status", "--db", url, "--history", "0"], folder),
         "upgrade": _tool(["upgrade", "--db", url, "--yes", "--no-backup"], folder),
+        "rows_after": [row[0] for row in sqlite3.connect(path).execute("SELECT version_num FROM alembic_version")],
     }
 
 

@@ -93,6 +93,8 @@ def tool_shed() -> str:
         if line.startswith(("State:", "Unknown", "gxy:", "tsi:"))
     ]
     lines += [f"(exit code {found['status']['rc']})"]
+    lines += ["$ galaxy-migrations upgrade --yes --db sqlite:///community.sqlite", found["upgrade"]["stderr"].strip()]
+    lines += [f"(exit code {found['upgrade']['rc']}; alembic_version afterwards: {', '.join(found['rows_after'])})"]
     return _block(*lines)
 
 
