@@ -18,33 +18,26 @@ import json
 import os
 import stat
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from runbooks.database.advisory_lock import APP_PREFIX, AdvisoryLock, try_lock
 from runbooks.database.backup import why
-from runbooks.database.connections import connect_postgresql
 from runbooks.database.manifest import identity
 from runbooks.database.sqlite_files import KINDS
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import Refused, RunbookError
 
 LOCK_SUFFIX = ".runbooks-lock"
-PG_LOCK_KEY = 0x52554E42  # "RUNB"
-APP_PREFIX = "galaxy-runbooks-lock"
-_HOLDER_SQL = """
-SELECT a.application_name, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')
-FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s::oid AND l.objid = %s::oid AND l.objsubid = 2
-"""
 
 
 @dataclass
 class _Held:
     release: Callable[[], None]
     depth: int = 1
+    lost: Callable[[], str | None] = lambda: None
 
 
 _HELD: dict[str, _Held] = {}
@@ -56,6 +49,12 @@ class MigrationLock:
 
     key: str
     released: bool = False
+
+    @property
+    def lost(self) -> str | None:
+        """Why the lock is no longer this run's (PostgreSQL: its session was ended and another took it)."""
+        held = _HELD.get(self.key)
+        return None if held is None or self.released else held.lost()
 
     def release(self) -> None:
         if self.released:
@@ -74,7 +73,7 @@ def acquire(db: DatabaseUrl, command: str) -> MigrationLock:
     if key in _HELD:
         _HELD[key].depth += 1
     else:
-        _HELD[key] = _Held(_lock_sqlite(db, command) if db.is_sqlite else _lock_postgresql(db, command))
+        _HELD[key] = _Held(_lock_sqlite(db, command)) if db.is_sqlite else _lock_postgresql(db, command)
     return MigrationLock(key)
 
 
@@ -179,26 +178,12 @@ def _read_record(fd: int) -> dict:
     return record if isinstance(record, dict) else {}
 
 
-def _lock_postgresql(db: DatabaseUrl, command: str) -> Callable[[], None]:
-    name = f"{APP_PREFIX} {command} pid {os.getpid()}"[:63]
-    try:
-        conn = connect_postgresql(db.with_database("postgres"), application_name=name)
-    except RunbookError:  # no access to the maintenance database: lock beside the database itself
-        conn = connect_postgresql(db, application_name=name)
-    conn.autocommit = True
-    database_key = zlib.crc32(db.database_name.encode()) & 0x7FFFFFFF
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", (PG_LOCK_KEY, database_key))
-            if cursor.fetchone()[0]:
-                return conn.close
-            cursor.execute(_HOLDER_SQL, (PG_LOCK_KEY, database_key))
-            holder = cursor.fetchone()
-    except BaseException:
-        conn.close()
-        raise
-    conn.close()
-    application, started = holder if holder else ("", None)
+def _lock_postgresql(db: DatabaseUrl, command: str) -> _Held:
+    conn, holder = try_lock(db, command)
+    if conn is not None:
+        lock = AdvisoryLock(db, command, conn)
+        return _Held(lock.release, lost=lambda: lock.lost)
+    application, started = holder
     words = application.split()
     pid = words[3] if len(words) >= 4 and words[0] == APP_PREFIX else None
     raise _refusal(words[1] if pid else None, pid, started, db)

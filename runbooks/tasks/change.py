@@ -206,6 +206,7 @@ def apply_change(change: Change, lock_policy: LockPolicy | None = None, say=lamb
             change.outcome = apply(db, change.plan, env=env)
         else:
             change.outcome = apply_with_lock_timeout(db, change.plan, lock_policy, env, say=say)
+        _report_lost_lock(change)
         change.after = status_for(change.selection)
     finally:
         release_lock(change)
@@ -213,6 +214,18 @@ def apply_change(change: Change, lock_policy: LockPolicy | None = None, say=lamb
         again = make_plan(change.selection.graph, change.after.rows, change.plan.target.text, change.direction)
         _prove_way_out(change, again)
     return change.outcome
+
+
+def _report_lost_lock(change: Change) -> None:
+    """A lock whose session was ended and taken by another run: that run may have migrated too; never Done."""
+    lost = [held.lost for held in (change.lock, change.install_lock) if held is not None and held.lost]
+    if lost:
+        change.outcome.reached = False
+        change.outcome.errors.insert(
+            0,
+            f"the migration lock was lost while Galaxy ran: {lost[0]}; another migration may have changed the "
+            f"database meanwhile: read `{command_line('status', database=change.selection.database_args)}` first",
+        )
 
 
 def _prove_way_out(change: Change, plan: Plan, causes: int = 3) -> None:
