@@ -169,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a bug of ours: still one line, never the password
         if os.environ.get(DEBUG_ENV):
             raise
+        from runbooks.cli.known_failures import explain
+
+        known = explain(error)
+        if known is not None:  # the environment's doing (a role's timeout, a full folder): what to change
+            print(f"error: {known}", file=sys.stderr)
+            return 2
         text = mask_text(f"{error.__class__.__name__}: {error}").splitlines()[0]
         print(f"internal error: {text} (rerun with RUNBOOK_DEBUG=1 for details)", file=sys.stderr)
         return 2
