@@ -176,6 +176,9 @@ def show_prints_a_revision():
     found = experiment("show-tag")["show_rev"]
     head = _graph().heads("gxy")[0]
     assert found["rc"] == 0 and found["stdout"].startswith(f"Rev: {head} (head)")
+    parent = _graph().revisions[head].parents[0]
+    for part in (f"Parent: {parent}", "Branch names: gxy", "Path: ", f"Revision ID: {head}"):  # id, parent, ...
+        assert part in found["stdout"], part
 
 
 # -- revision files: where Alembic looks, what fails -----------------------------------------------

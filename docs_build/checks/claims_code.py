@@ -269,6 +269,8 @@ def legacy_release_migrate_versions():
             copy.flush()
             with sqlite3.connect(copy.name) as conn:
                 (found[release],) = conn.execute("SELECT version FROM migrate_version").fetchone()
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                assert "alembic_version" not in tables, release  # Migrate's databases have no Alembic table
     assert found == RELEASE_MIGRATE_VERSIONS == {"20.09": 170, "21.09": 179, "22.01": 180}
     assert found["22.01"] == migrations.SQLALCHEMYMIGRATE_LAST_VERSION_GXY
 
