@@ -255,3 +255,18 @@ def verify_databases_runs_gxy_then_tsi():
     assert source.index("DatabaseStateVerifier(gxy_engine, GXY") < source.index("DatabaseStateVerifier(tsi_engine, TSI")
     assert "tsi_engine = tsi_engine or gxy_engine" in source
     assert "verify_databases(" in inspect.getsource(migrations.verify_databases_via_script)
+
+
+@check
+def sqlite_upgrades_stop_at(revision, releases, index):
+    """In the upgrade matrix (Galaxy's own upgrade on each release's SQLite fixture), the databases of
+    exactly ``releases`` stop at ``revision``, on SQLite's rebuild re-creating ``index``."""
+    import json
+
+    from runbooks.paths import PROJECT_ROOT
+
+    cells = json.loads((PROJECT_ROOT / "bench" / "results" / "upgrade_matrix.json").read_text())["cells"]
+    sqlite = [c for c in cells if c["dialect"] == "sqlite"]
+    stopped = {c["release"]: c for c in sqlite if c.get("stopped_at", "").endswith(revision)}
+    assert set(stopped) == {str(r) for r in releases}, sorted(stopped)
+    assert all(index in str(c["stops"][0]["error"]) for c in stopped.values())
