@@ -310,13 +310,15 @@ def test_postgresql_backup_onto_sqlite_advises_no_force(sqlite_db, tmp_path):
     """Issue 22: the refusal once said `pass --force`, and the forced restore then failed on the file's kind."""
     import json
 
-    from runbooks.database.manifest import make_manifest, manifest_path
+    from runbooks.database.manifest import identity, manifest_path, sha256_of
 
     db = sqlite_db("head")
     archive = tmp_path / "galaxy-pg.dump"
     archive.write_bytes(b"PGDMP" + b"\0" * 200)
     source = DatabaseUrl.parse("postgresql://galaxy@db.example.org:5432/galaxy")
-    manifest_path(archive).write_text(json.dumps(make_manifest(archive, source, ("fac9c76612f9",))))
+    manifest = {"file": archive.name, "database": source.masked(), "source": identity(source), "dialect": "postgresql"}
+    manifest |= {"size": archive.stat().st_size, "sha256": sha256_of(archive), "alembic_version": ["fac9c76612f9"]}
+    manifest_path(archive).write_text(json.dumps(manifest))  # what a backup of that server's database carries
     before = fingerprint(db)
     refused = restore_cli(archive, db)
     assert_refused(refused, "is a pg_dump archive", "choose one of this database's backups", "nothing was changed")
