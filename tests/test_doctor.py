@@ -42,6 +42,7 @@ DESIGN_CODES = [
 BROKEN_STATE_CODES = ["invalid-version-rows", "database-damaged", "hot-journal"]  # tests/test_attack_broken_state.py
 # the pre-flight (tests/test_preflight.py, replay 18877) and the database's source (tests/test_database_source.py)
 PREFLIGHT_CODES = ["server-lacks-function", "role-lacks-privilege", "backup-disk-too-small"]
+PREFLIGHT_CODES += ["database-not-writable", "database-disk-too-small"]  # tests/test_preflight_sqlite.py
 SOURCE_CODES = ["database-configured-elsewhere"]
 LEGACY_CODES = ["sqlalchemy-migrate-skipped"]  # tests/replays/test_19016_jumped_releases.py
 LEFTOVER_CODES = ["schema-missing-left-by-galaxy"]  # tests/test_doctor_leftovers.py

@@ -196,6 +196,20 @@ CODES = [
         "or move the other schema's tables away, then migrate.",
     ),
     Code(
+        "database-not-writable",
+        "error",
+        "The SQLite database file or its folder cannot be written (a read-only file or mount): a migration would "
+        "fail at its first write.",
+        "Make the file and its folder writable (remount read-write, chmod), then migrate.",
+    ),
+    Code(
+        "database-disk-too-small",
+        "error",
+        "The disk that holds the SQLite database has less free space than the database takes: SQLite's journal "
+        "and the tables Galaxy rebuilds are written beside it, and a migration could stop half-way.",
+        "Free space on that disk, or move the database to a larger one, then migrate.",
+    ),
+    Code(
         "backup-disk-too-small",
         "error",
         "The folder the backup goes to has less free space than the database takes: the backup before the change "

@@ -4,11 +4,14 @@ Run by upgrade/downgrade after the plan is printed and before anything is writte
 the change unless ``--ignore-preflight``), and by the doctor on a database that is behind. Each
 gap is a finding with its fix (``runbooks.findings.catalogue``): ``server-lacks-function`` (Galaxy
 issue 18877: ``gen_random_uuid`` before PostgreSQL 13 needs ``pgcrypto``), ``role-lacks-privilege``
-(CREATE on the schema, ownership of the tables the revisions alter) and ``backup-disk-too-small``.
+(CREATE on the schema, ownership of the tables the revisions alter), ``backup-disk-too-small``, and
+for SQLite ``database-not-writable`` and ``database-disk-too-small`` (the rollback journal and the
+tables Galaxy rebuilds are written beside the database: up to its size).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,9 +88,31 @@ def preflight(
         check.facts = server_facts(db, sorted(needs.functions), sorted(needs.altered_tables))
         check.findings += _function_gaps(check.facts, needs) + _privilege_gaps(check.facts, needs)
         check.findings += _search_path_gap(db)
+    if db.is_sqlite and revisions:
+        check.findings += _sqlite_file_gaps(db)
     if backup_folder is not None and revisions:
         check.findings += _disk_gap(check, db, backup_folder, margin_bytes)
     return check
+
+
+def _sqlite_file_gaps(db: DatabaseUrl) -> list[DoctorFinding]:
+    """The file and its folder take writes (a read-only mount refuses even root), with room for the journal."""
+    path = db.sqlite_path
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        where = path if not os.access(path, os.W_OK) else path.parent
+        summary = f"{where} cannot be written (read-only file or mount): the migration would fail at its first write"
+        fix = "make the database file and its folder writable (remount read-write, chmod), then run this again"
+        return [finding("database-not-writable", summary, fix, {"path": str(where)})]
+    existing, free = free_bytes(path.parent)
+    size = database_size(db)
+    if free >= size:
+        return []
+    summary = (
+        f"{existing} has {_size(free)} free; SQLite's journal and the tables Galaxy rebuilds are written beside "
+        f"the database and can take up to its size ({_size(size)}): the migration could stop half-way"
+    )
+    fix = "free space on that disk (or move the database to a larger one), then run this again"
+    return [finding("database-disk-too-small", summary, fix, {"folder": str(existing), "free_bytes": free})]
 
 
 def _calls(revisions: list[str]) -> str:
