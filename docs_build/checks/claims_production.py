@@ -82,9 +82,10 @@ def tool_shed_has_its_own_alembic_history(revisions, head, migrate_last, last_ta
 
 @check
 def migration_lock_is_a_session_advisory_lock():
-    from runbooks.database import migration_lock
+    from runbooks.database import advisory_lock, migration_lock
 
-    assert "pg_try_advisory_lock(" in inspect.getsource(migration_lock)
+    assert "advisory_lock" in inspect.getsource(migration_lock)  # PostgreSQL's lock is the advisory one
+    assert "pg_try_advisory_lock(" in inspect.getsource(advisory_lock)  # session level (no _xact_)
 
 
 @check
