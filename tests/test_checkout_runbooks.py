@@ -12,10 +12,11 @@ import pytest
 
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
-from runbooks.code.targets import release_back
+from runbooks.code.targets import release_back, resolve_target
 from runbooks.database.connections import inspect_database
 from runbooks.database.urls import DatabaseUrl
 from runbooks.doctor import diagnose
+from runbooks.errors import UsageError
 from runbooks.testing import scratch_states
 from runbooks.testing.scratch_states import ScratchSet, behind_release, crossing_release, leftover
 
@@ -53,6 +54,9 @@ def test_demonstrations_come_from_the_code_in_use(checkout, graph):
     assert revision in old.pending([old.tag_revision(behind_release(old))], "gxy")
     assert column in old.revisions[revision].path.read_text() and table != "page"
     assert set(scratch_states.states(old)) == set(scratch_states.states(graph))
+    own_tags = r"release tags go from 22\.01 to 24\.1; use one of head, a release tag \(24\.0"
+    with pytest.raises(UsageError, match=own_tags):
+        resolve_target("25.1", old)  # the sample's example is not this code's
 
 
 def test_troubleshoot_states_on_the_checkout_give_their_findings(checkout, tmp_path):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from runbooks.code.revisions import RevisionGraph
+from runbooks.code.revisions import RevisionGraph, release_key
 from runbooks.errors import UsageError
 from runbooks.paths import program
 
@@ -20,6 +20,14 @@ VALID_FORMS = (
     "head, a release tag (25.0 or release_25.0), a revision id or unique prefix, gxy@head, "
     "gxy@+1, gxy@-1, REV-1, base or 22.01"
 )
+
+
+def valid_forms(graph: RevisionGraph) -> str:
+    """VALID_FORMS with a release tag of this code as the example (the sample's 25.0 is not every code's)."""
+    if not graph.release_tags:
+        return VALID_FORMS
+    tag = release_back(graph, 1)
+    return VALID_FORMS.replace("(25.0 or release_25.0)", f"({tag} or release_{tag})")
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,7 @@ def resolve_target(text: str, graph: RevisionGraph, current: tuple[str, ...] = (
     """Turn what the user typed into a concrete revision, or one line listing what is valid."""
     raw = (text or "").strip()
     if not raw:
-        raise UsageError(f"no target given: use one of {VALID_FORMS}")
+        raise UsageError(f"no target given: use one of {valid_forms(graph)}")
     lowered = raw.lower()
     gxy_head = graph.heads("gxy")
     if lowered in ("head", "heads"):
@@ -58,8 +66,14 @@ def resolve_target(text: str, graph: RevisionGraph, current: tuple[str, ...] = (
     relative = RELATIVE.match(raw)
     if relative:
         return _relative(raw, relative, graph, current)
+    if re.fullmatch(r"(release_)?\d+\.\d+", lowered) and graph.release_tags:
+        tags = sorted(graph.release_tags, key=release_key)
+        raise UsageError(
+            f"{raw!r} is not a target: this Galaxy code's release tags go from {tags[0]} to {tags[-1]}; "
+            f"use one of {valid_forms(graph)}"
+        )
     if not re.fullmatch(r"[0-9a-fA-F]+", raw):
-        raise UsageError(f"{raw!r} is not a target: use one of {VALID_FORMS}")
+        raise UsageError(f"{raw!r} is not a target: use one of {valid_forms(graph)}")
     revision = graph.resolve(lowered)
     if revision.branch == "tsi":
         return Target(raw, None, include_tsi_head=True, touches_gxy=False)
@@ -142,8 +156,6 @@ def release_back(graph: RevisionGraph, steps: int) -> str:
     The runbooks' demonstrations start there: with galaxy-data 26.1 one step is 26.0, two are 25.1;
     with a 24.2 checkout, 24.1 and 24.0. Fewer tags than that: the oldest (22.01, base).
     """
-    from runbooks.code.revisions import release_key
-
     tags = sorted(graph.release_tags, key=release_key, reverse=True)
     if not tags:
         raise UsageError("this Galaxy code has no release tags (REVISION_TAGS): name a revision instead")
