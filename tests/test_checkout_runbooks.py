@@ -93,3 +93,19 @@ def test_run_create_on_the_checkout_proves_and_leaves_nothing(checkout, tmp_path
     )
     assert failed.returncode != 0 and "the round trip failed" in failed.stderr
     assert gxy_files(checkout) == before
+
+
+def test_a_state_the_code_cannot_make_is_named_not_crashed(graph, tmp_path):
+    """23.0's code has no merge revision (and so no multiple-current state): the state says so, and the
+    troubleshoot runbook leaves it out instead of failing on it. The graph is the package's, cut at 23.0."""
+    from runbooks.code.revisions import release_key
+
+    cut = graph.ancestors([graph.tag_revision("23.0")]) | set(graph.in_order("tsi"))
+    tags = {tag: rev for tag, rev in graph.release_tags.items() if release_key(tag) <= release_key("23.0")}
+    old = RevisionGraph({rid: graph.revisions[rid] for rid in cut}, tags)
+    assert crossing_release(old) is None and behind_release(old) == "22.05"
+    state = scratch_states.states(old)["multiple-current"]
+    assert not state.available and "no release of this code is below a merge revision" in state.description
+    with pytest.raises(UsageError, match="cannot be made with this Galaxy code"):
+        scratch_states.make_state("multiple-current", DatabaseUrl.parse(f"sqlite:///{tmp_path / 'x.sqlite'}"), old)
+    assert all(s.available for name, s in scratch_states.states(old).items() if name != "multiple-current")

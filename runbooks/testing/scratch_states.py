@@ -48,6 +48,7 @@ class State:
     sql: tuple[str, ...] = ()
     description: str = ""
     postgresql_first: tuple[str, ...] = ()  # what PostgreSQL needs first (it enforces what SQLite does not)
+    available: bool = True  # False: this Galaxy code cannot make it (no merge to cross)
 
     def statements(self, db: DatabaseUrl) -> tuple[str, ...]:
         return self.sql if db.is_sqlite else self.postgresql_first + self.sql
@@ -62,11 +63,9 @@ def behind_release(graph: RevisionGraph) -> str:
     return release_back(graph, 1)
 
 
-def leftover(graph: RevisionGraph) -> tuple[str, str, str]:
-    """(table, column, revision): a column the newest pending revision that adds one adds, from behind_release.
-
-    Added by hand before the upgrade, it makes that revision fail (objects-already-exist).
-    """
+def leftover(graph: RevisionGraph) -> tuple[str, str, str] | None:
+    """(table, column, revision): a column the newest revision after behind_release that adds one adds (to a
+    table the behind database has). Added by hand before the upgrade, it makes that revision fail."""
     from runbooks.code.objects import created_objects
 
     pending = graph.pending([graph.tag_revision(behind_release(graph)) or ""], "gxy")
@@ -76,26 +75,30 @@ def leftover(graph: RevisionGraph) -> tuple[str, str, str]:
         columns = [o for o in made[rev_id] if o.kind == "column" and not o.guarded and o.table not in new_tables]
         if columns:
             return columns[0].table or "", columns[0].name, rev_id
-    raise UsageError(f"no revision after {behind_release(graph)} adds a column in this code: no leftover to make")
+    return None  # no revision after behind_release adds a column to a table it has
 
 
-def crossing_release(graph: RevisionGraph) -> str:
-    """A release whose plain downgrade from head crosses a merge (side rows stay): the newest below the
-    downgrade runbook's default (release_back 2), so the two runbooks show different crossings."""
+def crossing_release(graph: RevisionGraph) -> str | None:
+    """A release whose plain downgrade from head leaves side rows: the newest below the downgrade runbook's
+    default (release_back 2), else the newest; None for code without such a merge (23.0 has none)."""
     from runbooks.tasks.migrate import make_plan
 
     below = release_key(release_back(graph, 2))
-    for tag in sorted(graph.release_tags, key=release_key, reverse=True):
-        # more than Galaxy's one downgrade call: the plan adds the steps that undo the side rows
-        if release_key(tag) < below and len(make_plan(graph, tuple(graph.heads()), tag, "downgrade").calls) > 1:
-            return tag
-    raise UsageError("no release of this code is reached from head across a merge: no multiple-current state")
+    heads = tuple(graph.heads())
+    # more than Galaxy's one downgrade call: the plan adds the steps that undo the side rows
+    crossing = [
+        tag
+        for tag in sorted(graph.release_tags, key=release_key, reverse=True)
+        if graph.tag_revision(tag) != "base" and len(make_plan(graph, heads, tag, "downgrade").calls) > 1
+    ]
+    return next((tag for tag in crossing if release_key(tag) < below), crossing[0] if crossing else None)
 
 
 def states(graph: RevisionGraph) -> dict[str, State]:
     head = _gxy_head(graph)
-    table, column, _ = leftover(graph)
+    table, column, _ = leftover(graph) or ("", "", "")
     behind = behind_release(graph)
+    crossing = crossing_release(graph)
     legacy = ("DROP TABLE alembic_version", MIGRATE_TABLE)
     return {
         s.name: s
@@ -142,15 +145,20 @@ def states(graph: RevisionGraph) -> dict[str, State]:
                 "multiple-current",
                 "multiple-current-revisions",
                 "head",
-                description=f"Galaxy's own `downgrade {crossing_release(graph)}` from head, which crosses merge "
-                "revisions",
+                description=f"Galaxy's own `downgrade {crossing}` from head, which crosses merge revisions"
+                if crossing
+                else "not made: no release of this code is below a merge revision",
+                available=crossing is not None,
             ),
             State(
                 "objects-already-exist",
                 "objects-already-exist",
                 "behind",
                 (f"ALTER TABLE {table} ADD COLUMN {column} INTEGER",),
-                f"at {behind}, with {table}.{column} added by hand before the upgrade that adds it",
+                f"at {behind}, with {table}.{column} added by hand before the upgrade that adds it"
+                if table
+                else f"not made: no revision after {behind} adds a column to a table it has",
+                available=bool(table),
             ),
             State(
                 "orphans",
@@ -217,6 +225,8 @@ def make_state(
     if name not in known:
         raise UsageError(f"no scratch state {name!r}: choose one of {', '.join(known)}")
     state = known[name]
+    if not state.available:
+        raise UsageError(f"scratch state {name} cannot be made with this Galaxy code: {state.description}")
     if inspect_database(db).exists:
         raise UsageError(f"{db} already exists: a scratch state is made in a new database")
     if state.start == "none":
