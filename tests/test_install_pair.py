@@ -167,6 +167,8 @@ def test_a_failure_in_the_galaxy_database_says_where_the_install_database_stands
     with sqlite3.connect(pair.galaxy.sqlite_path) as conn:  # the version row cannot move: the upgrade fails there
         conn.execute("CREATE TRIGGER held BEFORE UPDATE ON alembic_version BEGIN SELECT RAISE(ABORT, 'held'); END")
     named = ["--db", pair.galaxy.secret(), "--install-db", pair.install.secret()]
+    assert main(["upgrade", *named]) == 2  # without --yes and a terminal: refused, naming both databases
+    assert f"{pair.galaxy} and its install database {pair.install} would be changed" in capsys.readouterr().err
     code = main(["upgrade", "--yes", "--json", *named])
     report = json.loads(capsys.readouterr().out)
     assert code == 1 and not report["succeeded"]

@@ -252,11 +252,12 @@ def confirm_or_refuse(change: Change, assume_yes: bool, ask: Callable[[str], boo
     """A database the user named is changed only after a yes (``--yes`` in scripts)."""
     if assume_yes or change.selection.is_sample:
         return
+    both = f" and its install database {change.install_db}" if change.install_db is not None else ""
     question = (
-        f"{change.direction.capitalize()} {change.selection.db} to {change.plan.target.text} "
+        f"{change.direction.capitalize()} {change.selection.db}{both} to {change.plan.target.text} "
         f"({len(change.plan.revisions)} revisions)? [y/N] "
     )
     if ask is None:
-        raise UsageError(f"{change.selection.db} would be changed: run in a terminal to confirm, or pass --yes")
+        raise UsageError(f"{change.selection.db}{both} would be changed: run in a terminal to confirm, or pass --yes")
     if not ask(question):
         raise UsageError("not confirmed: nothing was changed")
