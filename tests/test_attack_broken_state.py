@@ -9,6 +9,7 @@ status reads as behind again: the fix deletes exactly the bad row.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -228,3 +229,23 @@ def test_hot_journal(sqlite_db):
     sqlite3.connect(db.sqlite_path).execute("PRAGMA quick_check").fetchall()
     after = json.loads(run_cli("status", "--json", "--db", str(db)).stdout)
     assert after["state"] == "behind" and not any(r.endswith("z") for r in after["alembic_version_rows"])
+
+
+@attack("broken-state", "alembic_version: a revision and its own descendant", "not called a merge; a DELETE that works")
+def test_a_row_and_its_descendant_are_not_a_merge(sqlite_db, tmp_path):
+    from runbooks.errors import GalaxyCommandFailed
+    from runbooks.galaxy.commands import run_dbscript
+
+    db = sqlite_db("26.0")  # the schema is 26.0's; a stamp by hand adds the head's row
+    sqlite_sql(db, "INSERT INTO alembic_version VALUES ('fac9c76612f9')")
+    copy = DatabaseUrl.parse(f"sqlite:///{tmp_path / 'copy.sqlite'}")
+    shutil.copyfile(db.sqlite_path, copy.sqlite_path)
+    with pytest.raises(GalaxyCommandFailed, match="overlaps"):  # what the old advice told the user to run
+        run_dbscript(copy, "upgrade", revision="fac9c76612f9")
+    doctor = run_cli("troubleshoot", "--json", "--db", db.secret())
+    (finding,) = [f for f in json.loads(doctor.stdout)["findings"] if f["code"] == "multiple-current-revisions"]
+    assert "9930b68c85af is an ancestor of fac9c76612f9" in finding["summary"] and "merge" not in finding["fix"]
+    at_26_0 = re.search(r"at 9930b68c85af, `([^`]+)`", finding["fix"]).group(1)
+    sqlite_sql(db, at_26_0)
+    after = json.loads(run_cli("status", "--json", "--db", db.secret()).stdout)
+    assert after["state"] == "behind" and set(after["alembic_version_rows"]) == {"9930b68c85af", "d4a650f47a3c"}

@@ -228,6 +228,9 @@ def _missing_branches(ex: Examination, snapshot: DatabaseSnapshot, status: Statu
 
 def _multiple_current(ex: Examination, branch: str, current: list[str], rows: tuple[str, ...]) -> None:
     graph = ex.graph
+    stale = [(old, new) for old in current for new in current if old != new and old in graph.ancestors([new])]
+    if stale:
+        return _contradicting_rows(ex, branch, current, stale[0])
     # The nearest revision above all of them (the merge that joins them), if any.
     joint = set.intersection(*(graph.descendants(rid) | {rid} for rid in current))
     merge = next((rid for rid in graph.in_order(branch) if rid in joint), None)
@@ -242,6 +245,21 @@ def _multiple_current(ex: Examination, branch: str, current: list[str], rows: tu
         )
         + _back_to_one_row(ex, branch, current, rows),
         {"branch": branch, "rows": current, "merge": merge},
+    )
+
+
+def _contradicting_rows(ex: Examination, branch: str, current: list[str], pair: tuple[str, str]) -> None:
+    """A row and its own descendant: not a merge's side branches, and no Alembic command walks from both."""
+    old, new = pair
+    ex.add(
+        "multiple-current-revisions",
+        f"{len(current)} {branch} rows in alembic_version: {', '.join(current)}; {old} is an ancestor of {new}, so "
+        "they contradict each other (a stamp or an edit by hand, not a merge): Alembic's upgrade and downgrade "
+        "fail on them",
+        f"find the revision the schema is at ({ex.cli('troubleshoot', '--drift')}), back up, then delete the other "
+        f"row: at {new}, `DELETE FROM alembic_version WHERE version_num = '{old}';`; at {old}, "
+        f"`DELETE FROM alembic_version WHERE version_num = '{new}';`",
+        {"branch": branch, "rows": current, "ancestor": old, "descendant": new, "merge": None},
     )
 
 
