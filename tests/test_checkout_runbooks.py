@@ -109,3 +109,25 @@ def test_a_state_the_code_cannot_make_is_named_not_crashed(graph, tmp_path):
     with pytest.raises(UsageError, match="cannot be made with this Galaxy code"):
         scratch_states.make_state("multiple-current", DatabaseUrl.parse(f"sqlite:///{tmp_path / 'x.sqlite'}"), old)
     assert all(s.available for name, s in scratch_states.states(old).items() if name != "multiple-current")
+
+
+def test_unknown_revision_way_back_leaves_rows_this_code_can_read(tmp_path, sqlite_db):
+    """Issue 22, item 6 (a fix text like the others): a database the installed 26.1 code wrote, seen with a
+    25.0 checkout, was told `manage_db.sh downgrade <25.0 head>` with the newer code, which keeps fb16d09348db
+    (a side branch's row) that 25.0 cannot read. The printed command, run with the newer code, comes back."""
+    import re
+    import shlex
+
+    from runbooks.tasks.migrate import read_rows
+    from runbooks.tasks.status import get_status
+
+    old_env = GalaxyEnv.from_checkout(make_tree("25.0.4", tmp_path / "galaxy"))
+    old = RevisionGraph.load(old_env)
+    db = sqlite_db("head")
+    fix = diagnose(db, old, old_env, rehearse=False).get("unknown-revision").fix
+    (ours,) = [c for c in re.findall(r"`([^`]+)`", fix) if " downgrade " in c and "manage_db" not in c]
+    words = shlex.split(ours)
+    result = run_cli(*words[words.index("downgrade") :], "--yes", "--no-backup")  # with the newer (installed) code
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(read_rows(db)) <= set(old.revisions), read_rows(db)
+    assert get_status(db, old, old_env).state == "up-to-date"

@@ -196,10 +196,19 @@ def _unknown(ex: Examination, status: Status) -> None:
         "unknown-revision",
         f"alembic_version holds {shown_ids(status.unknown)}, which no revision file of {ex.env.describe()} has; "
         f"likely written by {likely}",
-        f"run the Galaxy code that wrote it; to come back to this code, with that code run "
-        f"`sh manage_db.sh downgrade {known_head[0] if known_head else 'REV'}` (this code's gxy head), "
-        "then use this code",
+        _way_back(ex, known_head[0] if known_head else "REV"),
         {"unknown": status.unknown, "rows": list(status.rows), "code_heads": known_head},
+    )
+
+
+def _way_back(ex: Examination, head: str) -> str:
+    """Back to this code with the code that wrote the rows: this tool's downgrade, which undoes side branches."""
+    return (
+        f"run the Galaxy code that wrote it; to come back to this code, run {ex.cli('downgrade', head)} (this "
+        "code's gxy head) with that code (`--galaxy-root` its checkout, or with the galaxy-data release that wrote "
+        "it installed): it also undoes the side branches of merges it crosses, so only revisions this code has "
+        f"remain; Galaxy's own `sh manage_db.sh downgrade {head}` keeps a side branch's row, which this code "
+        "cannot read"
     )
 
 
