@@ -23,7 +23,7 @@ def drop_role(pg_admin: DatabaseUrl, db: DatabaseUrl, name: str) -> None:
     _admin_sql(pg_admin, f'DROP ROLE IF EXISTS "{name}"')
 
 
-@attack("special-files", "PostgreSQL: the role has its own statement_timeout (1ms)", "exit 2, one line naming it")
+@attack("other", "PostgreSQL: the role has its own statement_timeout (1ms)", "exit 2, one line naming it")
 def test_a_roles_statement_timeout_is_named(pg_db, pg_admin, tmp_path):
     db = pg_db("26.0")
     name = role(pg_admin, "SUPERUSER")
