@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -14,6 +15,8 @@ from runbooks.errors import UsageError
 
 SUPPORTED = {"sqlite": "sqlite", "postgresql": "postgresql", "postgres": "postgresql"}
 PASSWORD_MASK = "***"
+# libpq's parameters that carry a secret, wherever the URL puts them (``?password=…``).
+SECRET_PARAMETERS = ("password", "sslpassword")
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class DatabaseUrl:
 
     @classmethod
     def parse(cls, text: str) -> DatabaseUrl:
-        text = (text or "").strip()
+        text = _encoded_at_signs((text or "").strip())
         try:
             url = make_url(text)
         except (ArgumentError, ValueError):
@@ -64,10 +67,13 @@ class DatabaseUrl:
 
     @property
     def password(self) -> str | None:
-        return self.url.password
+        """The password, from the ``user:password@`` slot or libpq's ``?password=``."""
+        return self.url.password or self.url.query.get("password") or None
 
     def masked(self) -> str:
-        return self.url.render_as_string(hide_password=True).replace("%2A%2A%2A", PASSWORD_MASK)
+        hidden = {key: PASSWORD_MASK for key in self.url.query if key.lower() in SECRET_PARAMETERS}
+        url = self.url.update_query_dict(hidden) if hidden else self.url
+        return url.render_as_string(hide_password=True).replace("%2A%2A%2A", PASSWORD_MASK)
 
     def secret(self) -> str:
         """The full URL, password included: only for handing to a database driver."""
@@ -83,16 +89,30 @@ class DatabaseUrl:
         return f"DatabaseUrl({self.masked()!r})"
 
 
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]+)(?=@)")
+# user:PASSWORD@ up to the last @ of the word (a password may hold an unencoded @ or /).
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<password>[^\s]+)(?=@[^@\s]*)")
+_PARAMETER_PASSWORD = re.compile(r"(?P<head>\b(?:ssl)?password\s*=\s*)(?P<password>'(?:[^'\\]|\\.)*'|[^\s&'\"]+)", re.I)
 
 
 def mask_text(text: str, *secrets: str | None) -> str:
-    """Hide passwords in free text: inside any URL, and any known secret anywhere."""
+    """Hide passwords in free text: inside any URL, as a ``password=`` parameter, and any known secret anywhere."""
     text = _URL_PASSWORD.sub(lambda m: m.group("head") + PASSWORD_MASK, text)
+    text = _PARAMETER_PASSWORD.sub(lambda m: m.group("head") + PASSWORD_MASK, text)
     for secret in secrets:
         if secret:
             text = text.replace(secret, PASSWORD_MASK)
     return text
+
+
+def _encoded_at_signs(text: str) -> str:
+    """``scheme://user:pa@ss@host/…``: the last ``@`` before the path ends the password (the rest are its own)."""
+    scheme, separator, rest = text.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not separator or authority.count("@") < 2:
+        return text
+    credentials, _, host = authority.rpartition("@")
+    user, colon, password = credentials.partition(":")
+    return f"{scheme}://{user}{colon}{quote(password, safe='')}@{host}{slash}{path}"
 
 
 def quoted(name: str) -> str:
