@@ -22,6 +22,8 @@ from docs_build.checks import (  # noqa: F401  (they register the checks)
     claims_code,
     claims_pages,
     claims_production,
+    claims_restore,
+    claims_tool,
     claims_topics,
 )
 from docs_build.checks.claim_registry import CHECKS

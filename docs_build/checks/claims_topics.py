@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 from docs_build.checks import experiments_topics  # noqa: F401  (registers the experiments)
-from docs_build.checks.claim_registry import _graph, _source, check
+from docs_build.checks.claim_registry import _graph, _migrations_dir, _source, check
 from docs_build.checks.experiments import PG_SERVER, experiment
 
 
@@ -270,3 +270,15 @@ def sqlite_upgrades_stop_at(revision, releases, index):
     stopped = {c["release"]: c for c in sqlite if c.get("stopped_at", "").endswith(revision)}
     assert set(stopped) == {str(r) for r in releases}, sorted(stopped)
     assert all(index in str(c["stops"][0]["error"]) for c in stopped.values())
+
+
+@check
+def run_alembic_passes_both_urls_to_env():
+    from galaxy.model.migrations import scripts
+
+    argv = ["run_alembic", "upgrade", "heads"]
+    scripts.add_db_urls_to_command_arguments(argv, "G", "T")
+    assert argv == ["run_alembic", "-x", "gxy_url=G", "-x", "tsi_url=T", "upgrade", "heads"], argv
+    assert "alembic.config.main()" in inspect.getsource(scripts.invoke_alembic)  # Alembic's own command line
+    assert (_migrations_dir() / "alembic.ini").is_file()
+    assert "context.get_x_argument(as_dictionary=True)" in _source("alembic/env.py")  # where env.py reads them
