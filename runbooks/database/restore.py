@@ -212,7 +212,7 @@ def _keep_sqlite(db: DatabaseUrl) -> str:
         raise
     except RunbookError as error:
         if not _unreadable(db):
-            raise RunbookError(f"{error}; pass --no-keep to restore without keeping a copy") from None
+            raise RunbookError(f"{error}: a restore first keeps a copy of what it replaces") from None
     folder = backups_dir()
     kept = folder / f"{db.sqlite_path.stem}-as-it-was-{time.strftime('%Y%m%d-%H%M%S')}.sqlite"
     try:
@@ -220,7 +220,7 @@ def _keep_sqlite(db: DatabaseUrl) -> str:
             if Path(f"{db.sqlite_path}{suffix}").exists():
                 shutil.copyfile(f"{db.sqlite_path}{suffix}", f"{kept}{suffix}")
     except OSError as error:
-        raise RunbookError(f"could not keep a copy of {db} in {folder} ({why(error)}); pass --no-keep") from None
+        raise RunbookError(f"could not keep a copy of {db} in {folder} ({why(error)}): free space first") from None
     return str(kept)
 
 
