@@ -83,7 +83,8 @@ def server_command(lib_dir: str | None) -> tuple[list[str], dict[str, str], str 
 def bootstrap_source() -> str:
     from runbooks.galaxy import bootstrap
 
-    return Path(bootstrap.__file__).read_text(encoding="utf-8")
+    # The first line names the server in a process listing (the doctor shows a command line's first 100 characters).
+    return f"# {SERVER_MODULE} for a Galaxy checkout\n" + Path(bootstrap.__file__).read_text(encoding="utf-8")
 
 
 def _path_with(first: list[str], inherited: str) -> str:
