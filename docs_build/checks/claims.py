@@ -24,6 +24,7 @@ from docs_build.checks import (  # noqa: F401  (they register the checks)
     claims_pages,
     claims_production,
     claims_restore,
+    claims_safety,
     claims_status,
     claims_tool,
     claims_topics,

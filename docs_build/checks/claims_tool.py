@@ -121,6 +121,7 @@ def migration_lock_one_at_a_time():
         migration_lock.acquire(db, "upgrade").release()  # released by the system when the holder died
     assert "pg_try_advisory_lock" in inspect.getsource(advisory_lock)
     assert "acquire(change.selection.db, change.direction)" in inspect.getsource(change.take_lock)
+    assert "finally:\n        release_lock(change)" in inspect.getsource(change.apply_change)  # held while Galaxy runs
     assert 'migration_lock(db, "restore")' in inspect.getsource(restore) or "acquire(" in inspect.getsource(restore)
 
 
@@ -382,3 +383,4 @@ def helpers_die_with_the_cli():
     assert "prctl(PR_SET_PDEATHSIG, signal.SIGKILL)" in inspect.getsource(lifetime.die_with_parent)
     assert "preexec_fn=dies_with_us()" in inspect.getsource(backup.run_pg_tool)
     assert inspect.getsource(worker).count("die_with_parent(") >= 2  # the server, and its child
+    assert "os.fork()" in inspect.getsource(worker)  # a forked child per command
