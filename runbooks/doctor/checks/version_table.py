@@ -9,6 +9,7 @@ from runbooks.code.environment import BRANCHES
 from runbooks.code.revisions import release_key
 from runbooks.database.connections import DatabaseSnapshot
 from runbooks.doctor.checks.examination import SHOWN, Examination, shown_ids
+from runbooks.doctor.checks.stamp_proof import schema_revision
 from runbooks.tasks import legacy_plan
 from runbooks.tasks.printed_commands import command_line
 from runbooks.tasks.status import SQLALCHEMY_MIGRATE_LAST, Status
@@ -219,9 +220,7 @@ def _missing_branches(ex: Examination, snapshot: DatabaseSnapshot, status: Statu
             "revision-missing-for-branch",
             f"alembic_version has no gxy row (rows: {shown_ids(status.rows) or 'none'}) though the database has "
             f"{len(snapshot.tables)} tables: Galaxy raises RevisionNotFoundError",
-            "restore alembic_version from a backup, or stamp the revision the schema is at "
-            f"(at this code's head: `sh scripts/run_alembic.sh stamp {heads[0]}`; check with "
-            f"{ex.cli('troubleshoot', '--drift')})",
+            _stamp_advice(ex, heads[0]),
             {"branch": "gxy", "rows": list(status.rows)},
         )
     tsi = status.branches.get("tsi")
@@ -233,6 +232,34 @@ def _missing_branches(ex: Examination, snapshot: DatabaseSnapshot, status: Statu
             "`sh manage_db.sh upgrade` (stamps tsi at its head; its only revision changes nothing)",
             {"branch": "tsi", "rows": list(status.rows)},
         )
+
+
+def _stamp_advice(ex: Examination, head: str) -> str:
+    """Stamping marks revisions applied: the head only when the schema has what every revision creates."""
+    found = schema_revision(ex.db, ex.graph)
+    check = f"check with {ex.cli('troubleshoot', '--drift')}"
+    if not found.absent:
+        return (
+            "restore alembic_version from a backup, or stamp the revision the schema is at (it has every table and "
+            f"column this code's revisions create: `sh scripts/run_alembic.sh stamp {head}`; {check})"
+        )
+    examples = ", ".join(found.absent[:3])
+    if found.revision is None and found.proven:
+        return (
+            f"do not stamp: the schema is Galaxy's base (what `downgrade base` leaves), without any of the "
+            f"{found.wanted} tables and columns the gxy revisions create (e.g. {examples}); a stamp would mark them "
+            "applied. Restore the backup taken before it was moved to base"
+        )
+    return (
+        f"do not stamp the head ({head}): {len(found.absent)} of the {found.wanted} tables and columns the gxy "
+        f"revisions create are not there (e.g. {examples}); restore alembic_version from a backup"
+        + (
+            f", or stamp {found.revision}, the newest revision whose tables and columns are all there"
+            if found.proven
+            else ""
+        )
+        + f"; {check}"
+    )
 
 
 def _multiple_current(ex: Examination, branch: str, current: list[str], rows: tuple[str, ...]) -> None:
