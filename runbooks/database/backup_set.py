@@ -16,12 +16,18 @@ from pathlib import Path
 
 from runbooks.database.backup import Backup, make_backup
 from runbooks.database.manifest import check_against, identity, manifest_path, read_manifest, write_synced
-from runbooks.database.restore import Restored, checked_backup_file, restore
+from runbooks.database.restore import UNCHANGED, Restored, checked_backup_file, restore
 from runbooks.database.urls import DatabaseUrl
 from runbooks.errors import RunbookError, UsageError
 
 SET_SUFFIX = ".set.json"
 KIND = "galaxy+install"
+
+
+class PartlyRestored(RunbookError):
+    """The install database was restored and the galaxy database then refused: the pair is split."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,15 @@ def restore_selection(
     backup: Path | str, db: DatabaseUrl, install_db: DatabaseUrl | None, force: bool = False
 ) -> list[Restored]:
     """A backup onto one database, or a backup set onto a galaxy database and its install database."""
+    try:
+        return _restore_selection(backup, db, install_db, force)
+    except PartlyRestored:
+        raise
+    except RunbookError as error:  # as restore() says it: a refusal before anything is touched changed nothing
+        raise error if UNCHANGED in str(error) else type(error)(f"{error}; {UNCHANGED}") from None
+
+
+def _restore_selection(backup, db: DatabaseUrl, install_db: DatabaseUrl | None, force: bool) -> list[Restored]:
     path = checked_backup_file(backup)
     document = read_set(path)
     if install_db is None:
@@ -118,8 +133,9 @@ def _restore_both(
     try:
         done.append(restore(path, db, force=force))
     except RunbookError as error:
-        raise RunbookError(
+        why = str(error).replace(f"; {UNCHANGED}", "")
+        raise PartlyRestored(
             f"the install database {install_db} was restored from {install_backup}, but the galaxy database {db} "
-            f"was not: {error}"
+            f"was not (it is as it was): {why}"
         ) from None
     return done
