@@ -80,7 +80,7 @@ MUTANTS = (
     Mutant(
         "postgresql-lock-always-granted",
         "one migration at a time on PostgreSQL: a second one is refused at once",
-        "runbooks/database/migration_lock.py",
+        "runbooks/database/advisory_lock.py",
         (("            if cursor.fetchone()[0]:\n", "            if cursor.fetchone() is not None:\n"),),
         ("tests/test_attack_concurrency.py::test_second_upgrade_is_refused",),
         "postgresql",
@@ -213,6 +213,7 @@ def check(mutant: Mutant, copy: Path) -> dict:
     if mutant.select:
         record["select"] = mutant.select
     if original is None:
+        print(f"{mutant.name}: stale, its text is no longer in {mutant.file}", flush=True)
         return record | {"status": "stale (the code it edits changed)", "seconds": 0.0}
     try:
         code, seconds, tail = run_tests(copy, mutant.tests, mutant.select)
