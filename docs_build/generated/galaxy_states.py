@@ -52,22 +52,26 @@ def states_table(path: Path = RESULTS) -> str:
         f"{found['dialect']}. *Layout* says which database is in the state: one combined database, or the "
         "galaxy (gxy) or the install (tsi) database of a separate pair whose other database is at head.",
         "",
-        "| layout | state | made by | `status` | `troubleshoot` errors | Galaxy's verdict | agree |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| layout | state | `status` | `troubleshoot` errors | Galaxy's verdict | agree |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
+    made, why = ["", "How each state was made:", ""], ["", "Where they disagree:", ""]
     for row in found["rows"]:
         name = STATE_NAMES.get(row["state"], "")
-        agree = "yes" if row["agrees"] else f"no: {WHY.get(key(row), 'unexplained')}"
+        agree = "yes" if row["agrees"] else "no (below)"
         cells = [
             row["layout"],
             f"{row['state']}: {name}",
-            row["made"],
             f"`{row['status']}`",
             row["troubleshoot"],
             f"`{row['galaxy']}`",
             agree,
         ]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        made.append(f"- {row['layout']}, state {row['state']}: {row['made']}")
+        if not row["agrees"]:
+            why.append(f"- {row['layout']}, state {row['state']}: {WHY.get(key(row), 'unexplained')}")
+    lines += made + (why if len(why) > 3 else [])
     return "\n".join(lines)
 
 

@@ -7,6 +7,8 @@ the table under it lists every revision.
 
 from __future__ import annotations
 
+import re
+
 from runbooks.code.revisions import RevisionGraph
 
 BRANCH_TITLES = {"gxy": "gxy: the Galaxy model", "tsi": "tsi: the tool shed install model"}
@@ -75,6 +77,15 @@ def mermaid(graph: RevisionGraph, branch: str) -> str:
     return "\n".join(lines)
 
 
+def breakable(text: str, longest: int = 24) -> str:
+    """A word longer than ``longest`` (``workflow_request_input_parameters__workflow_invocation_id``)
+    may break after its underscores and dots (``<wbr>``), so it does not widen its table column."""
+    return " ".join(
+        re.sub(r"([_.]+)", r"\1<wbr>", word) if len(word) > longest and "`" not in word else word
+        for word in text.split(" ")
+    )
+
+
 def graph_page(graph: RevisionGraph) -> str:
     tags = graph.tags_by_revision()
     out = [
@@ -110,6 +121,6 @@ def graph_page(graph: RevisionGraph) -> str:
             if revision.is_merge:
                 parents += " (merge)"
             release = ", ".join(tags.get(rev_id, []))
-            message = revision.message.replace("|", "\\|")
+            message = breakable(revision.message.replace("|", "\\|"))
             out.append(f"| {number} | `{rev_id}` | {parents} | {release} | {message} |")
     return "\n".join(out) + "\n"

@@ -30,10 +30,13 @@ def mutant_table(path: Path = RESULTS) -> str:
     lines = [
         f"{killed} of {len(mutants)} mutants killed (run at commit `{results['commit']}`).",
         "",
-        "| mutant | the promise it breaks | file | tests run | status | seconds |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| mutant | the promise it breaks | status | seconds |",
+        "| --- | --- | --- | ---: |",
     ]
+    runs = ["", "The file each mutant breaks, and the tests run against it:", ""]
     for item in mutants:
-        cells = [f"`{item['name']}`", item["promise"], f"`{item['file']}`", _tests(item), item["status"]]
+        cells = [f"`{item['name']}`", item["promise"], item["status"]]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + f" | {item['seconds']:.0f} |")
+        runs.append(f"- `{item['name']}`: `{item['file']}`; {_tests(item)}")
+    lines += runs
     return "\n".join(lines)

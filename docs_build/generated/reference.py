@@ -6,6 +6,7 @@ import json
 from importlib import metadata
 from pathlib import Path
 
+from docs_build.generated.graph import breakable
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.paths import PROJECT_ROOT
@@ -54,24 +55,24 @@ def release_tags_page(graph: RevisionGraph) -> str:
         "(`tests/fixtures/releases/`). A tag that is not the head lags its release: a database",
         "made by that release's code is past the tag.",
         "",
-        "| tag | revision | message | release's head | revisions an upgrade from it to this code's head runs |",
+        "| tag | revision | message | release's head | revisions an upgrade to head runs |",
         "| --- | --- | --- | --- | --- |",
     ]
     for tag, rev_id in graph.release_tags.items():
         if tag in heads:
             version, head = heads[tag]
             if head == rev_id:
-                is_head = f"yes (galaxy-data {version} ends here)"
+                is_head = f"yes (galaxy-data {version})"
             else:
                 between = len(graph.ancestors([head]) - graph.ancestors([rev_id])) if rev_id != "base" else "?"
-                is_head = f"no: galaxy-data {version} ends at `{head}`, {between} revision(s) later"
+                is_head = f"no: galaxy-data {version} ends at `{head}`, {between} later"
         else:
             is_head = "not determined here"
         if rev_id == "base":
             lines.append(f"| `{tag}` | `base` | (SQLAlchemy Migrate version 180) | {is_head} | all |")
             continue
         revision = graph.revisions.get(rev_id)
-        message = revision.message if revision else "(not in this code)"
+        message = breakable(revision.message) if revision else "(not in this code)"
         later = upgrade_length(graph, rev_id) if revision else "?"
         lines.append(f"| `{tag}` | `{rev_id}` | {message} | {is_head} | {later} |")
     return "\n".join(lines) + "\n"
@@ -86,21 +87,24 @@ def lint_rules_page() -> str:
 
 
 def doctor_codes_page() -> str:
+    """An index of the codes by severity, then one section per code: what it means and its fix."""
     from runbooks.findings.catalogue import CODES
 
     lines = [
         "# Doctor codes",
         "",
-        "Generated at build time from `runbooks.doctor`: every finding `python -m runbooks troubleshoot`",
-        "can report, with its stable code. See [Troubleshoot](../tasks/troubleshoot.md) for the task.",
+        "Generated at build time from `runbooks.doctor`: every finding `galaxy-migrations troubleshoot`",
+        "(from a clone: `.venv/bin/python -m runbooks troubleshoot`) can report, with its stable code.",
+        "See [Troubleshoot](../tasks/troubleshoot.md) for the task.",
         "",
-        "| code | severity | what it means | fix |",
-        "| --- | --- | --- | --- |",
     ]
+    for severity in dict.fromkeys(entry.severity for entry in CODES):
+        codes = ", ".join(f"[`{e.code}`](#{e.code})" for e in CODES if e.severity == severity)
+        lines.append(f"- **{severity}**: {codes}")
     for entry in CODES:
-        cells = [entry.code, entry.severity, entry.summary, entry.fix]
-        cells = [" ".join(str(c).split()).replace("|", "\\|") for c in cells]
-        lines.append(f'| <a id="{cells[0]}"></a>`{cells[0]}` | {cells[1]} | {cells[2]} | {cells[3]} |')
+        summary, fix = (" ".join(str(text).split()) for text in (entry.summary, entry.fix))
+        lines += ["", f"## `{entry.code}` {{ #{entry.code} }}", "", f"**{entry.severity}**: {summary}", ""]
+        lines.append(f"**Fix**: {fix}")
     return "\n".join(lines) + "\n"
 
 

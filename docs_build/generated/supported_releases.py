@@ -27,16 +27,19 @@ def _release_key(tag: str) -> tuple[int, ...]:
 def supported_releases_table(path: Path = RESULTS) -> str:
     releases = load(path)["releases"]
     lines = [
-        "| release | galaxy-data | Python | release tags in | " + " | ".join(f"`{c}`" for c in COMMANDS) + " |",
+        "| release | galaxy-data | Python | tags in | " + " | ".join(f"`{c}`" for c in COMMANDS) + " |",
         "| --- | --- | --- | --- | " + " | ".join("---" for _ in COMMANDS) + " |",
     ]
     notes = []
     for tag in sorted(releases, key=_release_key):
         entry = releases[tag]
         cells = [entry.get("commands", {}).get(command, "not run") for command in COMMANDS]
-        where = f"`{entry['tags_file']}`" if entry.get("tags_file") else "none"
+        where = f"`{Path(entry['tags_file']).name}`" if entry.get("tags_file") else "none"
         row = [tag, entry.get("galaxy_data", "?"), entry.get("python", "?"), where, *cells]
         lines.append("| " + " | ".join(row) + " |")
         if entry.get("why"):
             notes.append(f"- {tag}: {entry['why']}")
+    folders = {str(Path(e["tags_file"]).parent) for e in releases.values() if e.get("tags_file")}
+    if len(folders) == 1:
+        notes.insert(0, f"- tags in: the file in `{folders.pop()}/` that maps release tags to revisions")
     return "\n".join(lines + ([""] + notes if notes else []))

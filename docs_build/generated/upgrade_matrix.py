@@ -36,12 +36,12 @@ def _grid_cell(cell: dict | None) -> str:
     if cell is None:
         return "not run"
     if "stops" not in cell:
-        return "✅ reached head" if cell["reached_head"] else f"❌ {cell['outcome']}"
+        return "✓ reached head" if cell["reached_head"] else f"✗ {cell['outcome']}"
     stop = cell["stops"][0]
     where = f"[`{(stop.get('stopped_at') or 'refused').split()[-1]}`](#{_stop_anchor(stop)})"
     if cell["reached_head"]:
-        return f"⚠️ stopped at {where}; head after the way out"
-    return f"❌ stopped at {where}"
+        return f"⚠ stopped at {where}, then head"
+    return f"✗ stopped at {where}"
 
 
 def _summary(cells: list[dict]) -> str:
@@ -227,16 +227,19 @@ def data_changes() -> str:
 
 
 def schema_differences() -> str:
-    rows = []
+    """One collapsible block per explanation (a finding open), each difference a line with its cells."""
+    groups: dict[tuple, list[tuple[str, tuple[str, str]]]] = {}
     for cell in _cells():
         for item in cell["schema"].get("differences", []):
-            key = (item["explained"], item["class"], item["difference"], item["explanation"])
-            rows.append((key, (cell["release"], cell["dialect"])))
-    lines = ["| difference | class | explanation | cells |", "|---|---|---|---|"]
-    for (explained, code, difference, why), cells in sorted(_grouped(rows)):
-        flag = "" if explained else "**finding** "
-        lines.append(f"| {_cell_text(difference, 160)} | {flag}`{code}` | {_cell_text(why, 200)} | {cells} |")
-    return "\n".join(lines)
+            key = (item["explained"], item["class"], item["explanation"])
+            groups.setdefault(key, []).append((item["difference"], (cell["release"], cell["dialect"])))
+    blocks = []
+    for (explained, code, why), items in sorted(groups.items(), key=lambda group: (group[0][0], group[0][2])):
+        differences = _grouped([((difference,), where) for difference, where in items])
+        title = f"{why} ({code}, {len(differences)} difference(s))".replace('"', "'")
+        blocks.append(f'{"???" if explained else "???+"} {"note" if explained else "warning"} "{title}"')
+        blocks += ["", *(f"    - {_cell_text(d, 400)}: {cells}" for (d,), cells in sorted(differences)), ""]
+    return "\n".join(blocks) if blocks else "No schema differences."
 
 
 SNIPPETS = {
