@@ -47,9 +47,9 @@ def runbook_runs_keep_the_password_out():
     """The sample made with Galaxy's own initialization in the tool's home; the executed notebook
     saved under its ``runs/``; the URL passed to the kernel in ``RUNBOOK_DB_URL``, a URL given as a
     parameter refused, the saved copy scrubbed; no database named: the sample."""
+    from runbooks import paths
     from runbooks.cli import notebook_run
     from runbooks.errors import UsageError
-    from runbooks import paths
     from runbooks.paths import runbook_home
     from runbooks.tasks import samples, selection
 
