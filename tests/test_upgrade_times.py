@@ -27,3 +27,21 @@ def test_the_forecast_was_checked_on_a_scale_it_was_not_fitted_on():
     check = json.loads((RESULTS / "forecast_check.json").read_text())
     assert check["held_out"] not in load_model()["calibrated_on"]
     assert f"checked on **{check['held_out']}**" in upgrade_times()
+
+
+def test_charts_are_inline_svg_in_the_page_colours_and_the_same_every_build():
+    """Each chart is drawn from the committed results into the page: text and axes in currentColor
+    on a transparent background (so the dark scheme reads it), nothing fetched, the same bytes twice."""
+    from docs_build.generated.charts import INK, SNIPPETS
+
+    largest = max(_runs(), key=lambda run: run["generator"]["jobs"])
+    for name, chart in SNIPPETS.items():
+        figure = chart()
+        assert figure.startswith('<figure class="chart"') and "<svg" in figure, name
+        assert figure == chart(), f"{name} differs from one build to the next"
+        assert "currentColor" in figure and INK not in figure, name
+        assert "#ffffff" not in figure.lower() and "fill: white" not in figure, name
+        assert 'href="http' not in figure and "<image" not in figure, name
+        assert "\n\n" not in figure, f"{name}: a blank line would end Markdown's HTML block"
+    assert f"{largest['generator']['jobs']:,} jobs" in SNIPPETS["chart-revision-time"]()
+    assert all(rev["revision"] in SNIPPETS["chart-revision-time"]() for rev in largest["galaxy"]["revisions"])

@@ -3,56 +3,68 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
-ORDER = ["tiny", "small", "medium", "heldout", "large"]
+from docs_build.generated.charts import copy_time_chart, revision_time_chart
+from docs_build.generated.scale_results import RESULTS, scale_runs
 
-
-def _runs() -> list[dict]:
-    runs = [json.loads(path.read_text()) for path in RESULTS.glob("scale_*.json")]
-    return sorted(runs, key=lambda run: ORDER.index(run["scale"]) if run["scale"] in ORDER else 99)
+_runs = scale_runs
 
 
 def _mb(n: int) -> str:
     return f"{n / 1024**2:,.0f} MB"
 
 
-def _block(block: dict) -> str:
-    return f"{block['select job']:.2f}s / {block['update job']:.2f}s"
-
-
 def summary_table(runs: list[dict]) -> list[str]:
     lines = [
-        "| scale | jobs | datasets | database | Galaxy's command | its migrations | ours | ours / Galaxy "
-        "| slowest revisions | longest block of job, reader / writer (Galaxy's; ours) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| scale | jobs | datasets | database | Galaxy's command | its migrations | ours | ours / Galaxy |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         galaxy, ours = run["galaxy"], run["ours"]
-        slow = sorted(galaxy["revisions"], key=lambda r: -r["seconds"])[:3]
-        slowest = ", ".join(f"`{r['revision']}` {r['seconds']:.2f}s" for r in slow)
         lines.append(
             f"| {run['scale']} | {run['generator']['jobs']:,} | {run['generator']['rows']['dataset']:,} "
             f"| {_mb(run['generator']['bytes'])} | {galaxy['wall_s']:.1f}s | {galaxy['migrations_s']:.2f}s "
-            f"| {ours['wall_s']:.1f}s | {run['ratios']['ours_to_galaxy']:.2f} | {slowest} "
-            f"| {_block(galaxy['longest_block_s'])}; {_block(ours['longest_block_s'])} |"
+            f"| {ours['wall_s']:.1f}s | {run['ratios']['ours_to_galaxy']:.2f} |"
+        )
+    return lines
+
+
+def blocks_table(runs: list[dict]) -> list[str]:
+    """The longest a reader (``select``) and a writer (``update``) of ``job`` waited, during each run."""
+    lines = [
+        "| scale | reader, Galaxy's command | writer, Galaxy's command | reader, ours | writer, ours |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        galaxy, ours = run["galaxy"]["longest_block_s"], run["ours"]["longest_block_s"]
+        lines.append(
+            f"| {run['scale']} | {galaxy['select job']:.2f}s | {galaxy['update job']:.2f}s "
+            f"| {ours['select job']:.2f}s | {ours['update job']:.2f}s |"
         )
     return lines
 
 
 def copies_table(runs: list[dict]) -> list[str]:
     lines = [
-        "| scale | database | rehearsal (`upgrade --rehearse`) | rehearsal / upgrade | TEMPLATE copy, WAL_LOG "
-        "| TEMPLATE copy, FILE_COPY | backup (pg_dump) | dump | restore (pg_restore) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scale | database | rehearsal | rehearsal / upgrade | copy, `WAL_LOG` | copy, `FILE_COPY` |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
-        copy, backup = run["rehearsal_copy"], run["backup"]
+        copy = run["rehearsal_copy"]
         lines.append(
             f"| {run['scale']} | {_mb(run['generator']['bytes'])} | {run['rehearsal']['wall_s']:.1f}s "
-            f"| {run['ratios']['rehearsal_to_upgrade']:.2f} | {copy['wal_log_s']:.1f}s | {copy['file_copy_s']:.1f}s "
-            f"| {backup['backup_s']:.1f}s | {_mb(backup['dump_bytes'])} | {backup['restore_s']:.1f}s |"
+            f"| {run['ratios']['rehearsal_to_upgrade']:.2f} | {copy['wal_log_s']:.1f}s | {copy['file_copy_s']:.1f}s |"
+        )
+    return lines
+
+
+def backups_table(runs: list[dict]) -> list[str]:
+    lines = ["| scale | database | backup (`pg_dump`) | dump | restore (`pg_restore`) |", "|---|---:|---:|---:|---:|"]
+    for run in runs:
+        backup = run["backup"]
+        lines.append(
+            f"| {run['scale']} | {_mb(run['generator']['bytes'])} | {backup['backup_s']:.1f}s "
+            f"| {_mb(backup['dump_bytes'])} | {backup['restore_s']:.1f}s |"
         )
     return lines
 
@@ -71,19 +83,34 @@ def proportion_lines(runs: list[dict]) -> list[str]:
     return lines
 
 
+def _locked(locks: list[str]) -> tuple[str, str]:
+    """The forecast's ``table (Mode)`` locks as (tables readers wait for, tables only writers wait for)."""
+    strongest: dict[str, bool] = {}
+    for lock in locks:
+        table, _, mode = lock.partition(" (")
+        strongest[table] = strongest.get(table, False) or mode.startswith("AccessExclusive")
+    readers = ", ".join(f"`{t}`" for t, exclusive in strongest.items() if exclusive)
+    writers = ", ".join(f"`{t}`" for t, exclusive in strongest.items() if not exclusive)
+    return readers or "—", writers or "—"
+
+
 def revision_table(runs: list[dict]) -> list[str]:
-    """Each revision's time at each scale, and the locks the forecast names for it (the cost model's)."""
+    """Each revision's time at each scale, then the tables its locks block (the forecast's cost model)."""
     from runbooks.tasks.forecast import load_model
 
     model = load_model()["revisions"]
     names = [run["scale"] for run in runs]
-    lines = ["| revision | " + " | ".join(names) + " | locks it takes (the forecast's) |"]
-    lines.append("|---|" + "---:|" * len(names) + "---|")
+    lines = ["| revision | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    locks = []
     for index, rev in enumerate(runs[-1]["galaxy"]["revisions"]):
         times = [f"{run['galaxy']['revisions'][index]['seconds']:.3f}s" for run in runs]
-        locks = model.get(rev["revision"], {}).get("locks", [])
-        lines.append(f"| `{rev['revision']}` | " + " | ".join(times) + f" | {', '.join(locks) or '—'} |")
-    return lines
+        lines.append(f"| `{rev['revision']}` | " + " | ".join(times) + " |")
+        readers, writers = _locked(model.get(rev["revision"], {}).get("locks", []))
+        blocked = [f"{who} of {tables}" for who, tables in (("readers and writers", readers), ("writers", writers))]
+        blocked = [text for text in blocked if not text.endswith("—")]
+        if blocked:
+            locks.append(f"- `{rev['revision']}` blocks " + "; ".join(blocked))
+    return [*lines, "", "The tables each revision's locks block:", "", *locks]
 
 
 def forecast_lines() -> list[str]:
@@ -110,12 +137,15 @@ def upgrade_times() -> str:
     runs = _runs()
     if not runs:
         return "No measurements are committed yet (run `python bench/measure_scale.py`)."
-    parts = ["### At each scale", "", *summary_table(runs), "", "### Rehearsal, copies and backups", ""]
-    parts += [*copies_table(runs), "", "### Rows per job at each scale", "", *proportion_lines(runs)]
-    parts += ["", "### Per revision (Galaxy's command)", ""]
+    parts = ["### At each scale", "", *summary_table(runs), ""]
+    parts += ["### How long a reader or writer of `job` waited", "", *blocks_table(runs), ""]
+    parts += ["### Rehearsal, copies and backups", "", copy_time_chart(), "", *copies_table(runs), ""]
+    parts += [*backups_table(runs), "", "### Rows per job at each scale", "", *proportion_lines(runs)]
+    parts += ["", "### Per revision (Galaxy's command)", "", revision_time_chart(), ""]
     parts += [
         "Locks as the bench saw them from a side session (`pg_locks`), strong modes only; each revision "
-        "was also run alone so that a lock goes to the revision that takes it (`bench/measure_scale.py`).",
+        "was also run alone so that a lock goes to the revision that takes it (`bench/measure_scale.py`). "
+        "`ACCESS EXCLUSIVE` blocks readers and writers; the other strong modes block writers.",
         "",
     ]
     parts += [*revision_table(runs), "", "### The forecast, checked", "", *forecast_lines()]

@@ -162,6 +162,7 @@ def generated_snippets() -> dict[str, callable]:
     """``<!-- generated: NAME -->`` in a page is replaced by ``NAME``'s output at build time."""
     from docs_build.checks.snippets import SNIPPETS
     from docs_build.generated.attacks import attack_table
+    from docs_build.generated.charts import SNIPPETS as CHART_SNIPPETS
     from docs_build.generated.galaxy_states import SNIPPETS as STATES_SNIPPETS
     from docs_build.generated.mutants import mutant_table
     from docs_build.generated.replays import replay_table
@@ -173,6 +174,7 @@ def generated_snippets() -> dict[str, callable]:
     return {
         **MATRIX_SNIPPETS,
         **STATES_SNIPPETS,
+        **CHART_SNIPPETS,
         "attack-table": attack_table,
         "mutant-table": mutant_table,
         "replay-table": replay_table,
