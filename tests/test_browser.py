@@ -12,6 +12,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urljoin, urlparse
 
 import pytest
+from page_layout import KEY_PAGES, MAX_ROW_LINES, MEASURE, site_pages
 
 from docs_site import ARTIFACTS, PROJECT, built_site
 
@@ -200,3 +201,82 @@ def test_no_page_asks_another_host(offline_page, base_url):
         offline_page.goto(urljoin(base_url, uri))
         offline_page.wait_for_load_state("networkidle")
     assert offline_page.blocked == []
+
+
+# -- layout: every page at a desktop's and a phone's width, each visited once per width ------------
+
+WIDTHS = (1280, 390)
+SCREEN = 900  # the first screen's height
+FIRST_SCREEN = """() => {
+  const grid = document.querySelector("article table");
+  const chart = document.querySelector("article figure.chart");
+  const box = (node) => node ? node.getBoundingClientRect().bottom : null;
+  return {grid_bottom: box(grid), chart_bottom: box(chart)};
+}"""
+
+
+@pytest.fixture(scope="module")
+def layout(browser, base_url):
+    """``{(width, page): what MEASURE found}`` for every built page; the key pages photographed at each
+    width (test-artifacts/screenshots/layout-*.png), the upgrade-time page in the dark scheme too."""
+    measured, first_screen = {}, {}
+    for width in WIDTHS:
+        context = browser.new_context(viewport={"width": width, "height": SCREEN})
+        page = context.new_page()
+        for uri in site_pages(built_site()):
+            page.goto(base_url + uri)
+            measured[(width, uri)] = page.evaluate(MEASURE, MAX_ROW_LINES)
+            if uri in KEY_PAGES:
+                first_screen[(width, uri)] = page.evaluate(FIRST_SCREEN)
+                _shot(page, f"layout-{KEY_PAGES[uri]}-{width}")
+        context.close()
+    dark = browser.new_context(viewport={"width": 1280, "height": SCREEN}, color_scheme="dark")
+    page = dark.new_page()
+    page.goto(base_url + "explanation/upgrade-time/")
+    _shot(page, "layout-upgrade-time-1280-dark")
+    dark.close()
+    return {"pages": measured, "first_screen": first_screen}
+
+
+def _found(layout, width: int, key: str) -> dict:
+    return {uri: m[key] for (w, uri), m in layout["pages"].items() if w == width and m[key]}
+
+
+def test_every_page_is_measured_at_both_widths(layout):
+    pages = {uri for _, uri in layout["pages"]}
+    assert {"", "tasks/upgrade/", "explanation/upgrade-compatibility/", "runbooks/upgrade/"} <= pages
+    assert len(layout["pages"]) == len(pages) * len(WIDTHS)
+
+
+def test_no_table_needs_scrolling_sideways_at_1280(layout):
+    assert _found(layout, 1280, "wide") == {}
+
+
+def test_no_table_row_is_taller_than_a_few_lines_at_1280(layout):
+    assert _found(layout, 1280, "tall") == {}
+
+
+def test_no_page_is_wider_than_a_phone(layout):
+    """At 390 px a wide table or a long output line scrolls inside its own block, never the page."""
+    assert _found(layout, 390, "wider_than_window") == {}
+
+
+def test_runbook_outputs_wrap_inside_their_block_at_both_widths(layout):
+    assert _found(layout, 1280, "cut") == {}
+    assert _found(layout, 390, "cut") == {}
+
+
+def test_the_outcome_cell_shows_its_verdict_marked(page, base_url):
+    page.goto(f"{base_url}runbooks/upgrade/")
+    verdict = page.locator(".jp-Outcome pre")
+    assert verdict.count() == 1
+    assert page.locator(".jp-Outcome-done").count() == 1, "the upgrade runbook ends done (exit 0)"
+    assert verdict.inner_text().startswith("Applied: upgrade to head")
+    assert verdict.evaluate("pre => getComputedStyle(pre).borderLeftColor") == "rgb(22, 163, 74)"
+
+
+def test_the_compatibility_grid_and_the_upgrade_time_chart_are_on_the_first_screen(layout):
+    grid = layout["first_screen"][(1280, "explanation/upgrade-compatibility/")]["grid_bottom"]
+    chart = layout["first_screen"][(1280, "explanation/upgrade-time/")]["chart_bottom"]
+    assert grid is not None and grid <= SCREEN, grid
+    assert chart is not None and chart <= SCREEN, chart
