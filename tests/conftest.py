@@ -19,6 +19,7 @@ from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
 from runbooks.settings import CACHE_ENV, DB_URL_ENV, HOME_ENV, TEST_PG_ENV
 
+from docs_site import use_the_build_cache
 from shared_run import finish_run, made_once, pg_prefix, run_folder, start_run
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,8 @@ os.environ.setdefault(HOME_ENV, tempfile.mkdtemp(prefix="runbooks-test-home-"))
 os.environ.setdefault(CACHE_ENV, str(run_folder() / "caches"))
 PG_ADMIN_URL = os.environ.get(TEST_PG_ENV, "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Runbooks the tests read as the site shows them come from the session's site build (tests/docs_site.py).
+use_the_build_cache()
 
 
 def pytest_configure(config):
@@ -46,18 +49,22 @@ LONG_FILES = ("test_doctor_postgresql.py", "test_doctor.py", "test_checkouts.py"
 
 def pytest_collection_modifyitems(config, items):
     def rank(item) -> int:
-        if item.path.name in SITE_FILES:
+        if _reads_the_site(item):
             return len(LONG_FILES) + 2
         return LONG_FILES.index(item.path.name) if item.path.name in LONG_FILES else len(LONG_FILES) + 1
 
     items.sort(key=rank)  # stable: within a rank, collection order
 
 
+def _reads_the_site(item) -> bool:
+    return item.path.name in SITE_FILES or getattr(getattr(item, "function", None), "reads_the_site_build", False)
+
+
 def pytest_collection_finish(session):
     """After deselection (``-k``, ``-m``): only a run that has site tests left builds the site."""
     if session.config.option.collectonly:
         return
-    if any(item.path.name in SITE_FILES for item in session.items):
+    if any(map(_reads_the_site, session.items)):
         from docs_site import build_in_background
 
         build_in_background()

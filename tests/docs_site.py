@@ -1,20 +1,27 @@
 """The built documentation site, made once per test session and shared by the docs tests.
 
-``mkdocs build --strict`` executes every runbook, so it is the slow step: it starts in the background
-when the tests that need it are collected (tests/conftest.py), into the run's folder, and every test
-that needs the site waits for that one build and reuses it.
+The site is built as a new contributor and the publish workflow build it: from a fresh clone of
+this repository (tests/fresh_clone.py), with the workflow's build step (which is the README's
+command) run under a CI runner's environment, with empty caches. That cold build is the only build
+of the run that executes the runbooks; a second, warm one shows what a rebuild prints. It starts in
+the background when the tests that need it are collected (tests/conftest.py), into the run's
+folder, and every test that needs the site, or a runbook as the site shows it, waits for it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
-from docs_build.settings import DOCS_BUILD_DIR_ENV
+import yaml
+from fresh_clone import clone_working_tree, readme_venv, runner_env
+
+from docs_build.site_build import execution
 from runbooks.settings import SITE_DIR_ENV
 
 from shared_run import made_once, run_folder
@@ -34,11 +41,11 @@ def built_site() -> Path:
     if thread is not None and thread is not threading.current_thread():
         thread.join()  # this worker's background build: its failure is the answer, not a second build
         if "error" in _built:
-            raise _built["error"]  # type: ignore[misc]
+            raise AssertionError(f"the session's site build failed: {_built['error']}") from None
     if "site" not in _built:
         # One build per test run, whichever worker asks first; the others wait for it and share it.
         workdir = made_once(run_folder() / "docs", _build)
-        _built["site"] = workdir / "site"
+        _built["site"] = workdir / "clone" / "site"
     return _built["site"]  # type: ignore[return-value]
 
 
@@ -69,27 +76,77 @@ def _build_quietly() -> None:
         _built["error"] = error
 
 
-def _build(workdir: Path) -> None:
-    workdir.mkdir(parents=True)
-    target = workdir / "site"
+WORKFLOW = PROJECT / ".github" / "workflows" / "docs.yml"
+BUILD_STEP = "Execute the runbooks and build the site"
+
+
+def workflow_build_step() -> dict:
+    """The publish workflow's build step: ``{"run": command, "env": {...}}``."""
+    steps = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"]["build"]["steps"]
+    step = next(step for step in steps if step.get("name") == BUILD_STEP)
+    return {"run": step["run"].strip(), "env": {k: str(v) for k, v in step.get("env", {}).items()}}
+
+
+def runner_cache() -> Path:
+    """The build's XDG_CACHE_HOME: empty when the run starts, outside the folder renamed when the build ends."""
+    return run_folder() / "docs-runner-cache"
+
+
+def use_the_build_cache() -> None:
+    """This process reads executed runbooks where the session's build wrote them, so none runs twice
+    (with ``RUNBOOK_SITE_DIR``, a site built elsewhere, where that build left them: the user's cache)."""
+    if os.environ.get(SITE_DIR_ENV):
+        return
+    execution.CACHE_DIR = runner_cache() / "galaxy-migrations" / "docs" / "runbooks"
+
+
+def executed(task: str) -> SimpleNamespace:
+    """``task`` as the session's site build executed it: the notebook its page offers for download (waits
+    for the build). Read from the site, not by cache key, so a tree edited during the run changes nothing."""
+    return SimpleNamespace(task=task, notebook=built_site() / "runbooks" / task / f"{task}.ipynb")
+
+
+def reads_the_site_build(test):
+    """Marks a test that waits for the site build: it is run with the site tests, last (tests/conftest.py)."""
+    test.reads_the_site_build = True
+    return test
+
+
+def _run_step(command: str, clone: Path, env: dict) -> dict:
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(target)],
-        cwd=PROJECT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", DOCS_BUILD_DIR_ENV: str(workdir / "build")},
+        ["bash", "-e", "-c", command], cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     _built["process"] = process
     output, _ = process.communicate(timeout=1800)
-    elapsed = time.monotonic() - started
+    return {"rc": process.returncode, "output": output, "seconds": round(time.monotonic() - started, 1)}
+
+
+def _build(workdir: Path) -> None:
+    """A fresh clone, the README's venv, then the workflow's build step twice: cold, then warm."""
+    workdir.mkdir(parents=True)
+    clone = clone_working_tree(workdir / "clone")
+    readme_venv(clone)
+    step = workflow_build_step()
+    env = runner_env(workdir / "runner", **step["env"])
+    env["XDG_CACHE_HOME"] = str(runner_cache())
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "docs-build.log").write_text(output, encoding="utf-8")
-    (ARTIFACTS / "docs-build-seconds.txt").write_text(f"{elapsed:.1f}\n", encoding="utf-8")
-    if process.returncode != 0:
-        tail = "\n".join(output.splitlines()[-40:])
-        raise AssertionError(f"mkdocs build --strict failed ({process.returncode}):\n{tail}")
+    runs = {}
+    for name in ("cold", "warm"):
+        runs[name] = _run_step(step["run"], clone, env)
+        (ARTIFACTS / f"docs-build-{name}.log").write_text(runs[name]["output"], encoding="utf-8")
+        if runs[name]["rc"] != 0:
+            tail = "\n".join(runs[name]["output"].splitlines()[-40:])
+            raise AssertionError(f"{step['run']} ({name}, fresh clone) failed ({runs[name]['rc']}):\n{tail}")
+    (workdir / "builds.json").write_text(json.dumps({**runs, "env": env, "clone": str(clone)}, indent=1))
+    seconds = f"cold {runs['cold']['seconds']}\nwarm {runs['warm']['seconds']}\n"
+    (ARTIFACTS / "docs-build-seconds.txt").write_text(seconds)
+
+
+def build_record() -> dict:
+    """What the session's build ran: ``cold`` and ``warm`` (rc, output, seconds), its ``env``, its ``clone``."""
+    built_site()
+    return json.loads((run_folder() / "docs" / "builds.json").read_text(encoding="utf-8"))
 
 
 def page_path(site: Path, uri: str) -> Path:

@@ -6,15 +6,16 @@ content): the same run the site shows, executed once for both.
 
 from __future__ import annotations
 
-from docs_build.site_build.execution import executed
 from runbooks.cli.notebook_run import run_notebook
 from runbooks.tasks.migrate import read_rows
 from runbooks.tasks.samples import make_sample
 
+from docs_site import executed, reads_the_site_build
 from test_notebooks import outputs
 from test_postgresql import PASSWORD
 
 
+@reads_the_site_build
 def test_upgrade_runbook_on_the_sample():
     text = outputs(executed("upgrade").notebook)
     assert "Rehearsal passed" in text
@@ -22,6 +23,7 @@ def test_upgrade_runbook_on_the_sample():
     assert "State:       up-to-date" in text.split("Done:")[-1]
 
 
+@reads_the_site_build
 def test_downgrade_runbook_on_the_sample_restores_it():
     text = outputs(executed("downgrade").notebook)
     assert "Done: alembic_version read back = 63dc6cca023f, d4a650f47a3c" in text or (

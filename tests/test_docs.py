@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from docs_build.settings import DOCS_BUILD_DIR_ENV
+from docs_build.settings import DOCS_PG_ENV
 from runbooks.code.environment import GalaxyEnv
+from runbooks.settings import SITE_DIR_ENV
 
 from docs_site import PROJECT, built_site, page_path
 from html_links import broken_links
@@ -291,19 +292,72 @@ def test_coverage_table_covers_every_skill_section():
 # -- what a reader sees ------------------------------------------------------------------------------
 
 
-def test_no_build_machine_path_in_the_site(site):
-    import sys
+READER_SQLITE = re.compile(
+    r"sqlite:///(\.runbooks/sample\.sqlite|database/universe\.sqlite|<scratch>/[\w.-]+|<[a-z-]+>)"
+)
 
-    needles = [str(PROJECT), sys.prefix, os.environ.get(DOCS_BUILD_DIR_ENV) or str(site.parent / "build")]
+
+def machine_paths(site: Path) -> list[str]:
+    """Every path of the machines that built the site: the project and the fresh clone, their venvs, the
+    runner's home and caches, the temporary folder, and the password of the build's PostgreSQL URL."""
+    import sys
+    import tempfile
+
+    from docs_build.checks.experiments import PG_SERVER
+
+    from docs_site import build_record
+
+    needles = [str(PROJECT), sys.prefix, str(Path.home()), tempfile.gettempdir() + "/"]
+    if not os.environ.get(SITE_DIR_ENV):
+        record = build_record()
+        needles += [record["clone"], str(Path(record["clone"]).parent), record["env"]["XDG_CACHE_HOME"]]
+        needles += [f":{p}@" for p in re.findall(r"://[^:/@]+:([^@]+)@", record["env"].get(DOCS_PG_ENV, ""))]
+    needles += [f":{p}@" for p in re.findall(r"://[^:/@]+:([^@]+)@", PG_SERVER)]
+    return [n for n in needles if n not in ("/", "")]
+
+
+def site_texts(site: Path):
+    for path in sorted(site.rglob("*")):
+        if path.suffix in (".html", ".ipynb", ".json", ".md") and path.is_file():
+            yield path, path.read_text(encoding="utf-8", errors="replace")
+
+
+def test_no_build_machine_path_in_the_site(site):
+    needles = machine_paths(site)
+    # a folder a run made and removed: mkdtemp's random suffix after the prefix (the notebooks' code names the prefix)
+    temporary = re.compile(r"(?:runbooks-(?:scratch|create|first|revision|reference)|troubleshoot|rbk)-[a-z0-9_]{4}")
     found = {}
-    for path in site.rglob("*"):
-        if path.suffix in (".html", ".ipynb", ".json") and path.is_file():
-            text = path.read_text(encoding="utf-8", errors="replace")
-            hits = [n for n in needles if n in text]
-            if hits:
-                found[str(path.relative_to(site))] = hits
+    for path, text in site_texts(site):
+        text = html.unescape(text)
+        hits = [n for n in needles if n in text] + temporary.findall(text)
+        if hits:
+            found[str(path.relative_to(site))] = sorted(set(map(str, hits)))[:5]
     assert found == {}
     assert ".runbooks/sample.sqlite" in page_path(site, "runbooks/status.ipynb").read_text(encoding="utf-8")
+    assert "<scratch>" in html.unescape(page_path(site, "runbooks/create.ipynb").read_text(encoding="utf-8"))
+
+
+def test_every_next_command_on_a_runbook_page_names_a_database_a_reader_has(site):
+    """``Next:`` and ``fix:`` lines point at the sample, the reader's own database, or say ``<scratch>``."""
+    for notebook in sorted((PROJECT / "notebooks").glob("*.ipynb")):
+        text = page_text(site, f"runbooks/{notebook.name}")
+        for line in re.findall(r"(?:Next|fix):[^\n]*?(?=Database:|Next:|fix:|$)", text):
+            for url in re.findall(r"sqlite:///\S+", line):
+                assert READER_SQLITE.match(url), (notebook.stem, line[:200])
+
+
+TASK_PAGES = [f"tasks/{p.name}" for p in sorted((DOCS / "tasks").glob("*.md"))]
+INSTALLED_PAGES = ["index.md", "tutorial/first-migration.md", *TASK_PAGES]
+BARE_PYTHON = re.compile(r"(?<![\w/.-])python -[mc]\b")
+
+
+def test_pages_show_the_installed_command_beside_the_clone_form_and_no_bare_python(site):
+    for uri in INSTALLED_PAGES:
+        text = page_text(site, uri)
+        assert "galaxy-migrations" in text and ".venv/bin/python -m runbooks" in text, uri
+        bare = [text[m.start() - 60 : m.end() + 40] for m in BARE_PYTHON.finditer(text)]
+        assert not bare, (uri, bare)
+    assert "--allow-root" in page_text(site, "index.md")
 
 
 def test_each_runbook_page_shows_how_to_run_it_on_your_database(site):

@@ -10,6 +10,7 @@ from runbooks.settings import HOME_ENV
 from runbooks.tasks.samples import make_sample
 
 from conftest import PROJECT, run_cli
+from docs_site import executed, reads_the_site_build
 from test_postgresql import PASSWORD, with_password
 
 
@@ -45,8 +46,9 @@ def test_status_notebook_on_the_sample(tmp_path):
     assert "WARNING" not in result.stderr and "without encryption" not in result.stderr
 
 
+@reads_the_site_build
 def test_every_runbook_ends_with_its_outcome_on_the_sample():
-    from docs_build.site_build.execution import available_tasks, executed
+    from docs_build.site_build.execution import available_tasks
     from runbooks.cli.runbook_outcome import read_outcome
 
     for task in available_tasks():

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 
-from docs_build.site_build.execution import executed
 from runbooks.cli.notebook_run import run_notebook
 from runbooks.code.environment import GalaxyEnv
 
+from docs_site import executed, reads_the_site_build
 from test_notebooks import outputs
 from test_postgresql import PASSWORD, with_password
 
@@ -39,6 +39,7 @@ def assert_create_ran(text):
     assert "Removed the workspace" in text
 
 
+@reads_the_site_build
 def test_create_runbook_on_sqlite(tmp_path):
     out, text, elapsed = execute("create", tmp_path)
     assert_create_ran(text)
@@ -65,6 +66,7 @@ def assert_tutorial_ran(text):
     assert "Removed the workspace, your revision and the practice database" in text
 
 
+@reads_the_site_build
 def test_tutorial_on_sqlite(tmp_path):
     out, text, elapsed = execute("first-migration", tmp_path)
     assert_tutorial_ran(text)
