@@ -21,6 +21,7 @@ from docs_build.checks import (  # noqa: F401  (they register the checks)
     claims_behaviour,
     claims_code,
     claims_doctor,
+    claims_doctor_states,
     claims_downgrade,
     claims_index,
     claims_lock_wait,

@@ -1,0 +1,110 @@
+"""The doctor's diagnosis of each version-table state, checked by running it (in-process, no
+rehearsal, no Galaxy import: a few hundredths of a second each) on small SQLite files that hold only
+what the state needs: an ``alembic_version`` or ``migrate_version`` table with the rows in question."""
+
+from __future__ import annotations
+
+import inspect
+import sqlite3
+import tempfile
+from functools import cache
+from pathlib import Path
+
+from docs_build.checks.claim_registry import _graph, check
+
+TSI = "d4a650f47a3c"
+
+
+def _database(path: Path, rows=None, migrate=None):
+    from runbooks.database.urls import DatabaseUrl
+
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE galaxy_user (id INTEGER PRIMARY KEY)")
+    if rows is not None:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        connection.executemany("INSERT INTO alembic_version VALUES (?)", [(r,) for r in rows])
+    if migrate is not None:
+        connection.execute(
+            "CREATE TABLE migrate_version (repository_id VARCHAR(250) NOT NULL PRIMARY KEY, "
+            "repository_path TEXT, version INTEGER)"
+        )
+        connection.execute("INSERT INTO migrate_version VALUES ('Galaxy', 'lib/galaxy/model/migrate', ?)", (migrate,))
+    connection.commit()
+    connection.close()
+    return DatabaseUrl.parse(f"sqlite:///{path}")
+
+
+@cache
+def _diagnosed() -> dict:
+    """``{state: (findings, files left in the folder)}``."""
+    from runbooks.database.urls import DatabaseUrl
+    from runbooks.doctor.diagnosis import diagnose
+
+    graph = _graph()
+    with tempfile.TemporaryDirectory() as folder:
+        here = Path(folder)
+        empty = here / "empty.sqlite"
+        sqlite3.connect(empty).execute("PRAGMA user_version = 1").connection.close()
+        dbs = {
+            "missing": DatabaseUrl.parse(f"sqlite:///{here / 'missing.sqlite'}"),
+            "empty": DatabaseUrl.parse(f"sqlite:///{empty}"),
+            "revision-missing": _database(here / "a.sqlite", [TSI]),
+            "unknown": _database(here / "b.sqlite", ["ffffffffffff", TSI]),
+            "multiple": _database(here / "c.sqlite", ["c716ee82337b", "fb16d09348db", TSI]),
+            "migrate-179": _database(here / "d.sqlite", migrate=179),
+            "migrate-180": _database(here / "e.sqlite", migrate=180),
+            "behind": _database(here / "f.sqlite", [graph.release_tags["25.0"], TSI]),
+        }
+        found = {name: diagnose(db, graph, rehearse=False).findings for name, db in dbs.items()}
+        return {"findings": found, "files": sorted(p.name for p in here.iterdir())}
+
+
+def _only(state: str):
+    findings = _diagnosed()["findings"][state]
+    assert len(findings) == 1, [(f.code, f.summary) for f in findings]
+    return findings[0]
+
+
+@check
+def doctor_tells_missing_from_empty():
+    missing, empty = _only("missing"), _only("empty")
+    assert missing.code == "database-missing" and empty.code == "database-empty"
+    assert "missing.sqlite" not in _diagnosed()["files"]  # nothing created
+
+
+@check
+def doctor_names_the_missing_branch_and_the_rows():
+    finding = _only("revision-missing")
+    assert finding.code == "revision-missing-for-branch"
+    assert f"alembic_version has no gxy row (rows: {TSI})" in finding.summary
+
+
+@check
+def doctor_names_the_unknown_revision_and_its_likely_origin():
+    from runbooks.doctor.checks import version_table
+
+    finding = _only("unknown")
+    assert finding.code == "unknown-revision" and "ffffffffffff" in finding.summary
+    assert "likely written by a newer Galaxy release (this is the released galaxy-data code)" in finding.summary
+    assert "this is a checkout: another branch's revision" in inspect.getsource(version_table)
+
+
+@check
+def doctor_names_the_rows_and_their_merge():
+    finding = _only("multiple")
+    assert finding.code == "multiple-current-revisions"
+    assert finding.details == {"branch": "gxy", "rows": ["c716ee82337b", "fb16d09348db"], "merge": "c44ae5f3dcf1"}
+
+
+@check
+def doctor_tells_the_migrate_case():
+    wrong, last = _only("migrate-179"), _only("migrate-180")
+    assert wrong.code == "sqlalchemy-migrate-wrong-version" and "version 179, not 180" in wrong.summary
+    assert last.code == "sqlalchemy-migrate-needs-alembic" and "version 180 (its last)" in last.summary
+
+
+@check
+def doctor_lists_what_is_pending():
+    finding = _only("behind")
+    assert finding.code == "database-behind" and "(release 25.0)" in finding.summary
+    assert "23 revision(s) pending" in finding.summary and "fac9c76612f9" in finding.summary
