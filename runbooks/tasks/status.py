@@ -6,7 +6,7 @@ Reads ``alembic_version`` and the table list (read-only) and the revision files
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from runbooks.code.environment import BRANCHES, GalaxyEnv
@@ -112,9 +112,13 @@ def get_status(
     rows = tuple(snapshot.alembic_rows or ())
     branches = {name: _branch_status(graph, rows, name) for name in only}
     unknown = [rid for rid in rows if rid not in graph.revisions]
+    state = _state(snapshot, graph, rows, unknown, branches)
+    if state == "revision-missing" and not rows and at_base(db, graph):  # where `downgrade base` leaves it
+        state = "behind"
+        branches = {name: replace(branch, pending=graph.pending([], name)) for name, branch in branches.items()}
     return Status(
         database=db,
-        state=_state(snapshot, graph, rows, unknown, branches),
+        state=state,
         branches=branches,
         rows=rows,
         unknown=unknown,
@@ -123,6 +127,14 @@ def get_status(
         bad_rows=snapshot.bad_version_rows,
         damage=snapshot.damage,
     )
+
+
+def at_base(db: DatabaseUrl, graph: RevisionGraph) -> bool:
+    """An empty version table over Galaxy's base schema: none of what the gxy revisions create is there."""
+    from runbooks.tasks.schema_revision import schema_revision
+
+    found = schema_revision(db, graph)
+    return found.revision is None and found.proven and len(found.absent) == found.wanted > 0
 
 
 def _branch_status(graph: RevisionGraph, rows: tuple[str, ...], branch: str) -> BranchStatus:

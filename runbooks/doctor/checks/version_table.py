@@ -9,9 +9,9 @@ from runbooks.code.environment import BRANCHES
 from runbooks.code.revisions import release_key
 from runbooks.database.connections import DatabaseSnapshot
 from runbooks.doctor.checks.examination import SHOWN, Examination, shown_ids
-from runbooks.doctor.checks.stamp_proof import schema_revision
 from runbooks.tasks import legacy_plan
 from runbooks.tasks.printed_commands import command_line
+from runbooks.tasks.schema_revision import schema_revision
 from runbooks.tasks.status import SQLALCHEMY_MIGRATE_LAST, Status
 
 TSI_TABLES = ("tool_shed_repository", "tool_dependency", "tool_version")
@@ -248,7 +248,8 @@ def _stamp_advice(ex: Examination, head: str) -> str:
         return (
             f"do not stamp: the schema is Galaxy's base (what `downgrade base` leaves), without any of the "
             f"{found.wanted} tables and columns the gxy revisions create (e.g. {examples}); a stamp would mark them "
-            "applied. Restore the backup taken before it was moved to base"
+            f"applied. Upgrade it from base instead: {ex.cli('upgrade')} (Galaxy's `sh manage_db.sh upgrade` runs "
+            "every revision from base), or restore the backup taken before it was moved to base"
         )
     return (
         f"do not stamp the head ({head}): {len(found.absent)} of the {found.wanted} tables and columns the gxy "
