@@ -174,3 +174,36 @@ def a_writers_exclusive_lock_is_named():
         finally:
             writer.kill()
             writer.wait()
+
+
+@check
+def doctor_default_checks_import_no_galaxy():
+    """``troubleshoot --no-rehearse`` on the 26.0 sample: no Galaxy module imported; the checks that ran
+    include the version table, the heads, sessions and locks, orphans and the pending objects."""
+    import re
+
+    found = _runs()["troubleshoot"]
+    galaxy = [name for name in found["imported"] if re.match(r"galaxy(\.|$)", name)]
+    assert found["imported"] and galaxy == [], galaxy[:5]
+    ran = set(found["report"]["checks"])
+    assert {"version-table", "multiple-heads", "active-sessions", "foreign-key-orphans", "objects-already-exist"} <= ran
+
+
+@check
+def doctor_rehearses_and_drifts_only_where_it_means_something():
+    """The rehearsal (the tool's ``rehearse``: Galaxy's upgrade in its worker, on a copy) only for a
+    database that is behind; the drift only up to date, without a version table or without its gxy row."""
+    from runbooks.doctor import checks
+    from runbooks.doctor.checks import schema_drift, upgrade_rehearsal
+
+    assert 'if ex.status.state == "behind" and "gxy" in ex.only:' in inspect.getsource(checks)
+    assert "verdict = Verdict(run_rehearsal(ex.db, plan, ex.env))" in inspect.getsource(upgrade_rehearsal)
+    assert 'if state not in ("up-to-date", "no-version-table", "revision-missing"):' in inspect.getsource(schema_drift)
+
+
+@check
+def doctor_benchmark_budget():
+    from runbooks.paths import PROJECT_ROOT
+
+    bench = (PROJECT_ROOT / "bench" / "doctor_vs_galaxy.py").read_text(encoding="utf-8")
+    assert 'galaxy("dbversion", url)' in bench and "budget: at most 1.5" in bench
