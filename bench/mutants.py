@@ -210,6 +210,9 @@ def check(mutant: Mutant, copy: Path) -> dict:
     path = copy / mutant.file
     original = apply_edits(path, mutant.edits)
     record = {"name": mutant.name, "promise": mutant.promise, "file": mutant.file, "tests": list(mutant.tests)}
+    record["commit"] = subprocess.run(
+        ["git", "-C", str(PROJECT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     if mutant.select:
         record["select"] = mutant.select
     if original is None:

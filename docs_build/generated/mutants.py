@@ -28,7 +28,8 @@ def mutant_table(path: Path = RESULTS) -> str:
     mutants = results["mutants"]
     killed = sum(item["status"].startswith("killed") for item in mutants)
     lines = [
-        f"{killed} of {len(mutants)} mutants killed (run at commit `{results['commit']}`).",
+        f"{killed} of {len(mutants)} mutants killed (run at commit "
+        f"{', '.join(f'`{c}`' for c in sorted({m.get('commit', results['commit']) for m in mutants}))}).",
         "",
         "| mutant | the promise it breaks | status | seconds |",
         "| --- | --- | --- | ---: |",
