@@ -198,6 +198,7 @@ def doctor_rehearses_and_drifts_only_where_it_means_something():
 
     assert 'if ex.status.state == "behind" and "gxy" in ex.only:' in inspect.getsource(checks)
     assert "verdict = Verdict(run_rehearsal(ex.db, plan, ex.env))" in inspect.getsource(upgrade_rehearsal)
+    assert "cause = explain_failure(outcome.errors" in inspect.getsource(upgrade_rehearsal)  # cause and fix
     assert 'if state not in ("up-to-date", "no-version-table", "revision-missing"):' in inspect.getsource(schema_drift)
 
 

@@ -108,3 +108,36 @@ def doctor_lists_what_is_pending():
     finding = _only("behind")
     assert finding.code == "database-behind" and "(release 25.0)" in finding.summary
     assert "23 revision(s) pending" in finding.summary and "fac9c76612f9" in finding.summary
+
+
+@check
+def a_guarded_revision_is_never_predicted_to_fail():
+    """``c0959ad462b2`` adds its columns inside ``if not column_exists(...)``: read as guarded, and the
+    prediction only looks at unguarded objects; its severity follows the rehearsal."""
+    from runbooks.code.objects import created_objects
+    from runbooks.doctor.checks import objects_and_orphans
+
+    made = created_objects(_graph().revisions["c0959ad462b2"])
+    assert made and all(obj.guarded for obj in made), made
+    source = inspect.getsource(objects_and_orphans)
+    assert "if not obj.guarded]" in source
+    report = inspect.getsource(objects_and_orphans.report_existing_objects)
+    for branch in ('severity, summary = "warning"', 'severity, summary = "info"', 'severity, summary = "error"'):
+        assert branch in report, branch
+    assert report.index("if verdict is None:") < report.index('"warning"') < report.index('"info"')
+
+
+@check
+def troubleshoot_runbook_reproduces_each_problem():
+    """The runbook makes each state on a scratch database, shows Galaxy's verdict, runs the doctor,
+    applies the fixes and shows Galaxy's verdict again, then diagnoses the selected database."""
+    from runbooks.paths import PROJECT_ROOT
+
+    notebook = (PROJECT_ROOT / "notebooks" / "troubleshoot.ipynb").read_text(encoding="utf-8")
+    for step in (
+        "galaxy_says = dict(zip(names, galaxy_verdicts(list(dbs.values()), env)))",
+        "report = diagnose(db, graph, env, **options)",
+        "galaxy_verdicts([dbs[n] for n in fixed_names], env)",
+        "report = diagnose(selection.db, graph, env, drift=drift)",
+    ):
+        assert step in notebook, step
