@@ -141,3 +141,36 @@ def troubleshoot_runbook_reproduces_each_problem():
         "report = diagnose(selection.db, graph, env, drift=drift)",
     ):
         assert step in notebook, step
+
+
+@check
+def postgresql_orphans_skip_enforced_keys():
+    """Only keys not guaranteed (NOT VALID, or triggers disabled) are counted unless --every-foreign-key."""
+    from runbooks.cli.main import build_parser
+    from runbooks.database import orphans
+
+    assert "chosen = [k for k in keys if (every_key or not k.guaranteed)" in inspect.getsource(orphans._run)
+    guaranteed = inspect.getsource(orphans.ForeignKey)
+    assert "guaranteed" in guaranteed and "c.convalidated" in orphans._PG_KEYS and "tgenabled = 'D'" in orphans._PG_KEYS
+    assert build_parser().parse_args(["troubleshoot", "--every-foreign-key"]).every_foreign_key is True
+
+
+@check
+def configured_elsewhere_is_a_finding():
+    """A selection's warning that another database is named elsewhere becomes the
+    ``database-configured-elsewhere`` finding, naming the place."""
+    from runbooks.doctor.diagnosis import diagnose
+
+    with tempfile.TemporaryDirectory() as folder:
+        db = _database(Path(folder) / "galaxy.sqlite", ["fac9c76612f9", TSI])
+        place = "GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION names postgresql://galaxy@db/galaxy"
+        findings = diagnose(db, _graph(), rehearse=False, elsewhere=[place]).findings
+    found = [f for f in findings if f.code == "database-configured-elsewhere"]
+    assert len(found) == 1 and place in found[0].summary + found[0].fix + str(found[0].details), found
+    from runbooks.tasks import selection
+
+    source = inspect.getsource(selection.select)  # warned only for Galaxy's default file or the sample
+    assert (
+        'if selection.source in ("galaxy-default", "sample"):\n        selection.warnings = _named_elsewhere' in source
+    )
+    assert 'announce(f"warning: {warning}")' in source
