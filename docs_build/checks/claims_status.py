@@ -118,3 +118,20 @@ def command_options(command, options):
     assert set(options) <= flags, set(options) - flags
     assert (PROJECT_ROOT / "notebooks" / f"{command}.ipynb").is_file()
     assert "execute the runbooks" in (PROJECT_ROOT / "docs_build" / "site_build" / "pipeline.py").read_text()
+
+
+@check
+def status_json_fields():
+    """``status --json`` on the 26.0 sample: the state, each branch's current, heads, release and
+    pending revisions, and the next step."""
+    report = _runs()["sample"]["report"]
+    assert report["state"] == "behind" and report["next"]
+    for branch in ("gxy", "tsi"):
+        assert {"current", "heads", "release", "pending"} <= set(report["branches"][branch])
+
+
+@check
+def status_runbook_prints_each_view():
+    notebook = (PROJECT_ROOT / "notebooks" / "status.ipynb").read_text(encoding="utf-8")
+    for view in ("dbversion_lines(status, graph)", "version_lines", "history_lines(graph, status.rows", "next_step"):
+        assert view in notebook, view
