@@ -29,6 +29,7 @@ from docs_build.checks import (  # noqa: F401  (they register the checks)
     claims_production,
     claims_restore,
     claims_safety,
+    claims_scale,
     claims_status,
     claims_tool,
     claims_topics,
