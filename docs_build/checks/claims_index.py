@@ -75,3 +75,27 @@ def jupyterlab_refuses_root_without_allow_root():
     source = inspect.getsource(serverapp.ServerApp.start_app)
     assert "if not self.allow_root:" in source and "uid == 0" in source
     assert serverapp.flags["allow-root"][0] == {"ServerApp": {"allow_root": True}}
+
+
+@check
+def site_sections_hold_what_the_home_page_says():
+    """Tutorial: the one first-migration page and its runbook; How-to: a page and a runbook per task,
+    and the move from SQLAlchemy Migrate; Reference: the seven pages generated from the installed code;
+    Explanation: the five pages named first in the navigation."""
+    from docs_build.generated import reference
+    from docs_build.site_build.hooks import TASK_ORDER
+
+    docs = PROJECT_ROOT / "docs"
+    assert sorted(p.name for p in (docs / "tutorial").glob("*.md")) == ["first-migration.md"]
+    assert (PROJECT_ROOT / "notebooks" / "first-migration.ipynb").is_file()
+    tasks = {p.stem for p in (docs / "tasks").glob("*.md")}
+    assert tasks == {*TASK_ORDER, "from-migrate"}, tasks
+    assert all((PROJECT_ROOT / "notebooks" / f"{task}.ipynb").is_file() for task in TASK_ORDER)
+    generated = inspect.getsource(reference._pages)
+    for page in ("cli", "scripts", "release-tags", "revision-graph", "util-helpers", "exceptions", "lint-rules"):
+        assert f'"reference/{page}.md":' in generated, page
+    nav = (PROJECT_ROOT / "mkdocs.yml").read_text(encoding="utf-8").split("  - Explanation:", 1)[1]
+    named = [line.split(": ", 1)[1].strip() for line in nav.splitlines()[1:6]]
+    assert named == [
+        f"explanation/{p}.md" for p in ("branches", "startup", "sqlite-postgresql", "merges", "sqlalchemy-migrate")
+    ]
