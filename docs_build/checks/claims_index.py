@@ -87,7 +87,8 @@ def site_sections_hold_what_the_home_page_says():
 
     docs = PROJECT_ROOT / "docs"
     assert sorted(p.name for p in (docs / "tutorial").glob("*.md")) == ["first-migration.md"]
-    assert (PROJECT_ROOT / "notebooks" / "first-migration.ipynb").is_file()
+    tutorial = (PROJECT_ROOT / "notebooks" / "first-migration.ipynb").read_text(encoding="utf-8")
+    assert "sample" in tutorial and "create_revision" in tutorial
     tasks = {p.stem for p in (docs / "tasks").glob("*.md")}
     assert tasks == {*TASK_ORDER, "from-migrate"}, tasks
     assert all((PROJECT_ROOT / "notebooks" / f"{task}.ipynb").is_file() for task in TASK_ORDER)
