@@ -18,6 +18,7 @@ from pathlib import Path
 
 from docs_build.checks.claim_registry import _graph, check
 from runbooks.paths import PROJECT_ROOT
+from runbooks.settings import DB_URL_ENV, INSTALL_DB_URL_ENV
 
 SAMPLE = PROJECT_ROOT / "tests" / "fixtures" / "releases" / "galaxy-data-26.0.2.sqlite.gz"
 
@@ -26,7 +27,7 @@ UNREACHABLE = "postgresql://nobody@127.0.0.1:1/galaxy"  # no server listens on p
 
 
 def _status(folder: Path, db: Path, *args: str, task: str = "status") -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNBOOK_DB")}
+    env = {k: v for k, v in os.environ.items() if k not in (DB_URL_ENV, INSTALL_DB_URL_ENV)}
     url = UNREACHABLE if db == Path("x") else f"sqlite:///{db}"
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "runbooks", task, "--db", url, *args],
