@@ -80,6 +80,37 @@ def roll_back_hot_journal(db) -> None:
             connection.close()
 
 
+def rows_or_none(db) -> tuple[str, ...] | None:
+    """alembic_version before a restore, for the line an interrupt prints (None when it cannot be read)."""
+    try:
+        return tuple(inspect_database(db).alembic_rows or ())
+    except Exception:  # noqa: BLE001 - the restore itself says what is wrong with the database
+        return None
+
+
+def restore_interrupted(error: KeyboardInterrupt, db, stage: str, before: tuple[str, ...] | None) -> Interrupted:
+    """The interrupt of a restore, its line saying whether the backup had replaced the database (read back)."""
+    interrupted = as_interrupted(error)
+    for signum in HANDLED:  # a second Ctrl-C must not cut the read-back short
+        signal.signal(signum, signal.SIG_IGN)
+    line = f"interrupted by {signal.Signals(interrupted.signum).name} during the restore"
+    try:
+        roll_back_hot_journal(db)
+        rows = tuple(inspect_database(db).alembic_rows or ())
+    except Exception as failure:  # noqa: BLE001 - an unreachable database must not hide the rest of the line
+        interrupted.report = f"{line}; alembic_version could not be read back ({failure})"
+        return interrupted
+    shown = ", ".join(rows) or "empty"
+    if stage == "checking":
+        interrupted.report = f"{line}, before it wrote anything: the database was not changed (alembic_version {shown})"
+    elif stage == "replaced":
+        interrupted.report = f"{line}, after the backup had replaced the database: alembic_version now {shown}"
+    else:  # one transaction: rolled back unless it had committed
+        was = "unchanged" if before is not None and set(rows) == set(before) else "changed"
+        interrupted.report = f"{line}, while the backup was put in place: alembic_version now {shown} ({was})"
+    return interrupted
+
+
 def where_it_stands(change, interrupted: Interrupted) -> str:
     """One line: interrupted; alembic_version as read back now; the backup and its restore command."""
     line = f"interrupted by {signal.Signals(interrupted.signum).name}"

@@ -323,7 +323,9 @@ def _finish(args, change, code: int) -> int:
 def cmd_restore(args) -> int:
     from pathlib import Path
 
+    from runbooks.cli import interrupts
     from runbooks.database.backup_set import restore_selection
+    from runbooks.database.restore import restore_progress
     from runbooks.tasks.selection import select
 
     selection = select(args.db, args.galaxy_root, create_sample=False, announce=_stderr, install_db=args.install_db)
@@ -335,8 +337,13 @@ def cmd_restore(args) -> int:
             raise UsageError("not confirmed: nothing was changed")
     print(f"Database: {selection.describe()}")  # stdout: stderr holds only the one line of a refusal
     install = selection.install.db if selection.install is not None else None
-    for restored in restore_selection(Path(args.backup), selection.db, install, force=args.force):
-        print(restored.text())
+    before = interrupts.rows_or_none(selection.db)
+    with restore_progress() as progress:
+        try:
+            done = restore_selection(Path(args.backup), selection.db, install, force=args.force)
+        except KeyboardInterrupt as error:  # say whether the database was already replaced
+            raise interrupts.restore_interrupted(error, selection.db, progress.stage, before) from None
+    print("\n".join(restored.text() for restored in done))
     return 0
 
 

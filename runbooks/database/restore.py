@@ -19,6 +19,9 @@ import shutil
 import sqlite3
 import stat
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +45,35 @@ from runbooks.database.urls import DatabaseUrl, mask_text, quoted
 from runbooks.errors import DatabaseMissing, Refused, RunbookError, UsageError
 
 UNCHANGED = "nothing was changed"
+
+
+@dataclass
+class RestoreProgress:
+    """How far a restore got, for the line an interrupt prints: checking, replacing (one transaction), replaced."""
+
+    stage: str = "checking"
+
+
+_PROGRESS: ContextVar[RestoreProgress | None] = ContextVar("restore_progress", default=None)
+
+
+@contextmanager
+def restore_progress() -> Iterator[RestoreProgress]:
+    """The restores run inside report how far they got here (the CLI's line after Ctrl-C)."""
+    progress = RestoreProgress()
+    token = _PROGRESS.set(progress)
+    try:
+        yield progress
+    finally:
+        _PROGRESS.reset(token)
+
+
+def _reached(stage: str) -> None:
+    progress = _PROGRESS.get()
+    if progress is not None:
+        progress.stage = stage
+
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
 
@@ -185,11 +217,13 @@ def _restore_sqlite(path: Path, db: DatabaseUrl, force: bool, notes: list[str], 
         raise UsageError(f"{target} is not a regular file: restore onto a SQLite database file")
     _refuse_sqlite_holders(target, existed)
     kept = _keep_sqlite(db) if keep and existed else None  # before anything is written
+    _reached("replacing")
     src = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
     try:
         dst = sqlite3.connect(f"{target.as_uri()}?mode={'rw' if existed else 'rwc'}", uri=True, timeout=1.0)
         try:
             backup_pages(src, dst, BUSY_TIMEOUT_S)
+            _reached("replaced")
         finally:
             dst.close()
     except Busy:
@@ -271,8 +305,10 @@ def _restore_postgresql(path: Path, db: DatabaseUrl, force: bool, notes: list[st
                 raise UsageError(f"{path} could not be restored whole ({error})") from None
             _check_galaxy(inspect_database(new.db), path, force, notes)
             _put_back_meta(path, db if exists else None, new.db, notes)
+            _reached("replacing")
             _swap(db, new.db, old.db if exists else None)
             swapped = True
+            _reached("replaced")
             return _keep_replaced(old.db, db, notes) if keep and exists else None
     except Exception as error:  # noqa: BLE001 - after the swap only dropping the old database failed
         if not swapped:
