@@ -21,6 +21,7 @@ from types import SimpleNamespace
 import yaml
 from fresh_clone import clone_working_tree, readme_venv, runner_env
 
+from docs_build.settings import DOCS_CACHE_ENV
 from docs_build.site_build import execution
 from runbooks.settings import SITE_DIR_ENV
 
@@ -98,6 +99,7 @@ def use_the_build_cache() -> None:
     if os.environ.get(SITE_DIR_ENV):
         return
     execution.CACHE_DIR = runner_cache() / "galaxy-migrations" / "docs" / "runbooks"
+    os.environ[DOCS_CACHE_ENV] = str(execution.CACHE_DIR)  # and the processes this one starts (python -m docs_build)
 
 
 def executed(task: str) -> SimpleNamespace:
