@@ -66,6 +66,9 @@ def other_sessions_are_named():
         with _reader(db.sqlite_path) as reader:
             found = sessions.sqlite_locks(db.sqlite_path)
             assert [(lock.kind, lock.pid) for lock in found] == [("shared", reader.pid)], found
+            from runbooks.doctor.checks.sessions_and_locks import sqlite_openers
+
+            assert reader.pid in [pid for pid, _ in sqlite_openers(db.sqlite_path)]  # the file open, named
             writer = sqlite3.connect(db.sqlite_path, timeout=0)
             writer.execute("BEGIN IMMEDIATE")  # the reader's lock only: the check took none
             writer.rollback()
