@@ -174,3 +174,15 @@ def configured_elsewhere_is_a_finding():
         'if selection.source in ("galaxy-default", "sample"):\n        selection.warnings = _named_elsewhere' in source
     )
     assert 'announce(f"warning: {warning}")' in source
+
+
+@check
+def the_fixes_the_page_repeats(head="fac9c76612f9"):
+    """The doctor's fix for a database that is behind (``troubleshoot`` on the 26.0 sample), and this
+    code's gxy head, the revision another code must downgrade to."""
+    from docs_build.checks.claims_status import _runs
+
+    behind = next(f for f in _runs()["troubleshoot"]["report"]["findings"] if f["code"] == "database-behind")
+    assert " upgrade --rehearse " in behind["fix"] and "(Galaxy: `sh manage_db.sh upgrade`)" in behind["fix"]
+    assert behind["fix"].index("upgrade --rehearse") < behind["fix"].index("`, then `")
+    assert _graph().heads("gxy") == [head]
