@@ -186,3 +186,35 @@ def the_fixes_the_page_repeats(head="fac9c76612f9"):
     assert " upgrade --rehearse " in behind["fix"] and "(Galaxy: `sh manage_db.sh upgrade`)" in behind["fix"]
     assert behind["fix"].index("upgrade --rehearse") < behind["fix"].index("`, then `")
     assert _graph().heads("gxy") == [head]
+
+
+@check
+def legacy_runbook_and_replay():
+    """The runbook's ``legacy_fix`` parameter (off by default) runs the hand-over; the replay of #19016
+    starts from Galaxy 20.09's own package."""
+    from runbooks.cli.parameters import declared_parameters
+    from runbooks.paths import PROJECT_ROOT
+
+    notebook = PROJECT_ROOT / "notebooks" / "troubleshoot.ipynb"
+    assert declared_parameters(notebook)["legacy_fix"] is False
+    assert "if legacy_fix:" in notebook.read_text(encoding="utf-8")
+    replay = (PROJECT_ROOT / "tests" / "replays" / "test_19016_jumped_releases.py").read_text(encoding="utf-8")
+    assert "Galaxy 20.09's own first start (galaxy-data 20.9.1" in replay
+    assert "then Galaxy failed" in replay and "take the Migrate steps first, then upgrade" in replay  # both outcomes
+
+
+@check
+def the_preflight_names_server_role_and_disk():
+    """Printed before the lock, the backup and the change: the server version, the role, the schema and
+    the backup's need against the folder's free space, then each gap with its fix."""
+    from runbooks.cli.main import cmd_change
+    from runbooks.tasks import preflight
+
+    text = inspect.getsource(preflight.Preflight.text)
+    for part in ("PostgreSQL {facts.version}, role {role}", "backup needs up to", "free", "fix: {item.fix}"):
+        assert part in text, part
+    privileges = inspect.getsource(preflight._privilege_gaps)
+    assert '"privilege": "CREATE"' in privileges and "facts.not_owned" in privileges  # CREATE, table owners
+    assert "needs" in inspect.getsource(preflight._function_gaps) and hasattr(preflight, "_disk_gap")
+    source = inspect.getsource(cmd_change)
+    assert source.index("steps.run_preflight(") < source.index("steps.check_sessions(") < source.index("take_backup")
