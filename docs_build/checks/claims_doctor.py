@@ -208,3 +208,22 @@ def doctor_benchmark_budget():
 
     bench = (PROJECT_ROOT / "bench" / "doctor_vs_galaxy.py").read_text(encoding="utf-8")
     assert 'galaxy("dbversion", url)' in bench and "budget: at most 1.5" in bench
+
+
+@check
+def drift_codes_and_severities():
+    """The drift's codes, with the severities the catalogue gives them, and the path or revision they name."""
+    from runbooks.doctor.checks import schema_drift
+    from runbooks.findings.catalogue import BY_CODE
+
+    expected = {
+        "schema-drift": "warning",
+        "schema-missing-object": "error",
+        "schema-differs-from-revision": "error",
+        "schema-left-by-galaxy": "info",
+    }
+    assert {code: BY_CODE[code].severity for code in expected} == expected
+    assert "the revision is named" in BY_CODE["schema-differs-from-revision"].summary
+    assert "the upgrade path is named" in BY_CODE["schema-left-by-galaxy"].summary
+    assert '"schema-left-by-galaxy"' in inspect.getsource(schema_drift)
+    assert 'severity="warning" if ex.status.state == "up-to-date" else "info"' in inspect.getsource(schema_drift)
