@@ -244,15 +244,21 @@ def postgresql_error(db: DatabaseUrl, error: Exception) -> RunbookError:
     return UsageError(f"cannot connect to {db} ({first})")
 
 
-def run_admin_sql(server: DatabaseUrl, sql: str) -> None:
-    """One statement on the server's maintenance database (CREATE/DROP DATABASE), autocommit."""
-    conn = connect_postgresql(server.with_database("postgres"))
+def run_autocommit(db: DatabaseUrl, statements: list[str]) -> None:
+    """Statements one by one on ``db``, each committed on its own (as psql runs a script)."""
+    conn = connect_postgresql(db)
     conn.autocommit = True
     try:
         with conn.cursor() as cursor:
-            cursor.execute(sql)
+            for statement in statements:
+                cursor.execute(statement)
     finally:
         conn.close()
+
+
+def run_admin_sql(server: DatabaseUrl, sql: str) -> None:
+    """One statement on the server's maintenance database (CREATE/DROP DATABASE), autocommit."""
+    run_autocommit(server.with_database("postgres"), [sql])
 
 
 def drop_postgresql_database(db: DatabaseUrl) -> None:

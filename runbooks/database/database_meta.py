@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from runbooks.database.connections import connect_postgresql, read_only_cursor
+from runbooks.database.connections import connect_postgresql, read_only_cursor, run_autocommit
 from runbooks.database.urls import DatabaseUrl, quoted
 
 DATABASE = """
@@ -108,16 +108,8 @@ def copy_settings(source: DatabaseUrl, target: DatabaseUrl) -> None:
 
 
 def run_on_server(db: DatabaseUrl, statements: list[str]) -> None:
-    if not statements:
-        return
-    conn = connect_postgresql(db.with_database("postgres"))
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        conn.close()
+    if statements:
+        run_autocommit(db.with_database("postgres"), statements)
 
 
 def put_back(meta: DatabaseMeta, db: DatabaseUrl) -> list[str]:

@@ -127,7 +127,7 @@ def copy_database(source: DatabaseUrl, target: DatabaseUrl) -> str:
 
 def run_statements(db: DatabaseUrl, statements) -> None:
     """Run statements one by one (autocommit) on a throwaway database, the way psql/sqlite3 would."""
-    from runbooks.database.connections import connect_postgresql
+    from runbooks.database.connections import run_autocommit
 
     if db.is_sqlite:
         conn = sqlite3.connect(db.sqlite_path, isolation_level=None)
@@ -137,14 +137,7 @@ def run_statements(db: DatabaseUrl, statements) -> None:
         finally:
             conn.close()
         return
-    conn = connect_postgresql(db)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        conn.close()
+    run_autocommit(db, list(statements))
 
 
 def drop_database(db: DatabaseUrl) -> None:
