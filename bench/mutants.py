@@ -70,7 +70,13 @@ MUTANTS = (
         "sqlite-lock-shared",
         "one migration at a time on SQLite: a second one is refused at once",
         "runbooks/database/migration_lock.py",
-        (("fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)", "fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)"),),
+        (
+            ("fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)", "fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)"),
+            (
+                "fcntl.flock(file_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)",
+                "fcntl.flock(file_fd, fcntl.LOCK_SH | fcntl.LOCK_NB)",
+            ),
+        ),
         (
             "tests/test_attack_concurrency.py::test_second_upgrade_is_refused",
             "tests/test_attack_concurrency.py::test_downgrade_while_a_restore_runs",

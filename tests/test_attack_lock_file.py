@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from runbooks.database.migration_lock import acquire, lock_file
+from runbooks.database.migration_lock import acquire, lock_file, migration_lock
 from runbooks.errors import RunbookError
 
 from attacks import assert_refused, attack, fingerprint
@@ -68,3 +68,18 @@ def test_upgrade_through_a_planted_symlink(sqlite_db):
     result = run_cli("upgrade", "--db", db.secret(), "--yes", "--no-backup")
     assert_refused(result, "is a symbolic link", "nothing was changed")
     assert fingerprint(db) == before
+
+
+@attack("concurrency", "two hard links to one SQLite database, a migration through each", "the second refused")
+def test_two_names_of_one_database_file_share_one_lock(sqlite_db, tmp_path):
+    """Two hard links to one database: a lock taken through one name refuses a change through the
+    other (the lock file beside each name alone let two migrations run at once)."""
+    db = sqlite_db("26.0")
+    other = tmp_path / "other-name.sqlite"
+    os.link(db.sqlite_path, other)
+    before = fingerprint(db)
+    with migration_lock(db, "upgrade"):
+        result = run_cli("upgrade", "--yes", "--no-backup", "--db", f"sqlite:///{other}")
+        assert_refused(result, "another migration holds this database file under another name", code=1)
+    assert fingerprint(db) == before
+    assert not lock_file(db).exists() and not (tmp_path / "other-name.sqlite.runbooks-lock").exists()

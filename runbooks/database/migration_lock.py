@@ -110,6 +110,13 @@ def _lock_sqlite(db: DatabaseUrl, command: str) -> Callable[[], None]:
         os.close(fd)
     else:
         raise Refused(f"could not take the lock file {path}: another run keeps replacing it; nothing was changed")
+    try:
+        database_fd = _lock_the_file_itself(db)
+    except Refused:
+        if _is_current(fd, path):  # the lock file this run made: it leaves nothing behind
+            path.unlink()
+        os.close(fd)
+        raise
     record = {"pid": os.getpid(), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "command": command}
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(record).encode(), 0)
@@ -120,8 +127,29 @@ def _lock_sqlite(db: DatabaseUrl, command: str) -> Callable[[], None]:
                 path.unlink()
         finally:
             os.close(fd)
+            if database_fd is not None:
+                os.close(database_fd)
 
     return release
+
+
+def _lock_the_file_itself(db: DatabaseUrl) -> int | None:
+    """An flock on the database file: keyed on its inode, so another name for the same file (a hard
+    link, another path) meets it, where the lock file beside each name would not. SQLite's own
+    locks are fcntl locks, which flock never touches. None when there is no file yet."""
+    try:
+        file_fd = os.open(db.sqlite_path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(file_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(file_fd)
+        raise Refused(
+            f"another migration holds this database file under another name (a hard link or another path "
+            f"to {db.sqlite_path}): wait for it to end, then run this again; nothing was changed"
+        ) from None
+    return file_fd
 
 
 _OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
