@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from runbooks.galaxy import commands as galaxy_commands
-from runbooks.settings import RELEASE_VENVS_ENV
+from runbooks.settings import GALAXY_DB_OVERRIDE_ENV, RELEASE_VENVS_ENV
 
 from conftest import OLD_RELEASES, file_lock, run_cli
 from fixtures.make_release_fixtures import ensure_venv, venv_python
@@ -30,7 +30,7 @@ from galaxy.model.migrations import DatabaseConfig, verify_databases_via_script
 url = sys.argv[1]
 config = DatabaseConfig(url, None, None)
 verify_databases_via_script(config, config, False)
-os.environ[GALAXY_DB_OVERRIDE_ENV] = url
+os.environ[sys.argv[2]] = url  # Galaxy's database override, named by the caller
 from galaxy.model.migrations.dbscript import DbScript
 script = DbScript()
 out = io.StringIO()
@@ -46,7 +46,11 @@ def old_release_check(release: str, url: str, workdir) -> subprocess.CompletedPr
         ensure_venv(release, venv)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GALAXY_", "ALEMBIC_", "PYTHON", "RUNBOOK"))}
     return subprocess.run(
-        [str(venv_python(venv)), "-c", OLD_CODE_CHECK, url], cwd=workdir, env=env, capture_output=True, text=True
+        [str(venv_python(venv)), "-c", OLD_CODE_CHECK, url, GALAXY_DB_OVERRIDE_ENV],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
     )
 
 
