@@ -39,7 +39,7 @@ def _state(name, pg_database, pg_templates, graph):
 
 def test_healthy_postgresql_database(pg_templates, graph):
     report = diagnose(pg_templates[0], graph)
-    assert not report.has_errors and report.findings == [], report.text()
+    assert not report.has_errors and report.own_findings == [], report.text()
     assert "blocked-by-locks" in report.checks
 
 
@@ -125,7 +125,7 @@ def test_migration_blocked_by_a_session_then_finishing(pg_database, pg_templates
     assert not upgrade.is_alive()
     assert not result["out"].errors
     assert set(read_rows(db)) == set(graph.heads())
-    assert diagnose(db, graph).findings == []
+    assert diagnose(db, graph).own_findings == []
 
 
 def test_troubleshoot_notebook_on_postgresql(tmp_path, pg_database, pg_templates, graph):

@@ -48,6 +48,12 @@ class Report:
         return any(f.severity == "error" for f in self.findings)
 
     @property
+    def own_findings(self) -> list[DoctorFinding]:
+        """The findings about this database: without the note on other runs' leftovers, which a
+        killed rehearsal anywhere on the same server (or folder) leaves in every database's report."""
+        return [f for f in self.findings if "leftovers" not in f.details]
+
+    @property
     def codes(self) -> list[str]:
         return [f.code for f in self.findings]
 
