@@ -34,7 +34,7 @@ from runbooks.settings import DB_URL_ENV, HOME_ENV, TEST_TAG_ENV
 from runbooks.tasks.migrate import read_rows
 
 from attacks import PASSWORD, assert_no_crash, attack
-from conftest import PROJECT, _admin_sql, run_cli
+from conftest import PROJECT, _admin_sql, _databases_named, run_cli
 from shared_run import made_once, run_folder
 from test_faults import migration_session_active, wait_for
 
@@ -281,8 +281,9 @@ def kills(sqlite_store, tmp_path_factory, request):
                 found |= _postgresql_kills(pg_admin, pg_templates, pg_home, databases, made)
             record.write_bytes(pickle.dumps(settle(found, databases, tmp_path_factory.mktemp("settle-home"))))
         finally:
-            for db in made:
-                _admin_sql(pg_admin, f'DROP DATABASE IF EXISTS "{db.database_name}" WITH (FORCE)')
+            for db in made:  # with what a restore kept of it (NAME_before_restore_...)
+                for name in {db.database_name, *_databases_named(pg_admin, db.database_name)}:
+                    _admin_sql(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return pickle.loads(made_once(run_folder() / "signal-kills.pickle", make).read_bytes())
 
