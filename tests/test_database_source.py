@@ -9,7 +9,6 @@ Galaxy's default SQLite file (or the sample) chosen while another database is na
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +17,7 @@ from runbooks.settings import DB_URL_ENV, GALAXY_CONFIG_FILE_ENV, GALAXY_DB_ENV,
 from runbooks.tasks.selection import select
 
 from conftest import run_cli
+from galaxy_choice import GXY, bare_checkout, galaxys_url
 
 PG = "postgresql://galaxy@db.example.org/galaxy"
 GALAXY_ENV = (GALAXY_DB_ENV, GALAXY_DB_OVERRIDE_ENV, GALAXY_CONFIG_FILE_ENV)
@@ -25,27 +25,7 @@ GALAXY_ENV = (GALAXY_DB_ENV, GALAXY_DB_OVERRIDE_ENV, GALAXY_CONFIG_FILE_ENV)
 
 @pytest.fixture
 def checkout(tmp_path, env, monkeypatch):
-    root = tmp_path / "galaxy"
-    (root / "lib" / "galaxy").mkdir(parents=True)
-    (root / "lib" / "galaxy" / "model").symlink_to(env.migrations_dir.parent)
-    (root / "config").mkdir()
-    for name in GALAXY_ENV + (DB_URL_ENV, GALAXY_ROOT_ENV):
-        monkeypatch.delenv(name, raising=False)
-    return root
-
-
-def galaxys_choice(root: Path, monkeypatch) -> str:
-    """The URL Galaxy's own scripts would use, run from ``root`` as from a source checkout."""
-    import galaxy.util.properties as properties
-    from galaxy.model.migrations.scripts import get_configuration_from_file
-    from sqlalchemy.engine import make_url
-
-    monkeypatch.chdir(root)
-    monkeypatch.setattr(properties, "running_from_source", True)
-    url = make_url(get_configuration_from_file(str(root))[0].url)
-    if url.get_backend_name() == "sqlite" and not Path(url.database).is_absolute():
-        url = url.set(database=str((root / url.database).resolve()))
-    return url.render_as_string(hide_password=False)
+    return bare_checkout(tmp_path, env, monkeypatch, GALAXY_ENV + (DB_URL_ENV, GALAXY_ROOT_ENV))
 
 
 LAYOUTS = {
@@ -72,7 +52,7 @@ LAYOUTS = {
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_same_database_as_galaxys_scripts(layout, checkout, monkeypatch):
     LAYOUTS[layout](checkout)
-    assert configured_database(checkout).url == galaxys_choice(checkout, monkeypatch)
+    assert configured_database(checkout).url == galaxys_url(checkout, monkeypatch, GXY)
 
 
 @pytest.mark.parametrize("variable", GALAXY_ENV[:2])
@@ -80,7 +60,7 @@ def test_galaxys_environment_variables_as_galaxy_reads_them(variable, checkout, 
     (checkout / "config" / "galaxy.yml").write_text("galaxy:\n  database_connection: sqlite:///file.sqlite\n")
     monkeypatch.setenv(variable, PG)
     ours = configured_database(checkout)
-    assert ours.url == galaxys_choice(checkout, monkeypatch)
+    assert ours.url == galaxys_url(checkout, monkeypatch, GXY)
     # the override wins over the file; the plain variable only fills a missing key
     assert (ours.source, ours.url == PG) == (
         ("galaxy-environment", True) if "OVERRIDE" in variable else ("galaxy-config", False)

@@ -26,33 +26,17 @@ from runbooks.settings import (
 )
 from runbooks.tasks.selection import select
 
+from galaxy_choice import TSI, bare_checkout, galaxys_url
+
 GALAXY_VARIABLES = (GALAXY_DB_ENV, GALAXY_DB_OVERRIDE_ENV, GALAXY_TSI_ENV, GALAXY_TSI_OVERRIDE_ENV)
 PG_INSTALL = "postgresql://galaxy@db.example.org/galaxy_install"
 
 
 @pytest.fixture
 def checkout(tmp_path, env, monkeypatch):
-    root = tmp_path / "galaxy"
-    (root / "lib" / "galaxy").mkdir(parents=True)
-    (root / "lib" / "galaxy" / "model").symlink_to(env.migrations_dir.parent)
-    (root / "config").mkdir()
-    for name in (*GALAXY_VARIABLES, DB_URL_ENV, INSTALL_DB_URL_ENV, GALAXY_ROOT_ENV):
-        monkeypatch.delenv(name, raising=False)
-    return root
-
-
-def galaxys_install_choice(root: Path, monkeypatch) -> str:
-    """The tsi URL Galaxy's own scripts would use, run from ``root`` as from a source checkout."""
-    import galaxy.util.properties as properties
-    from galaxy.model.migrations.scripts import get_configuration_from_file
-    from sqlalchemy.engine import make_url
-
-    monkeypatch.chdir(root)
-    monkeypatch.setattr(properties, "running_from_source", True)
-    url = make_url(get_configuration_from_file(str(root))[1].url)
-    if url.get_backend_name() == "sqlite" and not Path(url.database).is_absolute():
-        url = url.set(database=str((root / url.database).resolve()))
-    return url.render_as_string(hide_password=False)
+    return bare_checkout(
+        tmp_path, env, monkeypatch, (*GALAXY_VARIABLES, DB_URL_ENV, INSTALL_DB_URL_ENV, GALAXY_ROOT_ENV)
+    )
 
 
 def _yml(root: Path, text: str) -> None:
@@ -87,7 +71,7 @@ def test_same_install_database_as_galaxys_scripts(layout, checkout, monkeypatch)
     _yml(checkout, text)
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
-    assert configured_install_database(checkout).url == galaxys_install_choice(checkout, monkeypatch)
+    assert configured_install_database(checkout).url == galaxys_url(checkout, monkeypatch, TSI)
 
 
 def test_a_checkout_with_a_separate_install_database_selects_the_pair(checkout):
