@@ -240,14 +240,11 @@ def cmd_run(args) -> int:
     parameters = typed_parameters(args.notebook, notebook_path(args.notebook), args.parameters)
     output = output_path(args.notebook, args.output)
     selection = select(args.db, args.galaxy_root, announce=_stderr, install_db=args.install_db)
-    if selection.install is not None:
-        raise UsageError(
-            f"the runbooks take one database, and {selection.db} has a separate install database "
-            f"{selection.install.db}: use the commands (status, troubleshoot, upgrade, downgrade, restore) for the pair"
-        )
     parameters = with_galaxy_root(args.notebook, parameters, selection.env.root)
-    output = run_notebook(args.notebook, parameters, db=None if selection.is_sample else selection.db, output=output)
-    print(f"Executed {args.notebook} against {selection.db} ({selection.origin}); saved {output}")
+    install = selection.install.db if selection.install is not None else None
+    db = None if selection.is_sample else selection.db
+    output = run_notebook(args.notebook, parameters, db=db, output=output, install_db=install)
+    print(f"Executed {args.notebook} against {selection.describe()}; saved {output}")
     found = read_outcome(output)  # the runbook's own last word: what it changed, and the state after
     if found is None:
         return 0

@@ -1,8 +1,8 @@
-"""Running a runbook notebook with papermill, the database URL passed by environment only.
+"""Running a runbook notebook with papermill, the database URLs passed by environment only.
 
 Papermill writes parameters into the executed notebook, so a URL never travels as one;
-the kernel inherits ``RUNBOOK_DB_URL``. The saved copy is checked for the password and
-masked if any cell printed it.
+the kernel inherits ``RUNBOOK_DB_URL`` (and ``RUNBOOK_INSTALL_DB_URL`` for a separate tool shed
+install database). The saved copy is checked for the passwords and masked if any cell printed one.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from runbooks.database.urls import DatabaseUrl, mask_text
 from runbooks.environ import temporary_environ
 from runbooks.errors import NotebookFailed, UsageError
 from runbooks.paths import IMPORT_ROOT, NOTEBOOKS_DIR, program, runbook_home
-from runbooks.settings import DB_URL_ENV, HOME_ENV, PROGRAM_ENV
+from runbooks.settings import DB_URL_ENV, HOME_ENV, INSTALL_DB_URL_ENV, PROGRAM_ENV
 
 CELL_TIMEOUT_S = 900
 
@@ -109,13 +109,15 @@ def with_galaxy_root(task: str, parameters: dict, galaxy_root: Path | None) -> d
     return {**parameters, "galaxy_root": str(galaxy_root)}
 
 
-def _kernel_env(db: DatabaseUrl | None, home: Path | None):
-    """The kernel inherits these: the URL (or none, so it uses the sample), the project home, and this
+def _kernel_env(db: DatabaseUrl | None, home: Path | None, install_db: DatabaseUrl | None = None):
+    """The kernel inherits these: the URL (or none, so it uses the sample), the install database's URL
+    (or none: one database holds both branches), the project home, and this
     ``runbooks`` on its path (the kernel starts in notebooks/, as Jupyter starts it, not in the project).
     Installed, that folder is the tool's site-packages: a Galaxy worker the kernel starts for a checkout
     drops it again (``runbooks.galaxy.protocol``), so the checkout's code never imports the tool's packages."""
     path = os.pathsep.join(p for p in (str(IMPORT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     changes = {DB_URL_ENV: db.secret() if db is not None else None, "PYTHONPATH": path, PROGRAM_ENV: program()}
+    changes[INSTALL_DB_URL_ENV] = install_db.secret() if install_db is not None else None
     if home is not None:
         changes[HOME_ENV] = str(home)
     return temporary_environ(changes)
@@ -127,8 +129,11 @@ def run_notebook(
     db: DatabaseUrl | None = None,
     output: Path | None = None,
     home: Path | None = None,
+    install_db: DatabaseUrl | None = None,
 ) -> Path:
-    """Execute ``notebooks/<task>.ipynb`` into ``output`` (default: a timestamped copy under runs/)."""
+    """Execute ``notebooks/<task>.ipynb`` into ``output`` (default: a timestamped copy under runs/).
+
+    ``install_db``: a separate tool shed install database beside ``db`` (the kernel's selection takes it)."""
     import papermill
 
     source = notebook_path(task)
@@ -136,9 +141,9 @@ def run_notebook(
     check_parameters(parameters)
     output = output_path(task, output) if output is None or Path(output).is_dir() else Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    secret = db.password if db else None
+    secrets = [found.password for found in (db, install_db) if found is not None and found.password]
     try:
-        with _kernel_env(db, home), tempfile.TemporaryDirectory(prefix="rbk-") as sockets:
+        with _kernel_env(db, home, install_db), tempfile.TemporaryDirectory(prefix="rbk-") as sockets:
             papermill.execute_notebook(
                 str(source),
                 str(output),
@@ -150,12 +155,12 @@ def run_notebook(
                 config=_kernel_config(Path(sockets)),
             )
     except papermill.PapermillExecutionError as error:
-        _scrub(output, secret)
+        _scrub(output, secrets)
         raise NotebookFailed(
-            f"runbook {task} failed in cell {error.exec_count}: {mask_text(cell_error(error), secret)} "
+            f"runbook {task} failed in cell {error.exec_count}: {mask_text(cell_error(error), *secrets)} "
             f"(executed copy: {output})"
         ) from None
-    _scrub(output, secret)
+    _scrub(output, secrets)
     return output
 
 
@@ -171,10 +176,10 @@ def cell_error(error) -> str:
     return f"{error.ename or 'error'} at: {failing[-1]}" if failing else (error.ename or "error (no message)")
 
 
-def _scrub(path: Path, secret: str | None) -> None:
+def _scrub(path: Path, secrets: list[str]) -> None:
     if not path.exists():
         return
     text = path.read_text(encoding="utf-8")
-    masked = mask_text(text, secret)
+    masked = mask_text(text, *secrets)
     if masked != text:
         path.write_text(masked, encoding="utf-8")
