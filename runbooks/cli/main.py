@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("backup", metavar="BACKUP", help="a backup file printed by upgrade/downgrade")
     restore.add_argument("--yes", action="store_true", help="answer yes to the confirmation")
     restore.add_argument("--force", action="store_true", help="restore a non-Galaxy file or another database's backup")
+    restore.add_argument("--no-keep", action="store_true", help="keep no copy of the database the restore replaces")
 
     create = commands.add_parser("create", help="a new gxy revision from Galaxy's template (checkout or workspace)")
     create.add_argument("-m", "--message", required=True, metavar="MESSAGE", help="what the revision does")
@@ -337,7 +338,7 @@ def cmd_restore(args) -> int:
     before = interrupts.rows_or_none(selection.db)
     with restore_progress() as progress:
         try:
-            done = restore_selection(Path(args.backup), selection.db, install, force=args.force)
+            done = restore_selection(Path(args.backup), selection.db, install, force=args.force, keep=not args.no_keep)
         except KeyboardInterrupt as error:  # say whether the database was already replaced
             raise interrupts.restore_interrupted(error, selection.db, progress.stage, before) from None
     print("\n".join(restored.text() for restored in done))

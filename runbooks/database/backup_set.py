@@ -78,18 +78,23 @@ def read_set(backup: Path) -> dict | None:
 
 
 def restore_selection(
-    backup: Path | str, db: DatabaseUrl, install_db: DatabaseUrl | None, force: bool = False
+    backup: Path | str, db: DatabaseUrl, install_db: DatabaseUrl | None, force: bool = False, keep: bool = True
 ) -> list[Restored]:
-    """A backup onto one database, or a backup set onto a galaxy database and its install database."""
+    """A backup onto one database, or a backup set onto a galaxy database and its install database.
+
+    ``keep``: each replaced database is kept (``restore``'s safety copy); False keeps nothing.
+    """
     try:
-        return _restore_selection(backup, db, install_db, force)
+        return _restore_selection(backup, db, install_db, force, keep)
     except PartlyRestored:
         raise
     except RunbookError as error:  # as restore() says it: a refusal before anything is touched changed nothing
         raise error if UNCHANGED in str(error) else type(error)(f"{error}; {UNCHANGED}") from None
 
 
-def _restore_selection(backup, db: DatabaseUrl, install_db: DatabaseUrl | None, force: bool) -> list[Restored]:
+def _restore_selection(
+    backup, db: DatabaseUrl, install_db: DatabaseUrl | None, force: bool, keep: bool
+) -> list[Restored]:
     path = checked_backup_file(backup)
     document = read_set(path)
     if install_db is None:
@@ -99,7 +104,7 @@ def _restore_selection(backup, db: DatabaseUrl, install_db: DatabaseUrl | None, 
                 f"{document['install']['database']}: name both (--galaxy-root, or --db and --install-db); "
                 "nothing was changed"
             )
-        return [restore(path, db, force=force)]
+        return [restore(path, db, force=force, keep=keep)]
     if document is None:
         raise UsageError(
             f"{path} is a backup of one database, but {db} has a separate install database {install_db}: restore "
@@ -107,7 +112,7 @@ def _restore_selection(backup, db: DatabaseUrl, install_db: DatabaseUrl | None, 
             "--db URL; nothing was changed"
         )
     install_backup = _checked_half(path, document, db, install_db, force)
-    return _restore_both(path, install_backup, db, install_db, force)
+    return _restore_both(path, install_backup, db, install_db, force, keep)
 
 
 def _checked_half(path: Path, document: dict, db: DatabaseUrl, install_db: DatabaseUrl, force: bool) -> Path:
@@ -126,12 +131,12 @@ def _checked_half(path: Path, document: dict, db: DatabaseUrl, install_db: Datab
 
 
 def _restore_both(
-    path: Path, install_backup: Path, db: DatabaseUrl, install_db: DatabaseUrl, force: bool
+    path: Path, install_backup: Path, db: DatabaseUrl, install_db: DatabaseUrl, force: bool, keep: bool
 ) -> list[Restored]:
     """The install database first (it is checked whole before it is touched), then the galaxy database."""
-    done = [restore(install_backup, install_db, force=force)]
+    done = [restore(install_backup, install_db, force=force, keep=keep)]
     try:
-        done.append(restore(path, db, force=force))
+        done.append(restore(path, db, force=force, keep=keep))
     except RunbookError as error:
         why = str(error).replace(f"; {UNCHANGED}", "")
         raise PartlyRestored(
