@@ -16,8 +16,7 @@ from pathlib import Path
 
 from runbooks.code.environment import BRANCHES, GalaxyEnv
 from runbooks.code.revision_source import RevisionSource
-from runbooks.errors import UsageError
-from runbooks.paths import program
+from runbooks.errors import SeeCommand, UsageError
 
 
 @dataclass(frozen=True)
@@ -193,9 +192,7 @@ class RevisionGraph:
         if matches:
             shown = ", ".join(matches[:6]) + (f" and {len(matches) - 6} more" if len(matches) > 6 else "")
             raise UsageError(f"revision prefix {prefix!r} is ambiguous: it matches {shown}; type more characters")
-        raise UsageError(
-            f"no revision {prefix!r} in this Galaxy code: see `{program()} status` (same --galaxy-root) for ids"
-        )
+        raise SeeCommand(f"no revision {prefix!r} in this Galaxy code", "status", " for its ids")
 
     def tag_revision(self, tag: str) -> str | None:
         """The revision a release tag (``25.0`` or ``release_25.0``) names; ``base`` for 22.01."""

@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass
 
 from runbooks.code.revisions import RevisionGraph, release_key
-from runbooks.errors import UsageError
-from runbooks.paths import program
+from runbooks.errors import SeeCommand, UsageError
 
 RELATIVE = re.compile(r"^(?:(?P<anchor>[A-Za-z0-9_]+)@|(?P<rev>[0-9a-fA-F]+))?(?P<step>[+-]\d+)$")
 VALID_FORMS = (
@@ -82,9 +81,9 @@ def resolve_target(text: str, graph: RevisionGraph, current: tuple[str, ...] = (
 
 def _single(heads: list[str], branch: str) -> str:
     if len(heads) != 1:
-        raise UsageError(
-            f"the {branch} branch has {len(heads)} heads ({', '.join(heads)}) in this code: "
-            f"merge them first (see `{program()} troubleshoot` with the same --db/--galaxy-root)"
+        raise SeeCommand(
+            f"the {branch} branch has {len(heads)} heads ({', '.join(heads)}) in this code: merge them first",
+            "troubleshoot",
         )
     return heads[0]
 

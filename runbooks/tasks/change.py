@@ -71,7 +71,7 @@ def plan_change(selection: Selection, target: str, direction: str) -> Change:
     before = status_for(selection)
     refuse_misplaced(before, selection.database_args)
     _refuse_unmovable(before, selection.database_args)
-    plan = make_plan(selection.graph, before.rows, target, direction)
+    plan = make_plan(selection.graph, before.rows, target, direction, selection.database_args)
     return Change(selection, direction, before, plan)
 
 

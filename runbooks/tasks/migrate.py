@@ -15,8 +15,8 @@ from runbooks.code.targets import Target, expected_rows, resolve_target
 from runbooks.database.connections import inspect_database
 from runbooks.database.search_path import schema_place
 from runbooks.database.urls import DatabaseUrl
-from runbooks.errors import GalaxyCommandFailed, UsageError
-from runbooks.paths import program
+from runbooks.errors import GalaxyCommandFailed, SeeCommand, UsageError
+from runbooks.tasks.printed_commands import DatabaseArgs, see
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,23 @@ class Plan:
         return not self.revisions and set(self.current) == self.expected
 
 
-def make_plan(graph: RevisionGraph, current: tuple[str, ...], target_text: str, direction: str) -> Plan:
-    target = resolve_target(target_text, graph, current)
-    unknown = [rid for rid in current if rid not in graph.revisions]
-    if unknown:
-        raise UsageError(
-            f"the database is at {', '.join(unknown)}, which this Galaxy code does not have: "
-            f"use the Galaxy release that wrote it (see `{program()} troubleshoot` with the same --db/--galaxy-root)"
-        )
+def make_plan(
+    graph: RevisionGraph,
+    current: tuple[str, ...],
+    target_text: str,
+    direction: str,
+    database: DatabaseArgs | None = None,
+) -> Plan:
+    """The calls and the rows they lead to; a refusal's way out names ``database`` (the user's --db/--galaxy-root)."""
+    with see(database):
+        target = resolve_target(target_text, graph, current)
+        unknown = [rid for rid in current if rid not in graph.revisions]
+        if unknown:
+            raise SeeCommand(
+                f"the database is at {', '.join(unknown)}, which this Galaxy code does not have: "
+                "use the Galaxy release that wrote it",
+                "troubleshoot",
+            )
     applied = graph.ancestors(current)
     wanted = set() if target.gxy is None else graph.ancestors([target.gxy])
     if direction == "upgrade":

@@ -12,10 +12,13 @@ the password into the process's argv, which every user of the machine can read).
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from runbooks.database.urls import DatabaseUrl
+from runbooks.errors import SeeCommand
 from runbooks.paths import program
 from runbooks.settings import DB_URL_ENV, INSTALL_DB_URL_ENV
 
@@ -90,3 +93,12 @@ def command_line(task: str, *args: str | Path, database: DatabaseArgs | None = N
 def quoted_path(path: str | Path) -> str:
     """A path as a shell word, for lines that show a file a user may copy."""
     return shell_word(str(path))
+
+
+@contextmanager
+def see(database: DatabaseArgs | None) -> Iterator[None]:
+    """A ``SeeCommand`` raised inside names its command whole: with ``database``'s --db/--galaxy-root."""
+    try:
+        yield
+    except SeeCommand as error:
+        raise error.completed(command_line(error.task, database=database)) from None
