@@ -259,7 +259,7 @@ def run_command_lines(task: str, command: str = INSTALLED) -> tuple[str, str]:
     declared = declared_parameters(notebook_path(task))
     shown = []
     for name in READER_PARAMETERS:
-        if name in declared:
+        if name in declared and declared[name] != "":  # empty: the runbook's own default (never `-p NAME ''`)
             value = "true" if name == "confirm" else str(declared[name])
             shown.append(f"-p {name} {shlex.quote(value)}")
     tail = " ".join([task, *shown])
