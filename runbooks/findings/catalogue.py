@@ -27,7 +27,8 @@ CODES = [
         "database-empty",
         "warning",
         "The database exists but holds no tables (or only kombu_* tables).",
-        "Galaxy initializes it on first start (or `create_db.sh`); `manage_db.sh upgrade` does not initialize it.",
+        "Run `sh manage_db.sh init` (or start Galaxy once, in one process): it creates the tables and stamps the "
+        "heads. Not `manage_db.sh upgrade`: nothing refuses it, and on SQLite it exits 0 leaving only version rows.",
     ),
     Code(
         "database-damaged",

@@ -71,8 +71,9 @@ def check_existence(ex: Examination) -> bool:
         ex.add(
             "database-empty",
             f"{where} exists but has no Galaxy tables" + (f" (only {', '.join(extra)})" if extra else ""),
-            "start Galaxy (it initializes an empty database) or run `sh create_db.sh`; "
-            "`manage_db.sh` refuses to migrate it",
+            "run `sh manage_db.sh init` (or start Galaxy once, in one process): it creates the tables and stamps "
+            "the heads; not `manage_db.sh upgrade`, which does not refuse it (on SQLite it exits 0 leaving only "
+            "version rows)",
             {"tables": extra},
         )
         return False
