@@ -30,7 +30,9 @@ from pathlib import Path
 
 from docs_build.site_build import user_cache
 from runbooks.cli.notebook_run import available_tasks, notebook_path
+from runbooks.environ import temporary_environ
 from runbooks.paths import PROJECT_ROOT
+from runbooks.settings import PG_SERVER_ENV
 
 CACHE_DIR = user_cache.RUNBOOKS
 FORMAT = 2  # bump when what a cache entry holds changes
@@ -154,6 +156,19 @@ def executed(task: str) -> Execution:
         return _execute_into(task, entry)
 
 
+# Runbooks whose practice database is a PostgreSQL one (from-migrate: the database Galaxy 21.09 made):
+# they get the server the claim experiments use, unless RUNBOOK_PG_URL already names one.
+PG_RUNBOOKS = ("from-migrate",)
+
+
+def kernel_environment(task: str) -> dict[str, str]:
+    if task not in PG_RUNBOOKS or os.environ.get(PG_SERVER_ENV):
+        return {}
+    from docs_build.checks.experiments import PG_SERVER
+
+    return {PG_SERVER_ENV: f"{PG_SERVER}/postgres"}
+
+
 def _execute_into(task: str, entry: Path) -> Execution:
     from runbooks.cli.notebook_run import run_notebook
 
@@ -162,7 +177,8 @@ def _execute_into(task: str, entry: Path) -> Execution:
         home = work / "home"  # a fresh sample database, for this runbook alone
         output = work / f"{task}.ipynb"
         started = time.monotonic()
-        run_notebook(task, output=output, home=home)
+        with temporary_environ(kernel_environment(task)):
+            run_notebook(task, output=output, home=home)
         seconds = round(time.monotonic() - started, 1)
         text = output.read_text(encoding="utf-8").replace(str(home), SHOWN_HOME).replace(str(work), str(entry))
         output.write_text(hide_scratch_folders(hide_machine_paths(text)), encoding="utf-8")

@@ -114,7 +114,7 @@ def build_nav(nav, docs_dir: Path, runbooks: list[str], generated: list[str]) ->
         sections.append({"How-to": [{_h1(p) or p.stem: f"tasks/{p.name}"} for p in tasks]})
     ordered = sorted(runbooks, key=lambda n: (n != TUTORIAL, _task_rank(n)))
     if ordered:
-        labels = {TUTORIAL: "Tutorial: first migration"}
+        labels = {TUTORIAL: "Tutorial: first migration", "from-migrate": "From before 22.05"}
         sections.append(
             {"Runbooks": [{labels.get(n, n.capitalize()): f"{NOTEBOOK_PAGES_URI}/{n}.ipynb"} for n in ordered]}
         )
