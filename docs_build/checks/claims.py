@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from docs_build.checks import (  # noqa: F401  (they register the checks)
     claims_behaviour,
     claims_code,
+    claims_compatibility,
     claims_contributing,
     claims_doctor,
     claims_doctor_states,

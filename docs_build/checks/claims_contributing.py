@@ -228,7 +228,7 @@ def matrix_command_options_and_leftovers():
 
 
 @check
-def matrix_tests_rerun_a_subset_and_fail_on_unexplained_data(variable):
+def matrix_tests_rerun_a_subset_and_fail_on_unexplained_data(variable="RUNBOOK_FULL_MATRIX"):
     text = _text("tests/test_upgrade_matrix.py")
     from runbooks.settings import FULL_MATRIX_ENV
 
