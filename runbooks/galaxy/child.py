@@ -274,6 +274,10 @@ def run(request: dict, db: DatabaseUrl) -> dict:
     if command == "initialize":
         initialize_here(db, install)
         return CommandOutput("", [], [], []).to_reply()
+    if command == "install_move":  # the install model moved between databases: runbooks.galaxy.install_move
+        from runbooks.galaxy.install_move import install_move_here
+
+        return install_move_here(request)
     if request.get("lock_timeout"):  # libpq reads PGOPTIONS at connect: every session Galaxy opens has it
         os.environ["PGOPTIONS"] = f"{os.environ.get('PGOPTIONS', '')} -c lock_timeout={request['lock_timeout']}".strip()
     arguments = request.get("arguments", {})
