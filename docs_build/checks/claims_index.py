@@ -64,7 +64,7 @@ def runbook_runs_keep_the_password_out():
         raise AssertionError("a URL parameter was accepted")
     except UsageError:
         pass
-    assert "_scrub(output, secret)" in inspect.getsource(notebook_run.run_notebook)
+    assert "_scrub(output, secrets)" in inspect.getsource(notebook_run.run_notebook)
     assert "ensure_embedded_sample" in inspect.getsource(selection._choose)
 
 
