@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="TARGET",
             help="head, a release tag (25.0), a revision or prefix, gxy@head, gxy@+1, gxy@-1, REV-1, base",
         )
-        change.add_argument("--rehearse", action="store_true", help="run on a throwaway copy only; show the SQL")
+        change.add_argument("--rehearse", nargs="?", const="scoped", choices=("scoped", "full"),
+                            help="run on a throwaway copy only; show the SQL (=full: copy every row)")  # fmt: skip
         change.add_argument("--no-backup", action="store_true", help="skip the backup (not recommended)")
         change.add_argument("--yes", action="store_true", help="answer yes to the confirmation (scripts, CI)")
         change.add_argument("--json", action="store_true", help="a JSON report instead of text")
@@ -293,7 +294,7 @@ def cmd_change(args) -> int:
         steps.refuse_gaps(change, args.ignore_preflight)
     if args.rehearse:
         with reporting(say, "  rehearsal "):  # each revision as Galaxy applies it, on the copy
-            steps.run_rehearsal(change)
+            steps.run_rehearsal(change, full=args.rehearse == "full")
         say(rehearsal_text(change.rehearsal, args.show_sql))
         if not change.rehearsal.succeeded and change.explanation:
             say(f"Cause: {change.explanation.cause}\nWay out: {way_out_text(change)}")

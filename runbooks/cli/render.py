@@ -141,7 +141,8 @@ def way_out_text(change) -> str:
 
 
 def rehearsal_text(rehearsal, show_sql: int = 0) -> str:
-    lines = [rehearsal.summary()]
+    lines = [rehearsal.summary(), *(rehearsal.scope.lines() if rehearsal.scope else [])]
+    lines += [f"Found first by a precondition on the live rows: {p.describe()}" for p in rehearsal.scoped_found or []]
     if show_sql:
         lines += [f"  {statement.splitlines()[0][:160]}" for statement in rehearsal.changes[:show_sql]]
         if len(rehearsal.changes) > show_sql:
@@ -190,6 +191,9 @@ def change_json(change) -> dict:
             "errors": outcome.errors,
             "statements": change.rehearsal.changes,
         }
+        if change.rehearsal.scope is not None:  # which way each revision was rehearsed, and what that proves
+            report["rehearsal"]["scope"] = change.rehearsal.scope.to_json()
+            report["rehearsal"]["scope"]["scoped_found"] = [p.to_json() for p in change.rehearsal.scoped_found or []]
     if change.backup is not None:
         note = change.selection.database_args.note()
         report["backup"] = {"path": str(change.backup.path), "restore": restore_command(change)}

@@ -167,11 +167,11 @@ def check_sessions(change: Change, ignore_sessions: bool = False) -> Activity:
     return change.activity
 
 
-def run_rehearsal(change: Change) -> Rehearsal:
+def run_rehearsal(change: Change, full: bool = False) -> Rehearsal:
     plan = change.plan
     if change.install_db is not None:  # the galaxy database's part, on its copy (tsi's revision changes no table)
         plan = split_plan(plan, change.selection.graph, joint=False)[0]
-    change.rehearsal = rehearse(change.selection.db, plan, change.selection.env)
+    change.rehearsal = rehearse(change.selection.db, plan, change.selection.env, full=full)
     _prove_way_out(change, plan)
     return change.rehearsal
 

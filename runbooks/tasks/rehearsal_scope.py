@@ -73,6 +73,19 @@ class Scope:
     def holds(self) -> bool:
         return all(p.holds for p in self.preconditions)
 
+    def lines(self) -> list[str]:
+        """What the plan says of the rehearsal's copy: how it was made, each revision's way, the preconditions."""
+        if self.mode == "full":
+            return [f"Copy: every row ({self.reason})."]
+        mb = 1024 * 1024
+        text = [f"Copy: the schema of every table, the rows of {len(self.copied)} ({self.copied_bytes / mb:.1f} MB; "
+                f"{self.left_out_bytes / mb:.1f} MB of rows left out): {self.reason}."]  # fmt: skip
+        text += [f"  {r.revision}: {r.way}: {r.proves}" for r in self.revisions]
+        if self.preconditions:
+            text.append("Preconditions on the live rows (read-only queries):")
+            text += [f"  {p.describe()}" for p in self.preconditions]
+        return text
+
     def to_json(self) -> dict:
         return {
             "mode": self.mode, "reason": self.reason, "copied_tables": self.copied,
