@@ -22,6 +22,7 @@ from docs_build.checks import (  # noqa: F401  (they register the checks)
     claims_code,
     claims_compatibility,
     claims_contributing,
+    claims_create,
     claims_doctor,
     claims_doctor_states,
     claims_downgrade,
