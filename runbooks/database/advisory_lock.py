@@ -26,6 +26,7 @@ HOLDER_SQL = """
 SELECT a.application_name, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s::oid AND l.objid = %s::oid AND l.objsubid = 2
+AND l.pid <> pg_backend_pid()
 """
 NO_IDLE_LIMITS = """
 SELECT set_config(name, '0', false) FROM pg_settings
@@ -35,6 +36,8 @@ KEEPALIVES = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval":
 
 
 def database_key(db: DatabaseUrl) -> int:
+    """The database's name: its identity on the server (advisory locks are the server's, so one database
+    reached by any host name, port form or role is one key, and other servers never share it)."""
     return zlib.crc32(db.database_name.encode()) & 0x7FFFFFFF
 
 
@@ -103,10 +106,14 @@ def try_lock(db: DatabaseUrl, command: str):
         with conn.cursor() as cursor:
             cursor.execute(NO_IDLE_LIMITS)
             cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", (PG_LOCK_KEY, key))
-            if cursor.fetchone()[0]:
-                return conn, None
+            taken = cursor.fetchone()[0]
+            # An advisory lock lives in one database: a run locking in ``postgres`` and one that cannot
+            # reach it (locking beside the database) would both hold "the" lock. pg_locks is server-wide:
+            # held anywhere else on the server, it is not ours (both may step back; never both go on).
             cursor.execute(HOLDER_SQL, (PG_LOCK_KEY, key))
             holder = cursor.fetchone()
+            if taken and holder is None:
+                return conn, None
     except BaseException:
         conn.close()
         raise
