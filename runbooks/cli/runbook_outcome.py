@@ -42,16 +42,22 @@ def status_outcome(status, next_step: str) -> tuple[int, str]:
 
 
 def change_outcome(change, after, restored: bool = False) -> tuple[int, str]:
-    """An upgrade's or downgrade's outcome, as read back from the database."""
+    """An upgrade's or downgrade's outcome, as read back from the database; the commands it names paste whole."""
+    from runbooks.cli.render import restore_command
+    from runbooks.tasks.printed_commands import command_line
+
     what, target = change.direction, change.plan.target.text
     if change.outcome is None:
         if change.plan.is_noop:
             return 0, f"Nothing to do: the database is already at {target}. {_state(after)}"
         if change.rehearsal is not None and not change.rehearsal.succeeded:
             return 1, f"Nothing was changed: the rehearsal of the {what} to {target} failed. {_state(after)}"
+        apply = command_line(
+            "run", what, "-p", "target", target, "-p", "confirm", "true", database=change.selection.database_args
+        )
         return 0, (
             f"Nothing was changed: the {what} to {target} was only rehearsed (it passed); "
-            f"run it with -p confirm true to apply it. {_state(after)}"
+            f"to apply it: `{apply}`. {_state(after)}"
         )
     rows = ", ".join(change.outcome.rows) or "no rows"
     if not change.outcome.reached:
@@ -59,4 +65,6 @@ def change_outcome(change, after, restored: bool = False) -> tuple[int, str]:
     done = f"Applied: {what} to {target}; alembic_version read back = {rows}."
     if restored:
         done += " The sample database was then restored from the backup."
+    elif change.backup is not None:
+        done += f" To put it back as it was: `{restore_command(change)}`."
     return 0, f"{done} {_state(after)}"
