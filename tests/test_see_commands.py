@@ -7,20 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.code.environment import GalaxyEnv
 from runbooks.code.revisions import RevisionGraph
 from runbooks.database.urls import DatabaseUrl
+from runbooks.doctor import diagnose
 from runbooks.errors import UsageError
 from runbooks.tasks.migrate import make_plan
 from runbooks.tasks.printed_commands import DatabaseArgs, command_line
 from runbooks.testing.scratch_states import checkout_with_two_heads
 
 ROOT = Path("/srv/my galaxy")  # a space: the command must quote it
-
-
-@pytest.fixture(scope="module")
-def graph() -> RevisionGraph:
-    return RevisionGraph.load(GalaxyEnv.from_package())
 
 
 def refusal(graph: RevisionGraph, rows: tuple[str, ...], target: str, database: DatabaseArgs, task: str) -> str:
@@ -49,3 +44,12 @@ def test_two_heads_name_troubleshoot_on_that_checkout(graph, tmp_path):
     database = DatabaseArgs(DatabaseUrl.parse(f"sqlite:///{tmp_path}/universe.sqlite"), two.root)
     message = refusal(RevisionGraph.load(two), tuple(graph.heads()), "head", database, "troubleshoot")
     assert f"--galaxy-root {two.root}`" in message and "2 heads" in message
+
+
+def test_behind_a_two_headed_checkout_the_fix_merges_before_it_upgrades(graph, sqlite_db, tmp_path):
+    """Pasted as it was, the database-behind fix's upgrade refused ("merge them first"): the merge comes first."""
+    two = checkout_with_two_heads(tmp_path / "galaxy", graph)
+    report = diagnose(sqlite_db("head"), RevisionGraph.load(two), two, rehearse=False)
+    fix = report.get("database-behind").fix
+    assert fix.startswith("merge the code's gxy heads first (see multiple-heads); then `"), fix
+    assert "multiple-heads" in report.codes

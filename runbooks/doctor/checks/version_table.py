@@ -109,10 +109,14 @@ def check_version_table(ex: Examination) -> None:
                 f"{name} at {shown_ids(branch.current) or '(none)'}{release}, code head {shown_ids(branch.heads)}: "
                 f"{len(revs)} revision(s) pending ({shown_ids(revs, 3)})"
             )
+        fix = f"{ex.cli('upgrade', '--rehearse')}, then {ex.cli('upgrade')} (Galaxy: `sh manage_db.sh upgrade`)"
+        several = [name for name, b in status.branches.items() if len(b.heads) > 1]
+        if several:  # the upgrade refuses until then: "merge them first"
+            fix = f"merge the code's {' and '.join(several)} heads first (see multiple-heads); then {fix}"
         ex.add(
             "database-behind",
             "; ".join(parts) + "; Galaxy refuses to start (OutdatedDatabaseError)",
-            f"{ex.cli('upgrade', '--rehearse')}, then {ex.cli('upgrade')} (Galaxy: `sh manage_db.sh upgrade`)",
+            fix,
             {"pending": pending, "current": list(status.rows)},
         )
 
