@@ -36,6 +36,7 @@ from docs_build.checks import (  # noqa: F401  (they register the checks)
     claims_status,
     claims_tool,
     claims_topics,
+    claims_install_database,
 )
 from docs_build.checks.claim_registry import CHECKS
 from runbooks.paths import PROJECT_ROOT
