@@ -27,6 +27,7 @@ from docs_build.checks import (  # noqa: F401  (they register the checks)
     claims_doctor_states,
     claims_downgrade,
     claims_index,
+    claims_install_database,
     claims_lock_wait,
     claims_pages,
     claims_production,
@@ -36,7 +37,6 @@ from docs_build.checks import (  # noqa: F401  (they register the checks)
     claims_status,
     claims_tool,
     claims_topics,
-    claims_install_database,
 )
 from docs_build.checks.claim_registry import CHECKS
 from runbooks.paths import PROJECT_ROOT
