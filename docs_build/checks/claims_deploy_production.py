@@ -19,6 +19,7 @@ from docs_build.checks import experiments_production  # noqa: F401  (registers t
 from docs_build.checks.claim_registry import _graph, _source, check
 from docs_build.checks.experiments import experiment
 from runbooks.paths import PROJECT_ROOT
+from runbooks.settings import DB_URL_ENV, HOME_ENV
 
 DEPLOY = PROJECT_ROOT / "deploy"
 PAGE = PROJECT_ROOT / "docs" / "explanation" / "production.md"
@@ -70,7 +71,7 @@ def playbook_variables(command="galaxy-migrations", target="head"):
     assert list(defaults) == [f"galaxy_migrations_{name}" for name in names], list(defaults)
     assert defaults["galaxy_migrations_command"] == command and defaults["galaxy_migrations_target"] == target
     tasks = (DEPLOY / "ansible" / "tasks" / "upgrade.yml").read_text(encoding="utf-8")
-    assert "galaxy_migrations_home" in tasks and "RUNBOOK_HOME" in tasks  # where the tool writes its backups
+    assert "galaxy_migrations_home" in tasks and HOME_ENV in tasks  # where the tool writes its backups
 
 
 def _job() -> dict:
@@ -85,9 +86,9 @@ def kubernetes_job_never_retries_and_keeps_the_backup(backoff=0):
     assert job["apiVersion"] == "batch/v1" and job["spec"]["backoffLimit"] == backoff
     assert pod["restartPolicy"] == "Never" and [c["name"] for c in pod["initContainers"]] == ["rehearse"]
     env = {e["name"]: e for e in pod["containers"][0]["env"]}
-    assert "secretKeyRef" in env["RUNBOOK_DB_URL"]["valueFrom"]
+    assert "secretKeyRef" in env[DB_URL_ENV]["valueFrom"]
     mount = pod["containers"][0]["volumeMounts"][0]
-    assert env["RUNBOOK_HOME"]["value"] == mount["mountPath"]  # the backups land on the volume
+    assert env[HOME_ENV]["value"] == mount["mountPath"]  # the backups land on the volume
     volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
     assert "persistentVolumeClaim" in volume
     readme = (DEPLOY / "kubernetes" / "README.md").read_text(encoding="utf-8")
