@@ -30,6 +30,8 @@ class ServerFacts:
     available_extensions: set[str] = field(default_factory=set)
     owners: dict[str, str] = field(default_factory=dict)  # existing table -> owner
     not_owned: list[str] = field(default_factory=list)  # tables this role may not ALTER
+    # (kind, name, table or None, owner) of the trigger functions and triggers this role may not replace or drop
+    routines_not_owned: list[tuple[str, str, str | None, str]] = field(default_factory=list)
 
 
 SERVER = """
@@ -47,9 +49,25 @@ SELECT tablename, tableowner, pg_has_role(current_user, tableowner, 'USAGE')
 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ANY(%s)
 """
 
+# Galaxy's functions are trigger functions (history audit, update_time); replacing or dropping one needs
+# its owner, and creating or dropping a trigger needs the owner of its table (or a member of that role).
+ROUTINES_NOT_OWNED = """
+SELECT 'function', p.proname, NULL, pg_get_userbyid(p.proowner) FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = current_schema() AND p.prorettype = 'trigger'::regtype
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+  AND NOT pg_has_role(current_user, p.proowner, 'USAGE')
+UNION ALL
+SELECT 'trigger', t.tgname, c.relname, pg_get_userbyid(c.relowner) FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
+ORDER BY 1, 2, 3
+"""
 
-def server_facts(db: DatabaseUrl, functions: list[str], tables: list[str]) -> ServerFacts:
-    """One read-only session: the facts above for ``functions`` and ``tables``."""
+
+def server_facts(db: DatabaseUrl, functions: list[str], tables: list[str], routines: bool = False) -> ServerFacts:
+    """One read-only session: the facts above for ``functions`` and ``tables``; ``routines``: also the
+    trigger functions and triggers of the current schema this role may not replace or drop."""
     with read_only_cursor(db) as cursor:
         cursor.execute(SERVER)
         facts = ServerFacts(*cursor.fetchone())
@@ -66,6 +84,9 @@ def server_facts(db: DatabaseUrl, functions: list[str], tables: list[str]) -> Se
             facts.owners[table] = owner
             if not is_member and not facts.superuser:
                 facts.not_owned.append(table)
+        if routines and not facts.superuser:
+            cursor.execute(ROUTINES_NOT_OWNED)
+            facts.routines_not_owned = [tuple(row) for row in cursor.fetchall()]
     return facts
 
 

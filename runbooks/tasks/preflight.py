@@ -4,19 +4,24 @@ Run by upgrade/downgrade after the plan is printed and before anything is writte
 the change unless ``--ignore-preflight``), and by the doctor on a database that is behind. Each
 gap is a finding with its fix (``runbooks.findings.catalogue``): ``server-lacks-function`` (Galaxy
 issue 18877: ``gen_random_uuid`` before PostgreSQL 13 needs ``pgcrypto``), ``role-lacks-privilege``
-(CREATE on the schema, ownership of the tables the revisions alter), ``backup-disk-too-small``, and
+(CREATE on the schema, ownership of the tables the revisions alter, and of the trigger functions and
+triggers when a revision replaces or drops them), ``backup-disk-too-small``, and
 for SQLite ``database-not-writable`` and ``database-disk-too-small`` (the rollback journal and the
 tables Galaxy rebuilds are written beside the database: up to its size).
 """
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runbooks.code.revision_source import RevisionSource, statements
 from runbooks.code.revisions import RevisionGraph
 from runbooks.code.server_needs import FUNCTIONS, ServerNeeds, server_needs
+from runbooks.code.syntax import without_docstring
 from runbooks.database.search_path import schema_place
 from runbooks.database.server_facts import ServerFacts, database_size, free_bytes, server_facts
 from runbooks.database.urls import DatabaseUrl
@@ -24,6 +29,7 @@ from runbooks.findings.report import DoctorFinding, finding
 
 BACKUP_MARGIN_BYTES = 64 * 1024**2  # room left beside the backup (its manifest, the journal of the copy)
 SHOWN = 5
+ROUTINE_WORDS = re.compile(r"function|trigger", re.IGNORECASE)  # in an execute(): SQL or a trigger builder
 
 
 @dataclass
@@ -85,8 +91,9 @@ def preflight(
     check = Preflight(server_needs(graph, revisions, direction))
     if db.dialect == "postgresql" and revisions:
         needs = check.needs
-        check.facts = server_facts(db, sorted(needs.functions), sorted(needs.altered_tables))
-        check.findings += _function_gaps(check.facts, needs) + _privilege_gaps(check.facts, needs)
+        routine_revisions = _routine_revisions(graph, revisions, direction)
+        check.facts = server_facts(db, sorted(needs.functions), sorted(needs.altered_tables), bool(routine_revisions))
+        check.findings += _function_gaps(check.facts, needs) + _privilege_gaps(check.facts, needs, routine_revisions)
         check.findings += _search_path_gap(db)
     if db.is_sqlite and revisions:
         check.findings += _sqlite_file_gaps(db)
@@ -147,7 +154,7 @@ def _function_gaps(facts: ServerFacts, needs: ServerNeeds) -> list[DoctorFinding
     return gaps
 
 
-def _privilege_gaps(facts: ServerFacts, needs: ServerNeeds) -> list[DoctorFinding]:
+def _privilege_gaps(facts: ServerFacts, needs: ServerNeeds, routine_revisions: list[str]) -> list[DoctorFinding]:
     if facts.superuser:
         return []
     gaps = []
@@ -162,21 +169,72 @@ def _privilege_gaps(facts: ServerFacts, needs: ServerNeeds) -> list[DoctorFindin
                 {"privilege": "CREATE", "schema": facts.schema, "revisions": needs.creates_objects},
             )
         )
-    if facts.not_owned:
-        owners = sorted({facts.owners[table] for table in facts.not_owned})
-        revisions = sorted({rid for table in facts.not_owned for rid in needs.altered_tables[table]})
-        tables = [f"{table} (owner {facts.owners[table]})" for table in facts.not_owned]
-        gaps.append(
-            finding(
-                "role-lacks-privilege",
-                f"role {facts.user} does not own {_shown(tables)}, which {_shown(revisions)} alter: "
-                f"'must be owner of table'",
-                f"migrate as {' or '.join(owners)} (the owner; its URL in --db), or grant {facts.user} that role: "
-                f"GRANT {owners[0]} TO {facts.user}",
-                {"privilege": "OWNER", "tables": facts.not_owned, "revisions": revisions},
-            )
-        )
+    gaps += _ownership_gap(facts, facts.not_owned, needs, routine_revisions)  # tables, then routines
     return gaps
+
+
+def _routine_revisions(graph: RevisionGraph, revisions: list[str], direction: str) -> list[str]:
+    """The revisions whose ``direction`` executes SQL about functions or triggers on PostgreSQL."""
+    found = []
+    for rid in revisions:
+        revision = graph.revisions.get(rid)
+        if revision is None or revision.path is None:
+            continue
+        try:
+            source = RevisionSource.read(revision.path)
+        except (SyntaxError, UnicodeDecodeError, OSError):
+            continue  # the lint and the rehearsal report a broken file
+        if any(
+            item.kind == "execute" and item.ctx.dialect != "sqlite" and ROUTINE_WORDS.search(_executed(item))
+            for item in statements(source, direction)
+        ):
+            found.append(rid)
+    return found
+
+
+def _executed(item) -> str:
+    """The execute() call, and the helper holding it (``op.execute(stmt)`` names nothing itself)."""
+    return ast.unparse(item.call) + " ".join(ast.unparse(node) for node in without_docstring(item.ctx.function))
+
+
+def _ownership_gap(
+    facts: ServerFacts, not_owned: list[str], needs: ServerNeeds, routine_revisions: list[str]
+) -> list[DoctorFinding]:
+    """Tables the revisions alter (``not_owned``), and trigger functions and triggers they replace or drop,
+    that the role may not change."""
+    routines = facts.routines_not_owned if routine_revisions else []
+    if not not_owned and not routines:
+        return []
+    owners = sorted({facts.owners[table] for table in not_owned} | {owner for *_, owner in routines})
+    parts, transfers = [], []
+    table_revisions = sorted({rid for table in not_owned for rid in needs.altered_tables[table]})
+    if not_owned:
+        tables = [f"{table} (owner {facts.owners[table]})" for table in not_owned]
+        parts.append(f"{_shown(tables)}, which {_shown(table_revisions)} alter: 'must be owner of table'")
+    if routines:
+        named = [
+            f"function {name}() (owner {owner})" if kind == "function" else f"trigger {name} on {table} (owner {owner})"
+            for kind, name, table, owner in routines
+        ]
+        parts.append(
+            f"{_shown(named)} in schema {facts.schema}, which {_shown(routine_revisions)} replace or drop: "
+            "'must be owner of function' (a trigger: of its table)"
+        )
+        transfers = sorted(
+            {f"ALTER FUNCTION {name}() OWNER TO {facts.user}" for kind, name, _, _ in routines if kind == "function"}
+            | {f"ALTER TABLE {table} OWNER TO {facts.user}" for kind, _, table, _ in routines if kind == "trigger"}
+        )
+    fix = (
+        f"migrate as {' or '.join(owners)} (the owner; its URL in --db), or grant {facts.user} that role: "
+        f"GRANT {owners[0]} TO {facts.user}"
+    )
+    if transfers:
+        fix += f"; or, as a superuser, give the routines to {facts.user}: " + "; ".join(transfers)
+    details = {"privilege": "OWNER", "tables": not_owned, "revisions": table_revisions or routine_revisions}
+    if routines:
+        details |= {"routines": [list(item) for item in routines], "routine_revisions": routine_revisions}
+    summary = f"role {facts.user} does not own " + "; nor ".join(parts)
+    return [finding("role-lacks-privilege", summary, fix, details)]
 
 
 def _search_path_gap(db: DatabaseUrl) -> list[DoctorFinding]:
