@@ -59,7 +59,8 @@ def rehearse(db: DatabaseUrl, plan: Plan, env: GalaxyEnv | None = None, full: bo
     """Run ``plan`` on a copy; PostgreSQL: a scoped copy unless ``full`` (see the module's docstring)."""
     remove_leftovers(db)  # of rehearsals that were killed (their owner pid has ended)
     if db.is_sqlite:
-        return _full(db, plan, env, Scope("full", SQLITE_WHY))
+        size = db.sqlite_path.stat().st_size if db.sqlite_path.exists() else 0
+        return _full(db, plan, env, Scope("full", f"{SQLITE_WHY}; {size / 1024**2:.1f} MB"))
     if full:
         return _full(db, plan, env, Scope("full", "asked for (--rehearse=full)"))
     graph = RevisionGraph.load(env or GalaxyEnv.from_package())
