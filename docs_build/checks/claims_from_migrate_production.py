@@ -27,8 +27,27 @@ def from_migrate_runbook_is_executed_by_the_build(release="21.09"):
     assert from_migrate.PRACTICE_DUMP.name == "galaxy-data-21.9.0.migrate.postgresql.sql.gz"
     assert f"Galaxy {release} made it" in inspect.getsource(from_migrate.choose)
     notebook = (PROJECT_ROOT / "notebooks" / "from-migrate.ipynb").read_text(encoding="utf-8")
-    for call in ("from_migrate.choose(", "run_release_step(", "apply_change(change)", "verdict(", "finish("):
+    calls = ("from_migrate.choose(", "status_text(before", "path_text(", "run_release_step(", "check_sessions(change)")
+    calls += ("run_rehearsal(change)", "take_backup(change)", "apply_change(change)", "status_text(after", "verdict(")
+    for call in (*calls, "drop_practice(", "finish("):
         assert call in notebook, call
+    assert notebook.index("drop_practice(") < notebook.index("finish(")
+
+
+@check
+def from_migrate_changes_nothing_without_confirm():
+    """On the user's database: step 1 only with a release_22.01 checkout and confirm, step 2 only after it
+    (at 180) and with confirm; tests/test_from_migrate_runbook.py runs it both ways."""
+    from runbooks.tasks import from_migrate
+
+    notebook = (PROJECT_ROOT / "notebooks" / "from-migrate.ipynb").read_text(encoding="utf-8")
+    assert "run_release_step(selection, before, release, apply=practice or confirm)" in notebook
+    assert "if rehearsal.succeeded and (practice or confirm):" in notebook
+    assert 'plan_change(selection, \\"head\\", \\"upgrade\\") if first.at_handover else None' in notebook
+    step = inspect.getsource(from_migrate.run_release_step)
+    assert step.index("if code is None or not apply:") < step.index("make_backup(") < step.index("manage_db(code")
+    assert "release_2201_code(release_2201_root, practice)" in notebook
+    assert "if not practice:\n        return None" in inspect.getsource(from_migrate.release_2201_code)
 
 
 @check
@@ -39,7 +58,7 @@ def from_migrate_backs_up_before_release_2201_which_does_not():
     from runbooks.tasks import from_migrate
 
     step = inspect.getsource(from_migrate.run_release_step)
-    assert step.index("make_backup(") < step.index("manage_db(code")
+    assert step.index("make_backup(") < step.index("manage_db(code") < step.index("step.after = get_status(")
     sys.path.insert(0, str(PROJECT_ROOT / "tests" / "fixtures"))
     from legacy_galaxy import LAST_MIGRATE_RELEASE
     from release_pins import pinned_venv

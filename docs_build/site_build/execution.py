@@ -70,8 +70,12 @@ SCRATCH_FOLDERS = re.compile(
 )
 
 
+# A runbook's practice PostgreSQL database (from-migrate's), named after the kernel's process id and dropped at its end.
+PG_PRACTICE = re.compile(r"\brb_scratch_[0-9a-f]{4}_\d+_[a-z_]+")
+
+
 def hide_scratch_folders(text: str) -> str:
-    return SCRATCH_FOLDERS.sub("<scratch>", text)
+    return PG_PRACTICE.sub("<scratch>", SCRATCH_FOLDERS.sub("<scratch>", text))
 
 
 @dataclass(frozen=True)
