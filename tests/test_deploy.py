@@ -113,5 +113,5 @@ def test_the_job_commands_are_the_tool_s_own():
         program, *argv = container["command"]
         assert program == "galaxy-migrations"
         parsed.append(build_parser().parse_args(argv))
-    assert [(args.task, args.rehearse) for args in parsed] == [("upgrade", True), ("upgrade", False)]
+    assert [(args.task, bool(args.rehearse)) for args in parsed] == [("upgrade", True), ("upgrade", False)]
     assert all(args.yes and args.json and args.target == "head" for args in parsed)
