@@ -10,6 +10,7 @@ with a ``pg_dump``/``pg_restore`` fallback (TEMPLATE needs the source to have no
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import tempfile
 import uuid
@@ -18,12 +19,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runbooks.database.backup import copy_sqlite, load_dump, make_backup
+from runbooks.database.backup import Busy, copy_sqlite, load_dump, make_backup, why
 from runbooks.database.connections import drop_postgresql_database, recreate_postgresql_database
 from runbooks.database.database_meta import copy_settings
 from runbooks.database.leftovers import PG_PREFIX, SQLITE_PREFIX, owner_tag
+from runbooks.database.server_facts import database_size
 from runbooks.database.urls import DatabaseUrl
-from runbooks.errors import UsageError
+from runbooks.errors import RunbookError, UsageError
 
 SQLITE_COPY = "copy of the SQLite file"
 TEMPLATE_COPY = "PostgreSQL copy (CREATE DATABASE ... TEMPLATE)"
@@ -56,7 +58,7 @@ def scratch_database(
         with _sqlite_place(folder) as place:
             db = DatabaseUrl.parse(f"sqlite:///{place / _safe(name)}.sqlite")
             with _dropped(db):
-                yield Scratch(db, _start(db, copy_of, create))
+                yield Scratch(db, _sqlite_start(db, copy_of, create, place, temporary=folder is None))
         return
     # The owner's host and pid in the name: the next run drops it if a killed process left it behind.
     db = where.with_database(f"{PG_PREFIX}_{owner_tag()}_{uuid.uuid4().hex[:6]}_{_safe(name)}"[:63])
@@ -70,8 +72,36 @@ def _sqlite_place(folder: Path | None) -> Iterator[Path]:
         Path(folder).mkdir(parents=True, exist_ok=True)
         yield Path(folder)
         return
-    with tempfile.TemporaryDirectory(prefix=f"{SQLITE_PREFIX}{owner_tag()}-") as temporary:
+    try:
+        temporary = tempfile.mkdtemp(prefix=f"{SQLITE_PREFIX}{owner_tag()}-")
+    except OSError as error:  # TMPDIR full (no inode left), read-only or gone since Python chose it
+        raise RunbookError(
+            f"cannot make a temporary folder in {tempfile.gettempdir()} ({why(error)}): "
+            f"point TMPDIR at a writable folder with room for a copy of the database"
+        ) from None
+    try:
         yield Path(temporary)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _sqlite_start(db: DatabaseUrl, copy_of: DatabaseUrl | None, create: bool, place: Path, temporary: bool) -> str:
+    """``_start`` for a SQLite scratch; a full or read-only folder is one line naming it (TMPDIR when temporary)."""
+    try:
+        return _start(db, copy_of, create)
+    except Busy:
+        raise
+    except (OSError, sqlite3.OperationalError) as error:
+        reason = why(error)
+        if not reason.startswith(("no space left", "the folder is read-only")):
+            raise
+        size = database_size(copy_of) if copy_of is not None and copy_of.is_sqlite else 0
+        size_text = f" (the database takes {size / 1024**2:.1f} MiB)" if size else ""
+        where = "point TMPDIR at a folder with room" if temporary else "use a folder with room"
+        raise RunbookError(
+            f"could not make a scratch copy in {place.parent if temporary else place} ({reason}): "
+            f"free space there or {where}{size_text}"
+        ) from None
 
 
 @contextmanager
