@@ -25,12 +25,16 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from runbooks.code.environment import GalaxyEnv
+from runbooks.code.revisions import RevisionGraph
 from runbooks.settings import CACHE_ENV, DB_URL_ENV, HOME_ENV, PROGRAM_ENV
+from runbooks.testing.scratch_states import checkout_with_two_heads
 
 from conftest import IN_CI, PROJECT, file_lock
 from shared_run import made_once, run_folder
@@ -126,21 +130,38 @@ class User:
         self.env = {k: v for k, v in os.environ.items() if k not in drop}
         self.env |= {"HOME": str(self.home), "PATH": f"{bin_dir}:/usr/bin:/bin"}
         self.ran: list[str] = []
+        self.seconds: list[tuple[float, str]] = []  # what each command cost (printed at the end of a test)
+
+    def _timed(self, line: str, started: float) -> None:
+        self.seconds.append((round(time.monotonic() - started, 1), line.replace(str(self.home), "~")[:100]))
 
     def __call__(self, line: str, expect: int | tuple = 0) -> str:
         """``line`` in bash from the other directory; its output, once its exit status is ``expect``."""
         expect = expect if isinstance(expect, tuple) else (expect,)
         self.ran.append(line)
+        started = time.monotonic()
         result = subprocess.run(
             ["bash", "-c", line], cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=600
         )
+        self._timed(line, started)
         assert result.returncode in expect, f"{line}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
         return result.stdout
 
+    def stderr(self, line: str, expect: int) -> str:
+        """The one line ``line`` says on stderr, once it exits with ``expect``."""
+        self.ran.append(line)
+        started = time.monotonic()
+        result = subprocess.run(["bash", "-c", line], cwd=self.cwd, env=self.env, capture_output=True, text=True)
+        self._timed(line, started)
+        assert result.returncode == expect and "Traceback" not in result.stderr, f"{line}\n{result.stderr[-3000:]}"
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        return result.stderr
+
     def answering_yes(self, line: str) -> str:
         """``line`` pasted into a terminal (a pty), answering its question with y."""
         self.ran.append(line)
+        started = time.monotonic()
         main, secondary = pty.openpty()
         process = subprocess.Popen(
             ["bash", "-c", line], cwd=self.cwd, env=self.env, stdin=secondary, stdout=secondary, stderr=secondary
@@ -162,6 +183,7 @@ class User:
         os.close(main)
         text = output.decode(errors="replace")
         assert process.wait(timeout=60) == 0, f"{line}\n{text[-3000:]}"
+        self._timed(line, started)
         return text
 
 
@@ -194,8 +216,18 @@ def trees(tmp_path_factory):
     return tree
 
 
+def run_line(user: User, task: str, root: Path, expect: int | tuple = 0) -> str:
+    """``galaxy-migrations run TASK --galaxy-root ROOT``: its stdout (the Executed line and the runbook's outcome)."""
+    return user(f"{SCRIPT} run {task} --galaxy-root {root}", expect=expect)
+
+
+def gxy_files(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "lib/galaxy/model/migrations/alembic/versions_gxy").glob("*.py"))
+
+
 @pytest.mark.parametrize("tag", sorted(RELEASES))
 def test_installed_tool_on_a_checkout_with_its_own_venv(installed, trees, tag, tmp_path):
+    """The commands and all six runbooks, with their defaults, on the tree's own database; what they print, pasted."""
     root = trees(tag)
     user = User(tmp_path, installed / "bin")
     version = user(f"{SCRIPT} --version --galaxy-root {root}")
@@ -206,30 +238,72 @@ def test_installed_tool_on_a_checkout_with_its_own_venv(installed, trees, tag, t
     report = json.loads(doctor)
     assert [f["code"] for f in report["findings"] if f["severity"] == "error"] == []
     assert "schema-drift" not in [skip["check"] for skip in report["skipped"]], report["skipped"]
+    assert "The database is up-to-date: Nothing to do" in run_line(user, "status", root)
+    refused_then_pasted(user, root, head)
+
+    # the downgrade runbook's default target is this code's own (two releases back); its outcome says how to apply it
+    (apply,) = printed(run_line(user, "downgrade", root), "run")
+    target = re.search(r" -p target (\S+) ", apply).group(1)
+    assert apply.startswith(f"{SCRIPT} run downgrade -p target {target} -p confirm true ") and str(root) in apply
+    (back,) = printed(user(apply), "restore")
+    assert gxy_current(user, root) == [RevisionGraph.load(GalaxyEnv.from_checkout(root)).tag_revision(target)]
+    user(back)
+    assert gxy_current(user, root) == [head]
 
     down = user(f"{SCRIPT} downgrade gxy@-1 --yes --galaxy-root {root}")
     (restore_head,) = printed(down, "restore")
     (parent,) = gxy_current(user, root)
     assert parent != head
-
     status = user(f"{SCRIPT} status --galaxy-root {root}", expect=1)
     rehearse, upgrade = printed(status, "upgrade")
     assert "--rehearse" in rehearse and f"--galaxy-root {root}" in upgrade
-    if tag == "23.1":  # the runbook's outcome keeps the checkout too (it dropped --galaxy-root); paste its rehearsal
-        runbook = user(f"{SCRIPT} run status --galaxy-root {root} -o {tmp_path / 'status.ipynb'}", expect=1)
-        rehearse, _ = printed(runbook, "upgrade")
-        assert "--rehearse" in rehearse and rehearse.endswith(f"--galaxy-root {root}")
-    assert "Rehearsal passed" in user(rehearse)
+    runbook = run_line(user, "status", root, expect=1)  # the runbook's outcome keeps the checkout too
+    pasted, _ = printed(runbook, "upgrade")
+    assert "--rehearse" in pasted and pasted.endswith(f"--galaxy-root {root}")
+    assert "Rehearsal passed" in user(pasted)
     assert gxy_current(user, root) == [parent]
+
+    (apply,) = printed(run_line(user, "upgrade", root), "run")  # rehearsed only; its outcome applies it
+    assert apply.startswith(f"{SCRIPT} run upgrade -p target head -p confirm true ")
+    (back,) = printed(user(apply), "restore")
+    assert gxy_current(user, root) == [head]
+    user(back)
+    assert gxy_current(user, root) == [parent]
+
     upgraded = user.answering_yes(upgrade)
     assert gxy_current(user, root) == [head]
     (restore_parent,) = printed(upgraded, "restore")
-
     user(restore_parent)  # back to before the upgrade, as it said
     assert gxy_current(user, root) == [parent]
     user(restore_head)  # back to before the downgrade
     assert gxy_current(user, root) == [head]
+
+    assert "The doctor found: no problem." in run_line(user, "troubleshoot", root)
+    files = gxy_files(root)
+    assert "proved it on sqlite" in run_line(user, "create", root) and gxy_files(root) == files
+    if tag == "23.1":  # the tutorial runs on the sample with the installed galaxy-data, whatever the checkout
+        refused = user.stderr(f"{SCRIPT} run first-migration --galaxy-root {root}", expect=2)
+        assert "takes no Galaxy checkout: drop --galaxy-root" in refused
+        assert "Tutorial done" in user(f"{SCRIPT} run first-migration")
+    assert gxy_current(user, root) == [head]
     assert sorted(p.name for p in user.cwd.iterdir()) == []  # nothing written where it ran
+    print("\n".join(f"{seconds:6.1f}s  {line}" for seconds, line in user.seconds))
+
+
+def refused_then_pasted(user: User, root: Path, head: str) -> None:
+    """A refusal whose way out is another command names it whole, with the user's --db/--galaxy-root."""
+    db = f"sqlite:///{root}/database/universe.sqlite"
+    refusal = user.stderr(f"{SCRIPT} downgrade 0badbeef --db {db} --galaxy-root {root}", expect=2)
+    (status,) = PRINTED.findall(refusal)
+    assert status == f"{SCRIPT} status --db {db} --galaxy-root {root}", refusal
+    assert head in user(status)
+    two = checkout_with_two_heads(
+        user.home / "two-heads", RevisionGraph.load(GalaxyEnv.from_checkout(root)), GalaxyEnv.from_checkout(root)
+    )
+    refusal = user.stderr(f"{SCRIPT} upgrade --rehearse --db {db} --galaxy-root {two.root}", expect=2)
+    (troubleshoot,) = PRINTED.findall(refusal)
+    assert troubleshoot == f"{SCRIPT} troubleshoot --db {db} --galaxy-root {two.root}", refusal
+    assert "f00dfeed0001" in user(troubleshoot, expect=(0, 1))
 
 
 def test_installed_and_clone_doctors_judge_alike(installed, tmp_path):

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from runbooks.cli.parameters import declared_parameters
@@ -143,7 +146,11 @@ def run_notebook(
     output.parent.mkdir(parents=True, exist_ok=True)
     secrets = [found.password for found in (db, install_db) if found is not None and found.password]
     try:
-        with _kernel_env(db, home, install_db), tempfile.TemporaryDirectory(prefix="rbk-") as sockets:
+        with (
+            _kernel_env(db, home, install_db),
+            tempfile.TemporaryDirectory(prefix="rbk-") as sockets,
+            _kernel_stderr(Path(sockets) / "kernel.log"),
+        ):
             papermill.execute_notebook(
                 str(source),
                 str(output),
@@ -162,6 +169,22 @@ def run_notebook(
         ) from None
     _scrub(output, secrets)
     return output
+
+
+@contextmanager
+def _kernel_stderr(log: Path) -> Iterator[None]:
+    """The kernel process's own stderr goes to ``log``, not to the user's terminal (a cell's output is in the
+    notebook): ipykernel's shutdown can race its sockets and print a ZMQError traceback there."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(log, "wb") as sink:
+        os.dup2(sink.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def cell_error(error) -> str:
