@@ -10,7 +10,9 @@ rows of the tables the pending revisions touch); then, once, the upgrade itself
 (``upgrade --yes --no-backup``) on the base, which is then dropped (unless it was given with
 ``--large``: the caller drops it). The baseline "without the rows": the same rehearsal on the 25.0
 release's own database with no rows at all. Medians and every wall time go to
-``bench/results/rehearsal_scope.json``. The machine is shared with other work: say so when quoting.
+``bench/results/rehearsal_scope.json``, where the scales an earlier run measured stay (each entry
+says when, and the load average then; ``--fresh`` forgets them); the row-less baseline is measured
+again by every run. The machine is shared with other work: say so when quoting.
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ def rehearsals(db: DatabaseUrl, repeats: int, full_repeats: int) -> dict:
 
 
 def measure(name: str, db: DatabaseUrl, repeats: int, full_repeats: int, jobs: int) -> dict:
-    entry = {"jobs": jobs, "bytes": size(db)}
+    entry = {"jobs": jobs, "bytes": size(db), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+             "load_average_1min": round(os.getloadavg()[0], 2)}  # fmt: skip
     entry |= rehearsals(db, repeats, full_repeats)
     entry["upgrade_s"], report = run(db, "upgrade", "--yes", "--no-backup", "--ignore-sessions")
     assert report["succeeded"], report
@@ -97,12 +100,16 @@ def main() -> None:
     parser.add_argument("--scales", nargs="*", default=["small", "heldout"], help="scales made here")
     parser.add_argument("--large", metavar="DATABASE", help="an existing 10M-job base (bench/scale.py large)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--fresh", action="store_true", help="forget the scales an earlier run measured")
     args = parser.parse_args()
     results: dict = {"machine": f"{os.cpu_count()} cores, shared with other work; medians of the turns",
                      "python": platform.python_version(), "scales": {}}  # fmt: skip
+    if RESULT.exists() and not args.fresh:  # scales measured by an earlier run stay (each says when)
+        results["scales"] = json.loads(RESULT.read_text()).get("scales", {})
     empty = SERVER.with_database("bench_rscope_empty")
     restore_release(empty)  # the 25.0 schema, no rows: the rehearsal's time "without them"
-    results["empty"] = {"bytes": size(empty)} | rehearsals(empty, args.repeats, 1)
+    results["empty"] = {"bytes": size(empty), "load_average_1min": round(os.getloadavg()[0], 2)}
+    results["empty"] |= rehearsals(empty, args.repeats, 1)
     run_admin_sql(SERVER, f'DROP DATABASE IF EXISTS "{empty.database_name}" WITH (FORCE)')
     for scale in args.scales:
         db = SERVER.with_database(f"bench_rscope_{scale}")

@@ -165,6 +165,7 @@ def generated_snippets() -> dict[str, callable]:
     from docs_build.generated.charts import SNIPPETS as CHART_SNIPPETS
     from docs_build.generated.galaxy_states import SNIPPETS as STATES_SNIPPETS
     from docs_build.generated.mutants import mutant_table
+    from docs_build.generated.rehearsal_scope import rehearsal_scope_table
     from docs_build.generated.replays import replay_table
     from docs_build.generated.supported_releases import supported_releases_table
     from docs_build.generated.upgrade_matrix import SNIPPETS as MATRIX_SNIPPETS
@@ -181,6 +182,7 @@ def generated_snippets() -> dict[str, callable]:
         "supported-releases": supported_releases_table,
         "upgrade-times": upgrade_times,
         "upgrade-findings": upgrade_findings,
+        "rehearsal-scope": rehearsal_scope_table,
         "runbook-executions": executions_table,
         **SNIPPETS,
     }
