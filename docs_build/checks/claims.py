@@ -30,6 +30,7 @@ from docs_build.checks import (  # noqa: F401  (they register the checks)
     claims_from_migrate_production,
     claims_index,
     claims_install_database,
+    claims_install_states,
     claims_lock_wait,
     claims_pages,
     claims_production,
