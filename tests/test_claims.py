@@ -144,3 +144,46 @@ def test_release_tags_page_counts_what_an_upgrade_from_the_tag_runs():
         row = next(line for line in page.splitlines() if line.startswith(f"| `{tag}` |"))
         assert row.rstrip(" |").endswith(f"| {walked[tag]}"), (row, walked[tag])
     assert walked["25.0"] == len(graph.descendants(graph.release_tags["25.0"])) + 1  # the side branch's revision
+
+
+# (page, text in a sentence bound with <!-- shown: RUNBOOK/SECTION -->, the same sentence with a false value)
+SHOWN_EDITS = [
+    ("runbooks/status.ipynb", "the sample at head shows `26.1+1`", "the sample at head shows `26.1+2`"),
+    ("runbooks/status.ipynb", "the sample shows `up-to-date`", "the sample shows `behind`"),
+]
+
+
+@pytest.mark.parametrize("page, true, false", SHOWN_EDITS, ids=[f"{p}:{f}" for p, _, f in SHOWN_EDITS])
+def test_a_sentence_about_an_executed_cell_edited_to_a_false_value_fails(page, true, false):
+    """The sentence alone edited: the marker's value is no longer stated. Sentence and marker edited
+    together: the runbook's executed cells (as the build ran it) do not show the new value."""
+    from docs_build.site_build import hooks
+
+    text = PAGES[page]
+    assert text.count(true) == 1
+    old, new = (re.search(r"`([^`]+)`", s)[1] for s in (true, false))
+    edited = text.replace(true, false)
+    hooks._checked.clear()
+    with pytest.raises(PluginError, match="the sentence does not"):
+        hooks.check_claims(page, edited)
+    both = [
+        replace(b, values=tuple((k, new if v == old else v) for k, v in b.values))
+        for b in claims.shown_bindings(edited)
+    ]
+    both = [b for b in both if any(v == new for _, v in b.values)]
+    assert both and all(b.missing_from_sentence() == [] for b in both)
+    assert all("the executed cells do not show" in claims.check_binding(b, {}) for b in both)
+    hooks._checked.clear()
+
+
+def test_shown_markers_hold_and_count_as_executed():
+    from docs_build.checks.claim_report import claim_units
+
+    ran = {}
+    for page, text in PAGES.items():
+        for binding in claims.shown_bindings(text):
+            assert claims.check_binding(binding, ran) is None, page
+    units = claim_units("The sample is `up-to-date`. <!-- shown: status/step-2 state=up-to-date --> It reads rows.")
+    assert [k for k, _ in units] == ["executed", "unbound"]
+    problem = claims.check_binding(claims.shown_bindings("It is `ok`. <!-- shown: status/step-9 state=ok -->")[0], {})
+    assert "the runbook has no section 'step-9'" in problem

@@ -1,5 +1,5 @@
 """The claim report on the contributing page: every factual sentence of the hand-written pages, and
-whether a check backs it.
+whether a check or an executed runbook backs it.
 
 The unit is the sentence (a table row counts as one). A sentence is *factual* unless its form says
 otherwise; the exclusions are by form, never by topic, and ``EXCLUSIONS`` lists them for the page:
@@ -7,7 +7,9 @@ headings, code, table headers, generated placeholders (their text is made at bui
 written), a label alone, instructions (a sentence that starts with a verb telling the reader what
 to do), navigation (a pointer to another page or section) and introductions (a sentence that ends
 with a colon, before the list, table, code or output it introduces). A factual sentence is *bound*
-when a ``<!-- check: NAME -->`` marker sits in it or right after it. Placeholders are counted on
+when a ``<!-- check: NAME -->`` marker sits in it or right after it, and *executed* when a
+``<!-- shown: RUNBOOK/SECTION key=value -->`` marker does (the build finds the values in what that
+runbook's executed cells printed; ``docs_build/checks/claims.py``). Placeholders are counted on
 their own, never as bound sentences.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from docs_build.checks.claims import CHECK_MARKER, GENERATED_MARKER, page_sources
+from docs_build.checks.claims import CHECK_MARKER, GENERATED_MARKER, SHOWN_MARKER, page_sources
 
 EXCLUSIONS = [
     ("heading", "a line starting with `#`"),
@@ -38,10 +40,11 @@ IMPERATIVE = re.compile(
 NAVIGATION = re.compile(r"^(See|see|More on|Next|Previous)\b|^\W*\[[^\]]+\]\([^)]*\)\W*$")
 LABEL = re.compile(r"^\s*(?:[-*]|\d+\.)?\s*\*\*[^*]+\*\*[\s.:]*")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\"\[])")
-MARKER_AFTER_END = re.compile(r"([.!?;:,])(\s*)((?:<!-- check:[^>]*-->\s*)+)")
+MARKER_AFTER_END = re.compile(r"([.!?;:,])(\s*)((?:<!-- (?:check|shown):[^>]*-->\s*)+)")
 CODE_ONLY = re.compile(r"[\s.;:,]*(`[^`]*`[\s.;:,]*)+")
 LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-BOUND = "\u2713"  # where a marker stood, once the markers are taken out
+BOUND = "\u2713"  # where a check marker stood, once the markers are taken out
+SHOWN = "\u25b6"  # where a shown marker stood
 
 
 def _pieces(text: str) -> list[tuple[str | None, str]]:
@@ -68,9 +71,9 @@ def _sentences(piece: str) -> list[str]:
     if GENERATED_MARKER.fullmatch(piece):
         return [piece]
     if piece.startswith("|"):
-        return [CHECK_MARKER.sub(BOUND, piece)]
+        return [SHOWN_MARKER.sub(SHOWN, CHECK_MARKER.sub(BOUND, piece))]
     text = MARKER_AFTER_END.sub(lambda m: f"{m[3].strip()}{m[1]}{m[2] or ' '}", piece)
-    text = CHECK_MARKER.sub(BOUND, text)
+    text = SHOWN_MARKER.sub(SHOWN, CHECK_MARKER.sub(BOUND, text))
     text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
     text = LINK.sub(r"\1", text)
     text = re.sub(r"^\s*(?:[-*]|\d+\.)\s+", "", text)
@@ -78,12 +81,12 @@ def _sentences(piece: str) -> list[str]:
 
 
 def kind(sentence: str) -> str:
-    """``placeholder``, ``check``, ``unbound`` or the exclusion that applies."""
+    """``placeholder``, ``check``, ``executed``, ``unbound`` or the exclusion that applies."""
     if GENERATED_MARKER.fullmatch(sentence):
         return "placeholder"
     if sentence.startswith("|"):
-        return "check" if BOUND in sentence else "unbound"
-    bare = LABEL.sub("", sentence).replace(BOUND, "").strip()
+        return _bound(sentence)
+    bare = LABEL.sub("", sentence).replace(BOUND, "").replace(SHOWN, "").strip()
     if CODE_ONLY.fullmatch(bare):
         return "code"
     if len(bare.split()) < 3:
@@ -94,7 +97,11 @@ def kind(sentence: str) -> str:
         return "navigation"
     if bare.rstrip(" *").endswith(":"):
         return "introduction"
-    return "check" if BOUND in sentence else "unbound"
+    return _bound(sentence)
+
+
+def _bound(sentence: str) -> str:
+    return "check" if BOUND in sentence else "executed" if SHOWN in sentence else "unbound"
 
 
 def claim_units(text: str) -> list[tuple[str, str]]:
@@ -106,7 +113,7 @@ def claim_counts() -> dict[str, Counter]:
     counts = {}
     for page, text in page_sources().items():
         found = Counter(k for k, _ in claim_units(text))
-        found["claims"] = found["check"] + found["unbound"]
+        found["claims"] = found["check"] + found["executed"] + found["unbound"]
         counts[page] = found
     return counts
 
@@ -120,19 +127,26 @@ def claim_report() -> str:
     total = Counter()
     for page_counts in counts.values():
         total.update(page_counts)
-    share = 100 * total["check"] / total["claims"] if total["claims"] else 100
+    bound = total["check"] + total["executed"]
+    share = 100 * bound / total["claims"] if total["claims"] else 100
     excluded = sum(total[name] for name, _ in EXCLUSIONS if name in total)
     lines = [
-        f"{total['claims']} factual sentences on the hand-written pages and runbooks, {total['check']} of them "
-        f"bound to a check ({share:.0f}%), {total['unbound']} not bound yet. Counted apart: "
+        f"{total['claims']} factual sentences on the hand-written pages and runbooks, {bound} of them "
+        f"bound ({share:.0f}%): {total['check']} to a check, {total['executed']} to what an executed runbook cell "
+        f"shows; {total['unbound']} not bound yet. Counted apart: "
         f"{total['placeholder']} generated placeholders, and {excluded} sentences excluded by their form:",
         "",
         *[f"- **{name}**: {what} ({total[name]})" for name, what in EXCLUSIONS if name != "generated placeholder"],
         "",
-        "| page | factual sentences | bound to a check | not bound | generated placeholders |",
-        "| --- | --- | --- | --- | --- |",
+        "| page | factual sentences | bound to a check | shown by an executed cell | not bound | bound | "
+        "generated placeholders |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for page, c in counts.items():
         if c["claims"] or c["placeholder"]:
-            lines.append(f"| `{page}` | {c['claims']} | {c['check']} | {c['unbound']} | {c['placeholder']} |")
+            share = f"{100 * (c['check'] + c['executed']) / c['claims']:.0f}%" if c["claims"] else "-"
+            lines.append(
+                f"| `{page}` | {c['claims']} | {c['check']} | {c['executed']} | {c['unbound']} | {share} "
+                f"| {c['placeholder']} |"
+            )
     return "\n".join(lines)

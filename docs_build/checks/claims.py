@@ -9,6 +9,14 @@ appear in the sentence (the paragraph, list item or table row the marker ends), 
 edited to another number fails even when the marker is not. The docs hook runs the checks each
 page names and fails the build when one is missing or fails; ``tests/test_claims.py`` runs them
 all without building the site.
+
+A sentence that states what a runbook's executed cell shows is bound by
+``<!-- shown: RUNBOOK/SECTION key=value ... -->`` instead: SECTION is the slug of a ``##`` heading of
+that runbook (``step-3`` for "Step 3: ...", ``verdict``, ``outcome``), and each value the marker
+carries must be stated in the sentence and appear in the outputs the code cells under that heading
+printed when the build executed the runbook (``docs_build/site_build/execution.py``); ``exit=N`` is
+compared with the exit code the runbook's outcome cell recorded. Edit the sentence or the
+runbook so they part, and the build fails.
 """
 
 from __future__ import annotations
@@ -20,13 +28,14 @@ from dataclasses import dataclass
 from docs_build.checks import (  # noqa: F401  (they register the checks)
     claims_behaviour,
     claims_code,
+    claims_deploy_production,
     claims_compatibility,
     claims_contributing,
     claims_create,
-    claims_deploy_production,
     claims_doctor,
     claims_doctor_states,
     claims_downgrade,
+    claims_explanations,
     claims_from_migrate_production,
     claims_index,
     claims_install_database,
@@ -35,6 +44,7 @@ from docs_build.checks import (  # noqa: F401  (they register the checks)
     claims_pages,
     claims_production,
     claims_restore,
+    claims_runbooks,
     claims_safety,
     claims_scale,
     claims_status,
@@ -47,11 +57,15 @@ from runbooks.paths import PROJECT_ROOT
 DOCS = PROJECT_ROOT / "docs"
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 CHECK_MARKER = re.compile(r"<!-- check: ([a-z0-9_]+)((?:\s+[a-z_][a-z0-9_]*=[^\s>]+)*)\s*-->")
+SHOWN_VALUE = re.compile(r'([a-z_][a-z0-9_]*)=("[^"]+"|[^\s>"]+)')  # a quoted value may hold spaces and commas
+SHOWN_MARKER = re.compile(rf"<!-- shown: ([a-z0-9-]+)/([a-z0-9-]+)((?:\s+{SHOWN_VALUE.pattern})*)\s*-->")
+ANY_MARKER = re.compile(rf"{CHECK_MARKER.pattern}|{SHOWN_MARKER.pattern}")
 GENERATED_MARKER = re.compile(r"<!-- generated: ([a-z0-9-]+) -->")
 NUMBER_WORDS = "zero one two three four five six seven eight nine ten eleven twelve".split()
 
 __all__ = [
     "CHECKS",
+    "ANY_MARKER",
     "CHECK_MARKER",
     "DOCS",
     "GENERATED_MARKER",
@@ -60,6 +74,8 @@ __all__ = [
     "named_checks",
     "page_sources",
     "run_check",
+    "SHOWN_MARKER",
+    "shown_bindings",
 ]
 
 
@@ -85,16 +101,21 @@ def named_checks(text: str) -> list[str]:
 class Binding:
     """One marker: the check it names, the values it carries, and the sentence it ends."""
 
-    name: str
+    name: str  # a check's name, or ``RUNBOOK/SECTION`` for a ``shown`` marker
     values: tuple[tuple[str, str], ...]
     sentence: str
+    shown: bool = False  # a ``<!-- shown: -->`` marker: the values are read from an executed runbook
 
     def arguments(self) -> dict:
         return {key: _value(raw) for key, raw in self.values}
 
     def missing_from_sentence(self) -> list[str]:
         """The values the marker carries that its sentence does not state."""
-        return [item for _, raw in self.values for item in raw.split(",") if not _stated(item, self.sentence)]
+        return [item for _, raw in self.values for item in _items(raw) if not _stated(item, self.sentence)]
+
+
+def _items(raw: str) -> list[str]:
+    return [raw[1:-1]] if raw.startswith('"') else raw.split(",")
 
 
 def _value(raw: str):
@@ -106,6 +127,7 @@ def _stated(item: str, sentence: str) -> bool:
     forms = [item]
     if item.isdigit() and int(item) < len(NUMBER_WORDS):
         forms.append(NUMBER_WORDS[int(item)])
+    sentence = " ".join(sentence.split())
     return any(re.search(rf"(?<![0-9A-Za-z.]){re.escape(f)}(?![0-9A-Za-z]|\.\d)", sentence, re.I) for f in forms)
 
 
@@ -119,9 +141,9 @@ def _unit_around(text: str, at: int) -> str:
     position = 0
     for piece in pieces:
         if position <= offset <= position + len(piece):
-            return CHECK_MARKER.sub("", piece)
+            return ANY_MARKER.sub("", piece)
         position += len(piece) + 1
-    return CHECK_MARKER.sub("", block)
+    return ANY_MARKER.sub("", block)
 
 
 def bindings(text: str) -> list[Binding]:
@@ -130,6 +152,79 @@ def bindings(text: str) -> list[Binding]:
         values = tuple(tuple(pair.split("=", 1)) for pair in match[2].split())
         found.append(Binding(match[1], values, _unit_around(text, match.start())))
     return found
+
+
+def shown_bindings(text: str) -> list[Binding]:
+    """The ``<!-- shown: RUNBOOK/SECTION ... -->`` markers of ``text``, with the sentences they end."""
+    found = []
+    for match in SHOWN_MARKER.finditer(text):
+        values = tuple(SHOWN_VALUE.findall(match[3]))
+        found.append(Binding(f"{match[1]}/{match[2]}", values, _unit_around(text, match.start()), shown=True))
+    return found
+
+
+# -- what an executed runbook shows ------------------------------------------------------------------
+
+
+def section_slug(heading: str) -> str:
+    """``## Step 3: current revision`` -> ``step-3``; ``## Verdict`` -> ``verdict``."""
+    return re.sub(r"[^a-z0-9]+", "-", heading.lstrip("#").split(":")[0].strip().lower()).strip("-")
+
+
+def _output_text(output: dict) -> str:
+    if output.get("output_type") == "stream":
+        return "".join(output.get("text", ""))
+    if output.get("output_type") == "error":
+        return "\n".join([output.get("ename", ""), output.get("evalue", "")])
+    data = output.get("data", {})
+    return "".join(data.get("text/plain", "")) + "".join(json.dumps(v) for k, v in data.items() if k.endswith("json"))
+
+
+def executed_sections(notebook: dict) -> dict[str, str]:
+    """What the code cells under each ``##`` heading of an executed notebook printed, by section slug."""
+    sections: dict[str, list[str]] = {}
+    current = ""
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("## "):
+                    current = section_slug(line)
+                    sections.setdefault(current, [])
+        elif cell["cell_type"] == "code":
+            sections.setdefault(current, []).extend(_output_text(o) for o in cell.get("outputs", []))
+    return {slug: "\n".join(texts) for slug, texts in sections.items()}
+
+
+def executed_notebook(runbook: str) -> dict:
+    """``runbook`` as the build executed it (the execution cache; executed now if it is not there)."""
+    from docs_build.site_build.execution import executed
+
+    return json.loads(executed(runbook).notebook.read_text(encoding="utf-8"))
+
+
+def check_shown(binding: Binding, notebook: dict) -> str | None:
+    """Why the executed runbook does not show what ``binding``'s values say, else None."""
+    from runbooks.cli.runbook_outcome import OUTCOME_MIME
+
+    section = binding.name.split("/", 1)[1]
+    sections = executed_sections(notebook)
+    if section not in sections:
+        return f"shown: {binding.name}: the runbook has no section {section!r} (one of {', '.join(sections)})"
+    for key, raw in binding.values:
+        if key == "exit":
+            codes = [
+                o["data"][OUTCOME_MIME]["code"]
+                for c in notebook["cells"]
+                for o in c.get("outputs", [])
+                if OUTCOME_MIME in o.get("data", {})
+            ]
+            if codes != [int(raw)]:
+                return f"shown: {binding.name}: the marker says exit={raw}, the executed runbook's outcome: {codes}"
+            continue
+        absent = [item for item in _items(raw) if not _stated(item, sections[section])]
+        if absent:
+            return f"shown: {binding.name}: the executed cells do not show {', '.join(absent)} ({key})"
+    return None
 
 
 def run_check(name: str, arguments: dict | None = None) -> str | None:
@@ -153,7 +248,12 @@ def check_binding(binding: Binding, ran: dict) -> str | None:
     if missing:
         said = " ".join(binding.sentence.split())[:200]
         return f"{binding.name}: the marker says {', '.join(missing)}, the sentence does not: {said!r}"
-    key = (binding.name, binding.values)
+    if binding.shown and not binding.values:
+        return f"shown: {binding.name}: the marker carries no value to look for in the executed cells"
+    key = (binding.shown, binding.name, binding.values)
     if key not in ran:
-        ran[key] = run_check(binding.name, binding.arguments())
+        if binding.shown:
+            ran[key] = check_shown(binding, executed_notebook(binding.name.split("/", 1)[0]))
+        else:
+            ran[key] = run_check(binding.name, binding.arguments())
     return ran[key]

@@ -35,7 +35,7 @@ keep_third_party_quiet()  # before Galaxy is imported: its import would turn eve
 
 _executed: list[str] = []
 _generated: list[str] = []
-_checked: dict[tuple, str | None] = {}  # (check name, values) -> None (passed) or why it failed
+_checked: dict[tuple, str | None] = {}  # (shown?, check name, values) -> None (passed) or why it failed
 
 
 def on_config(config):
@@ -207,14 +207,16 @@ def fill_generated(markdown: str) -> str:
 
 def check_claims(where: str, markdown: str) -> str:
     """Run the checks ``<!-- check: NAME key=value -->`` markers name, with the values their sentences
-    state; fail the build on a missing or failing check, or a value the sentence does not state."""
-    from docs_build.checks.claims import CHECK_MARKER, bindings, check_binding
+    state, and look for the values of ``<!-- shown: RUNBOOK/SECTION key=value -->`` markers in what the
+    executed runbook printed; fail the build on a missing or failing check, a value the executed cells
+    do not show, or a value the sentence does not state."""
+    from docs_build.checks.claims import ANY_MARKER, bindings, check_binding, shown_bindings
 
-    for binding in bindings(markdown):
+    for binding in bindings(markdown) + shown_bindings(markdown):
         problem = check_binding(binding, _checked)
         if problem:
             raise PluginError(f"{where}: a claim is not shown true: {problem}")
-    return CHECK_MARKER.sub("", markdown)
+    return ANY_MARKER.sub("", markdown)
 
 
 def check_runbook_claims() -> None:
