@@ -1,7 +1,8 @@
 """``<!-- generated: galaxy-states -->``: Galaxy's migration-test states, each made and judged three ways.
 
-Rendered from ``bench/results/galaxy_states.json`` (``python -m bench.galaxy_states`` writes it;
-``tests/test_galaxy_states.py`` makes every state again and fails when the file says otherwise).
+Rendered from ``bench/results/galaxy_states.json`` (SQLite) and ``galaxy_states_postgresql.json``
+(``python -m bench.galaxy_states --postgresql URL`` writes them; ``tests/test_galaxy_states.py`` makes
+every state again on both and fails when a file says otherwise).
 A row where this tool's verdict and Galaxy's differ (one says healthy, the other not) must have
 its reason in ``WHY``; the test fails on a disagreement without one, and on a reason without one.
 """
@@ -14,6 +15,8 @@ from pathlib import Path
 from runbooks.paths import PROJECT_ROOT
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "galaxy_states.json"
+RESULTS_POSTGRESQL = RESULTS.with_name("galaxy_states_postgresql.json")
+DIALECT_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 STATE_NAMES = {
     1: "tables, no version table",
     2: "SQLAlchemy Migrate below its last version",
@@ -43,14 +46,24 @@ def key(row: dict) -> str:
     return f"{row['layout']} {row['state']}"
 
 
-def states_table(path: Path = RESULTS) -> str:
-    found = load(path)
-    if found is None:
+def states_table(path: Path = RESULTS, postgresql: Path = RESULTS_POSTGRESQL) -> str:
+    """A table per dialect: SQLite first, then PostgreSQL (when its file is there)."""
+    found = [each for each in (load(path), load(postgresql)) if each is not None]
+    if not found:
         return "No states have been replayed yet: run `python -m bench.galaxy_states`."
+    intro = (
+        "*Layout* says which database is in the state: one combined database, or the galaxy (gxy) or the "
+        "install (tsi) database of a separate pair whose other database is at head."
+    )
+    return "\n\n".join([intro, *map(_dialect_table, found)])
+
+
+def _dialect_table(found: dict) -> str:
     lines = [
+        f"### {DIALECT_NAMES[found['dialect']]}",
+        "",
         f"{len(found['rows'])} states, made and judged with galaxy-data {found['galaxy_data']} on "
-        f"{found['dialect']}. *Layout* says which database is in the state: one combined database, or the "
-        "galaxy (gxy) or the install (tsi) database of a separate pair whose other database is at head.",
+        f"{DIALECT_NAMES[found['dialect']]}.",
         "",
         "| layout | state | `status` | `troubleshoot` errors | Galaxy's verdict | agree |",
         "| --- | --- | --- | --- | --- | --- |",

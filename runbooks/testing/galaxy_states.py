@@ -8,7 +8,9 @@ mid-way; 6 Alembic at head; 7 empty. Galaxy's tests make them from toy metadata;
 from real databases: Galaxy's own initialization (combined, and with an install URL), Galaxy's own
 downgrade (state 5), the Migrate-era databases that releases 21.09 and 22.01 made themselves
 (``release_databases``: states 2 and 3), and for the rest the exact table and rows Galaxy's fixtures
-write (``migrate_version``, an Alembic stamp, a dropped version table).
+write (``migrate_version``, an Alembic stamp, a dropped version table). On PostgreSQL (``Place`` with a
+server) the same states are made as databases on that server, named with a prefix so a leftover is
+recognisable; the Migrate-era databases are those releases' own ``pg_dump``.
 
 For each: this tool's ``status`` state, its ``troubleshoot`` errors, and Galaxy's own verdict
 (``verify_database_is_initialized`` then its startup check, ``runbooks.galaxy.commands.verdict``).
@@ -18,13 +20,14 @@ from __future__ import annotations
 
 import gzip
 import shutil
-from dataclasses import asdict, dataclass
+import tempfile
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from runbooks.code.environment import GalaxyEnv
 from runbooks.code.install_model import install_tables
 from runbooks.code.revisions import RevisionGraph, release_key
-from runbooks.database.scratch import copy_database, create_empty, run_statements
+from runbooks.database.scratch import copy_database, create_empty, drop_database, run_statements
 from runbooks.database.urls import DatabaseUrl
 from runbooks.testing.scratch_states import MIGRATE_TABLE, stamp_sql
 
@@ -62,13 +65,83 @@ class Row:
 
 
 @dataclass
-class Bases:
-    """Databases Galaxy's own code made, copied for each state."""
+class Place:
+    """Where the states are made: SQLite files in ``folder``, or databases on the PostgreSQL ``server``."""
 
-    combined_head: DatabaseUrl
-    combined_mid: DatabaseUrl
-    pair_head: tuple[DatabaseUrl, DatabaseUrl]
-    pair_mid: tuple[DatabaseUrl, DatabaseUrl]
+    folder: Path
+    server: DatabaseUrl | None = None
+    prefix: str = "runbooks_test_states_"  # PostgreSQL: every database's name starts with it
+    made: list[DatabaseUrl] = field(default_factory=list)
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.server is None else "postgresql"
+
+    def url(self, name: str) -> DatabaseUrl:
+        if self.server is None:
+            return DatabaseUrl.parse(f"sqlite:///{self.folder / f'{name}.sqlite'}")
+        db = self.server.with_database(f"{self.prefix}{name.replace('-', '_')}"[:63])
+        self.made.append(db)
+        return db
+
+    def drop_all(self) -> None:
+        """Drop every PostgreSQL database made here (SQLite files go with their folder), all at once:
+        each DROP DATABASE waits for a checkpoint, and concurrent ones share it (one by one, a busy
+        server took 6 s a drop)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=max(1, len(self.made))) as pool:
+            list(pool.map(drop_database, self.made))
+        self.made.clear()
+
+
+class Bases:
+    """Databases Galaxy's own code made (and the Migrate releases' own), each made once, when first needed.
+
+    A state a base already is (Alembic at head, mid-way, Migrate 179 or 180) is judged on the base itself,
+    and the other database of a separate pair is the pair's own at head: Galaxy's verdict writes nothing
+    to them (``changed`` reads them back). Every other state is a copy changed by a few statements.
+    """
+
+    def __init__(self, place: Place, graph: RevisionGraph, env: GalaxyEnv):
+        self.place, self.graph, self.env = place, graph, env
+        self.made: dict[str, DatabaseUrl] = {}
+        self.rows: dict[str, list[str]] = {}  # each base's version rows when it was made
+
+    def get(self, name: str) -> DatabaseUrl:
+        """``combined``, ``combined-mid``, ``pair-gxy``, ``pair-tsi``, ``pair-mid-gxy`` or ``migrate-RELEASE``."""
+        from runbooks.galaxy.commands import initialize, run_dbscript
+
+        if name in self.made:
+            return self.made[name]
+        db = self.place.url(f"base-{name.replace('.', '_')}")
+        if name == "combined":
+            initialize(db, self.env)
+        elif name in ("pair-gxy", "pair-tsi"):
+            pair = (
+                (db, self.place.url("base-pair-tsi")) if name == "pair-gxy" else (self.place.url("base-pair-gxy"), db)
+            )
+            initialize(pair[0], self.env, install_db=pair[1])
+            self.made.update({"pair-gxy": pair[0], "pair-tsi": pair[1]})
+        elif name in ("combined-mid", "pair-mid-gxy"):
+            copy_database(self.get("combined" if name == "combined-mid" else "pair-gxy"), db)
+            install = None if name == "combined-mid" else self.get("pair-tsi")  # a gxy revision: tsi is not touched
+            run_dbscript(db, "downgrade", env=self.env, install_db=install, revision=midway(self.graph))
+        else:
+            _migrate_release(db, name.removeprefix("migrate-"))
+        self.made[name] = db
+        self.rows.update({each: _rows(self.made[each]) for each in self.made if each not in self.rows})
+        return db
+
+    def changed(self) -> list[str]:
+        """The bases whose version rows are no longer those they were made with."""
+        return [name for name, db in sorted(self.made.items()) if _rows(db) != self.rows[name]]
+
+
+def _rows(db: DatabaseUrl) -> list[str]:
+    from runbooks.database.connections import inspect_database
+
+    return sorted(inspect_database(db).alembic_rows or ())
 
 
 def midway(graph: RevisionGraph) -> str:
@@ -78,105 +151,111 @@ def midway(graph: RevisionGraph) -> str:
     return next(graph.release_tags[tag] for tag in tags if graph.release_tags[tag] not in ("base", head))
 
 
-def make_bases(folder: Path, graph: RevisionGraph, env: GalaxyEnv) -> Bases:
-    from runbooks.galaxy.commands import initialize, run_dbscript
-
-    url = lambda name: DatabaseUrl.parse(f"sqlite:///{folder / name}")  # noqa: E731
-    combined, pair = url("combined.sqlite"), (url("pair-gxy.sqlite"), url("pair-tsi.sqlite"))
-    initialize(combined, env)
-    initialize(pair[0], env, install_db=pair[1])
-    mid, pair_mid = url("combined-mid.sqlite"), (url("pair-mid-gxy.sqlite"), url("pair-mid-tsi.sqlite"))
-    for source, target in ((combined, mid), *zip(pair, pair_mid, strict=True)):
-        copy_database(source, target)
-    for db, install in ((mid, None), pair_mid):
-        run_dbscript(db, "downgrade", env=env, install_db=install, revision=midway(graph))
-    return Bases(combined, mid, pair, pair_mid)
-
-
-def make_state(layout: str, state: int, folder: Path, bases: Bases, graph: RevisionGraph, env: GalaxyEnv):
-    """``(galaxy database, install database or None, how it was made)``, or None: no such state."""
+def make_state(layout: str, state: int, place: Place, bases: Bases, graph: RevisionGraph):
+    """``(galaxy database, how it was made, install database or None)``, or None: no such state."""
     name = f"{layout.replace(': ', '-')}-{state}"
-    here = DatabaseUrl.parse(f"sqlite:///{folder / f'{name}.sqlite'}")
+    if layout != "combined" and (state == 8 or (state == 5 and layout == "separate: tsi")):
+        return None  # 8 is a combined database's case; tsi has one revision: nothing between base and head
     if layout == "combined":
-        return here, None, _combined(here, state, bases, graph)
-    if state == 8:
-        return None  # a combined database's case
+        return *_combined(name, state, place, bases, graph), None
     if layout == "separate: gxy":
-        other = _copy(bases.pair_head[1], folder / f"{name}-tsi.sqlite")
-        return here, other, _gxy(here, state, bases, graph, env)
-    if state == 5:
-        return None  # tsi has one revision: nothing is between its base and its head
-    other = _copy(bases.pair_head[0], folder / f"{name}-gxy.sqlite")
-    return other, here, _tsi(here, state, bases, graph)
+        db, made = _gxy(name, state, place, bases, graph)
+        return db, made, bases.get("pair-tsi")
+    db, made = _tsi(name, state, place, bases, graph)
+    return bases.get("pair-gxy"), made, db
 
 
-def _copy(source: DatabaseUrl, path: Path) -> DatabaseUrl:
-    target = DatabaseUrl.parse(f"sqlite:///{path}")
+def _copy(source: DatabaseUrl, target: DatabaseUrl) -> DatabaseUrl:
     copy_database(source, target)
     return target
 
 
 def _migrate_release(db: DatabaseUrl, release: str) -> None:
+    """``db``: the database release's own code made under SQLAlchemy Migrate (its file, or its ``pg_dump``)."""
+    from runbooks.database.backup import load_sql_file
     from runbooks.tasks.baseline import RELEASES
 
-    with gzip.open(RELEASES / f"galaxy-data-{release}.migrate.sqlite.gz") as source, open(db.sqlite_path, "wb") as out:
-        shutil.copyfileobj(source, out)
-
-
-def _combined(db: DatabaseUrl, state: int, bases: Bases, graph: RevisionGraph) -> str:
-    bases_rows = [graph.in_order("gxy")[0], graph.heads("tsi")[0]]
-    if state in (1, 6):
-        copy_database(bases.combined_head, db)
-        if state == 1:
-            run_statements(db, ["DROP TABLE alembic_version"])
-            return "Galaxy's initialization, then its alembic_version dropped"
-        return "Galaxy's initialization (one URL)"
-    if state in (2, 3, 4):
-        release = MIGRATE_RELEASES.get(state, "22.1.1")
-        _migrate_release(db, release)
-        if state == 4:
-            run_statements(db, stamp_sql(bases_rows, create=True))
-            return f"galaxy-data {release}'s own database (Migrate 180), stamped {', '.join(bases_rows)}"
-        return f"galaxy-data {release}'s own database (Migrate {180 if state == 3 else 179})"
-    if state == 5:
-        copy_database(bases.combined_mid, db)
-        return f"Galaxy's initialization, then its downgrade to {midway(graph)}"
-    if state == 8:
-        copy_database(bases.pair_head[0], db)
-        return "the galaxy database of Galaxy's initialization with an install URL, used alone"
+    if db.is_sqlite:
+        with gzip.open(RELEASES / f"galaxy-data-{release}.migrate.sqlite.gz") as source:
+            with open(db.sqlite_path, "wb") as out:
+                shutil.copyfileobj(source, out)
+        return
     create_empty(db)
-    return "an empty SQLite file"
+    with tempfile.NamedTemporaryFile(suffix=".sql") as plain:
+        with gzip.open(RELEASES / f"galaxy-data-{release}.migrate.postgresql.sql.gz") as source:
+            shutil.copyfileobj(source, plain)
+        plain.flush()
+        load_sql_file(Path(plain.name), db)
 
 
-def _gxy(db: DatabaseUrl, state: int, bases: Bases, graph: RevisionGraph, env: GalaxyEnv) -> str:
-    base = graph.in_order("gxy")[0]
-    if state in (2, 3, 4):
-        release = MIGRATE_RELEASES.get(state, "22.1.1")
-        _migrate_release(db, release)
-        run_statements(db, [f"DROP TABLE {table}" for table in sorted(install_tables(env))])
-        made = f"galaxy-data {release}'s own database without the install model's tables"
-        if state == 4:
-            run_statements(db, stamp_sql([base], create=True))
-            made += f", stamped {base}"
-        return made
+def _what(db: DatabaseUrl) -> str:
+    return "SQLite file" if db.is_sqlite else "PostgreSQL database"
+
+
+def _empty(db: DatabaseUrl) -> tuple[DatabaseUrl, str]:
+    create_empty(db)
+    return db, f"an empty {_what(db)}"
+
+
+def _combined(name: str, state: int, place: Place, bases: Bases, graph: RevisionGraph) -> tuple[DatabaseUrl, str]:
+    bases_rows = [graph.in_order("gxy")[0], graph.heads("tsi")[0]]
+    release = MIGRATE_RELEASES.get(state, "22.1.1")
+    if state == 6:
+        return bases.get("combined"), "Galaxy's initialization (one URL)"
+    if state == 5:
+        return bases.get("combined-mid"), f"Galaxy's initialization, then its downgrade to {midway(graph)}"
+    if state in (2, 3):
+        return bases.get(
+            f"migrate-{release}"
+        ), f"galaxy-data {release}'s own database (Migrate {180 if state == 3 else 179})"
     if state == 7:
-        create_empty(db)
-        return "an empty SQLite file"
-    copy_database(bases.pair_mid[0] if state == 5 else bases.pair_head[0], db)
+        return _empty(place.url(name))
     if state == 1:
+        db = _copy(bases.get("combined"), place.url(name))
         run_statements(db, ["DROP TABLE alembic_version"])
-        return "Galaxy's initialization with an install URL, then alembic_version dropped"
-    return "Galaxy's initialization with an install URL" + (
-        f", then its downgrade to {midway(graph)}" if state == 5 else ""
-    )
+        return db, "Galaxy's initialization, then its alembic_version dropped"
+    if state == 4:
+        db = _copy(bases.get(f"migrate-{release}"), place.url(name))
+        run_statements(db, stamp_sql(bases_rows, create=True))
+        return db, f"galaxy-data {release}'s own database (Migrate 180), stamped {', '.join(bases_rows)}"
+    db = _copy(bases.get("pair-gxy"), place.url(name))  # 8: Galaxy's verdict writes to it
+    return db, "the galaxy database of Galaxy's initialization with an install URL, used alone"
 
 
-def _tsi(db: DatabaseUrl, state: int, bases: Bases, graph: RevisionGraph) -> str:
+def _gxy(name: str, state: int, place: Place, bases: Bases, graph: RevisionGraph) -> tuple[DatabaseUrl, str]:
+    base = graph.in_order("gxy")[0]
+    if state == 6:
+        return bases.get("pair-gxy"), "Galaxy's initialization with an install URL"
+    if state == 5:
+        return bases.get(
+            "pair-mid-gxy"
+        ), f"Galaxy's initialization with an install URL, then its downgrade to {midway(graph)}"
     if state == 7:
-        create_empty(db)
-        return "an empty SQLite file"
-    copy_database(bases.pair_head[1], db)
+        return _empty(place.url(name))
+    if state == 1:
+        db = _copy(bases.get("pair-gxy"), place.url(name))
+        run_statements(db, ["DROP TABLE alembic_version"])
+        return db, "Galaxy's initialization with an install URL, then alembic_version dropped"
+    release = MIGRATE_RELEASES.get(state, "22.1.1")
+    db = _copy(bases.get(f"migrate-{release}"), place.url(name))
+    tables = sorted(install_tables(bases.env))  # PostgreSQL drops them in one statement (they reference each other)
+    run_statements(
+        db, [f"DROP TABLE {table}" for table in tables] if db.is_sqlite else [f"DROP TABLE {', '.join(tables)}"]
+    )
+    made = f"galaxy-data {release}'s own database without the install model's tables"
+    if state == 4:
+        run_statements(db, stamp_sql([base], create=True))
+        made += f", stamped {base}"
+    return db, made
+
+
+def _tsi(name: str, state: int, place: Place, bases: Bases, graph: RevisionGraph) -> tuple[DatabaseUrl, str]:
     made = "Galaxy's initialization with an install URL"
+    if state == 6:
+        return bases.get("pair-tsi"), made
+    if state == 7:
+        return _empty(place.url(name))
+    db = _copy(bases.get("pair-tsi"), place.url(name))
     if state in (1, 2, 3):
         run_statements(db, ["DROP TABLE alembic_version"])
         made += ", then alembic_version dropped"
@@ -186,7 +265,7 @@ def _tsi(db: DatabaseUrl, state: int, bases: Bases, graph: RevisionGraph) -> str
         made += f", migrate_version {version}" + (
             f" (its Alembic row {graph.heads('tsi')[0]} is tsi's base)" if state == 4 else ""
         )
-    return made
+    return db, made
 
 
 def evaluate(layout: str, state: int, db: DatabaseUrl, install, made: str, graph: RevisionGraph, env) -> Row:
@@ -205,22 +284,31 @@ def evaluate(layout: str, state: int, db: DatabaseUrl, install, made: str, graph
     errors = sorted({f.code for f in report.findings if f.severity == "error"})
     said = verdict(db, env, install_db=install)
     kind, _, message = said.partition(": ")
-    for each in (db, install):  # the scratch folder is no part of the answer
-        message = message.replace(str(each.sqlite_path), "<file>") if each is not None else message
+    for each in (db, install):  # the scratch folder or database name is no part of the answer
+        if each is not None:
+            message = message.replace(str(each.sqlite_path), "<file>") if each.is_sqlite else message
+            for form in () if each.is_sqlite else (each.secret(), each.masked(), each.database_name):
+                message = message.replace(form, "<database>")  # the server's URL is no part of it either
     shown = f"healthy ({status.state})" if status.is_healthy else status.state
     return Row(layout, state, made, shown, ", ".join(errors) or "no errors", kind, message)
 
 
-def replay_states(folder: Path, graph: RevisionGraph, env: GalaxyEnv | None = None) -> list[Row]:
-    """Every state in every layout, made in ``folder`` (SQLite), judged three ways."""
+def replay_states(place: Place | Path, graph: RevisionGraph, env: GalaxyEnv | None = None) -> list[Row]:
+    """Every state in every layout, made at ``place`` (a folder: SQLite), judged three ways.
+
+    The databases stay for the caller to read (``place.drop_all()`` removes PostgreSQL's); the bases
+    are read back after the verdicts (a state judged on a base must leave it as it was)."""
     env = env or GalaxyEnv.from_package()
-    bases_folder = folder / "bases"
-    bases_folder.mkdir(parents=True, exist_ok=True)
-    bases = make_bases(bases_folder, graph, env)
+    place = place if isinstance(place, Place) else Place(Path(place))
+    place.folder.mkdir(parents=True, exist_ok=True)
+    bases = Bases(place, graph, env)
     rows = []
     for layout in LAYOUTS:
         for state in STATES:
-            made = make_state(layout, state, folder, bases, graph, env)
+            made = make_state(layout, state, place, bases, graph)
             if made is not None:
-                rows.append(evaluate(layout, state, *made, graph, env))
+                db, how, install = made
+                rows.append(evaluate(layout, state, db, install, how, graph, env))
+    if bases.changed():  # a state judged on a base, or copied from one, would no longer be what it says
+        raise RuntimeError(f"Galaxy's verdicts changed the base databases {', '.join(bases.changed())}")
     return rows
