@@ -63,11 +63,14 @@ def rehearse(db: DatabaseUrl, plan: Plan, env: GalaxyEnv | None = None, full: bo
         return _full(db, plan, env, Scope("full", f"{SQLITE_WHY}; {size / 1024**2:.1f} MB"))
     if full:
         return _full(db, plan, env, Scope("full", "asked for (--rehearse=full)"))
+    import psycopg2
+
     graph = RevisionGraph.load(env or GalaxyEnv.from_package())
     try:
         attempt = scoped_attempt(db, plan, graph, lambda scratch: apply(scratch, plan, record_sql=True, env=env))
-    except RunbookError as error:  # pg_dump/pg_restore refused (a role that cannot disable triggers, ...)
-        return _full(db, plan, env, Scope("full", f"a scoped copy could not be made: {error}"))
+    except (RunbookError, psycopg2.Error) as error:  # a role that cannot disable triggers, a lock timeout, ...
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return _full(db, plan, env, Scope("full", f"a scoped copy could not be made: {reason}"))
     if attempt.full_because:
         return _full(db, plan, env, Scope("full", attempt.full_because))
     scoped = Rehearsal(attempt.outcome, SCOPED_COPY, attempt.scope)
