@@ -70,3 +70,22 @@ def test_unusable_tmpdir_is_passed_over(sqlite_db, small_tmpfs, kind):
     assert_no_crash(result)
     assert result.returncode == 0 and "Rehearsal" in result.stdout, result.stdout[-2000:] + result.stderr
     assert fingerprint(db) == before
+
+
+@attack("other", "SQLite: the temporary folder turns read-only after Python chose it", "one line naming it")
+def test_temporary_folder_gone_read_only(sqlite_db, small_tmpfs, monkeypatch):
+    import tempfile
+
+    from runbooks.database.scratch import scratch_database
+    from runbooks.errors import RunbookError
+
+    db = sqlite_db("26.0")
+    monkeypatch.setattr(tempfile, "tempdir", str(small_tmpfs))  # chosen while it was writable
+    make_read_only(small_tmpfs)
+    before = fingerprint(db)
+    with pytest.raises(RunbookError) as caught:
+        with scratch_database(copy_of=db):
+            pass
+    assert f"cannot make a temporary folder in {small_tmpfs}" in str(caught.value), caught.value
+    assert "read-only" in str(caught.value) and "TMPDIR" in str(caught.value)
+    assert fingerprint(db) == before

@@ -76,13 +76,20 @@ def _sqlite_place(folder: Path | None) -> Iterator[Path]:
         temporary = tempfile.mkdtemp(prefix=f"{SQLITE_PREFIX}{owner_tag()}-")
     except OSError as error:  # TMPDIR full (no inode left), read-only or gone since Python chose it
         raise RunbookError(
-            f"cannot make a temporary folder in {tempfile.gettempdir()} ({why(error)}): "
+            f"cannot make a temporary folder in {_temporary_root()} ({why(error)}): "
             f"point TMPDIR at a writable folder with room for a copy of the database"
         ) from None
     try:
         yield Path(temporary)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _temporary_root() -> str:
+    try:
+        return tempfile.gettempdir()
+    except OSError:  # none usable: TMPDIR, /tmp, /var/tmp, the current folder
+        return "any temporary folder"
 
 
 def _sqlite_start(db: DatabaseUrl, copy_of: DatabaseUrl | None, create: bool, place: Path, temporary: bool) -> str:
