@@ -26,9 +26,10 @@ from runbooks.database.leftovers import PG_PREFIX, owner_tag
 from runbooks.database.sessions import activity
 from runbooks.errors import UsageError
 from runbooks.galaxy.release_2201 import Release2201, locate, manage_db
-from runbooks.paths import PROJECT_ROOT, program, runbook_home
+from runbooks.paths import PROJECT_ROOT, runbook_home
 from runbooks.settings import DB_URL_ENV, PG_SERVER_ENV
 from runbooks.tasks.legacy_plan import LAST, release_of
+from runbooks.tasks.printed_commands import DatabaseArgs, command_line
 from runbooks.tasks.revision_proof import pg_server
 from runbooks.tasks.selection import Selection, select
 from runbooks.tasks.status import Status, get_status
@@ -58,11 +59,12 @@ def choose(galaxy_root: str = "", announce=print) -> tuple[Selection, bool]:
     return Selection(db, selection.env, "argument", origin), True
 
 
-def path_text(status: Status, env: GalaxyEnv) -> str:
+def path_text(status: Status, env: GalaxyEnv, database: DatabaseArgs | None = None) -> str:
     """The road for this database, in two steps, or why it needs none of them."""
     version = status.legacy_migrate_version
     if version is None:
-        return f"Not under SQLAlchemy Migrate (state {status.state}): {program()} upgrade moves it, no step 1."
+        upgrade = command_line("upgrade", database=database)
+        return f"Not under SQLAlchemy Migrate (state {status.state}): `{upgrade}` moves it, no step 1."
     first = (
         f"1. Galaxy 22.01 (release_22.01, its own virtualenv): sh manage_db.sh upgrade, Migrate {version} to {LAST}"
         if version < LAST
