@@ -2,12 +2,15 @@
 
 Python's ``tempfile`` passes over a TMPDIR it cannot write a small file to (full to the last byte,
 read-only, missing) and takes ``/tmp``: those runs must simply work. A TMPDIR with a little room
-left is taken, and the scratch copy a rehearsal or a drift check makes there ran out of space:
-``internal error: OperationalError: database or disk is full``. Now one line names the folder,
-the reason, TMPDIR and the room needed; the database is not touched.
+left is taken, and the scratch copy a rehearsal makes there (``upgrade --rehearse``, troubleshoot's
+``upgrade-will-fail``) ran out of space: ``internal error: OperationalError: database or disk is
+full``. Now one line names the folder, the reason, TMPDIR and the room needed; the database is not
+touched.
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from mounts import fill, make_read_only, tmpfs
@@ -53,9 +56,11 @@ def test_nearly_full_tmpdir_is_one_line(sqlite_db, small_tmpfs, command):
 @pytest.mark.parametrize(
     "kind",
     [
-        attack("other", "SQLite: upgrade --rehearse with TMPDIR full", "works (Python takes /tmp)").param("full"),
-        attack("other", "SQLite: upgrade --rehearse with TMPDIR read-only", "works (Python takes /tmp)").param("ro"),
-        attack("other", "SQLite: upgrade --rehearse with TMPDIR missing", "works (Python takes /tmp)").param("missing"),
+        attack("other", "SQLite: troubleshoot --drift with TMPDIR full", "works (Python takes /tmp)").param("full"),
+        attack("other", "SQLite: troubleshoot --drift with TMPDIR read-only", "works (Python takes /tmp)").param("ro"),
+        attack("other", "SQLite: troubleshoot --drift with TMPDIR missing", "works (Python takes /tmp)").param(
+            "missing"
+        ),
     ],
 )
 def test_unusable_tmpdir_is_passed_over(sqlite_db, small_tmpfs, kind):
@@ -66,9 +71,11 @@ def test_unusable_tmpdir_is_passed_over(sqlite_db, small_tmpfs, kind):
     elif kind == "ro":
         make_read_only(small_tmpfs)
     before = fingerprint(db)
-    result = run_cli("upgrade", "--rehearse", "--yes", "--db", db.secret(), env={"TMPDIR": str(tmpdir)})
-    assert_no_crash(result)
-    assert result.returncode == 0 and "Rehearsal" in result.stdout, result.stdout[-2000:] + result.stderr
+    result = run_cli("troubleshoot", "--drift", "--json", "--db", db.secret(), env={"TMPDIR": str(tmpdir)})
+    assert_no_crash(result)  # exit 1: the database is behind; upgrade-will-fail rehearsed on a scratch copy
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr
+    report = json.loads(result.stdout)
+    assert "upgrade-will-fail" in report["checks"] and [f["code"] for f in report["findings"]] == ["database-behind"]
     assert fingerprint(db) == before
 
 
