@@ -96,3 +96,16 @@ def test_temporary_folder_gone_read_only(sqlite_db, small_tmpfs, monkeypatch):
     assert f"cannot make a temporary folder in {small_tmpfs}" in str(caught.value), caught.value
     assert "read-only" in str(caught.value) and "TMPDIR" in str(caught.value)
     assert fingerprint(db) == before
+
+
+@attack("other", "PostgreSQL: troubleshoot --drift with TMPDIR nearly full", "works (copies stay on the server)")
+def test_postgresql_nearly_full_tmpdir(pg_db, small_tmpfs):
+    db = pg_db("26.0")
+    nearly_full(small_tmpfs)
+    before = fingerprint(db)
+    result = run_cli("troubleshoot", "--drift", "--json", "--db", db.secret(), env={"TMPDIR": str(small_tmpfs)})
+    assert_no_crash(result)
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr
+    report = json.loads(result.stdout)
+    assert "upgrade-will-fail" in report["checks"] and "database-behind" in [f["code"] for f in report["findings"]]
+    assert fingerprint(db) == before
