@@ -165,6 +165,13 @@ MUTANTS = (
         (("        return shlex.quote(text)\n", "        return text\n"),),
         ("tests/test_attack_quoting.py::test_every_argument_survives_bash",),
     ),
+    Mutant(
+        "lock-per-url",
+        "one PostgreSQL migration lock per database, whatever URL or role reaches it",
+        "runbooks/database/advisory_lock.py",
+        (("            if taken and holder is None:\n", "            if taken:\n"),),
+        ("tests/test_attack_lock_identity.py",),
+    ),
 )
 
 
