@@ -3,41 +3,18 @@
 Every state of ``runbooks.testing.galaxy_states`` is made again, on SQLite and on PostgreSQL, and
 judged by status, troubleshoot and Galaxy's own verdict; the rows must equal
 ``bench/results/galaxy_states.json`` and ``galaxy_states_postgresql.json``, which the page renders.
-A disagreement with Galaxy needs its reason on the page (``WHY``). PostgreSQL's states are made once
-for this module, as databases named ``runbooks_test_states_PID_*``, and dropped at its end.
+A disagreement with Galaxy needs its reason on the page (``WHY``). One test per dialect, so that
+pytest-xdist never makes the states twice (a module fixture runs once in every worker that uses it);
+PostgreSQL's are databases named ``runbooks_test_states_PID_*``, dropped at the test's end.
 """
 
 from __future__ import annotations
 
 import os
 
-import pytest
-
 from docs_build.generated.galaxy_states import RESULTS, RESULTS_POSTGRESQL, WHY, key, load, states_table
 from runbooks.paths import PROJECT_ROOT
 from runbooks.testing.galaxy_states import STATES, Place, replay_states
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    return tmp_path_factory.mktemp("galaxy-states")
-
-
-@pytest.fixture(scope="module")
-def replayed(folder, graph, env):
-    return [row.to_json() for row in replay_states(folder, graph, env)]
-
-
-@pytest.fixture(scope="module")
-def pg_place(pg_admin, tmp_path_factory):
-    place = Place(tmp_path_factory.mktemp("galaxy-states-pg"), pg_admin, prefix=f"runbooks_test_states_{os.getpid()}_")
-    yield place
-    place.drop_all()
-
-
-@pytest.fixture(scope="module")
-def pg_replayed(pg_place, graph, env):
-    return [row.to_json() for row in replay_states(pg_place, graph, env)]
 
 
 def _same_as_committed(replayed: list[dict], path) -> None:
@@ -53,38 +30,35 @@ def _disagreements_explained(replayed: list[dict]) -> None:
     assert "unexplained" not in states_table()
 
 
-def test_the_committed_table_is_what_running_says(replayed):
-    _same_as_committed(replayed, RESULTS)
-
-
-def test_every_disagreement_with_galaxy_is_explained_and_no_other(replayed):
-    _disagreements_explained(replayed)
-
-
-def test_the_committed_postgresql_table_is_what_running_says(pg_replayed):
-    _same_as_committed(pg_replayed, RESULTS_POSTGRESQL)
-    _disagreements_explained(pg_replayed)
-
-
-def test_galaxys_ok_on_a_galaxy_database_alone_came_after_it_made_the_install_model_there(replayed, folder, env):
+def _galaxy_made_the_install_model_in_the_database_it_judged(db, env) -> None:
     """Row 8 (the page's reason): Galaxy's check created the tsi tables and stamped tsi in the copy it judged."""
     from runbooks.code.install_model import install_tables
     from runbooks.database.connections import inspect_database
-    from runbooks.database.urls import DatabaseUrl
 
-    judged = inspect_database(DatabaseUrl.parse(f"sqlite:///{folder / 'combined-8.sqlite'}"))
+    judged = inspect_database(db)
     assert install_tables(env) <= judged.tables and "d4a650f47a3c" in judged.alembic_rows
 
 
-def test_the_same_on_postgresql_and_every_state_database_is_dropped(pg_replayed, pg_place, env):
-    from runbooks.code.install_model import install_tables
+def test_sqlite_states_are_the_committed_table_and_only_explained_rows_disagree(tmp_path, graph, env):
+    replayed = [row.to_json() for row in replay_states(tmp_path, graph, env)]
+    _same_as_committed(replayed, RESULTS)
+    _disagreements_explained(replayed)
+    _galaxy_made_the_install_model_in_the_database_it_judged(Place(tmp_path).url("combined-8"), env)
+
+
+def test_postgresql_states_are_the_committed_table_and_every_database_is_dropped(pg_admin, tmp_path, graph, env):
     from runbooks.database.connections import inspect_database
 
-    judged = inspect_database(pg_place.url("combined-8"))
-    assert install_tables(env) <= judged.tables and "d4a650f47a3c" in judged.alembic_rows
-    made = list(pg_place.made)
-    pg_place.drop_all()
-    assert not any(inspect_database(db).exists for db in made)
+    place = Place(tmp_path, pg_admin, prefix=f"runbooks_test_states_{os.getpid()}_")
+    try:
+        replayed = [row.to_json() for row in replay_states(place, graph, env)]
+        _same_as_committed(replayed, RESULTS_POSTGRESQL)
+        _disagreements_explained(replayed)
+        _galaxy_made_the_install_model_in_the_database_it_judged(place.url("combined-8"), env)
+    finally:
+        made = list(place.made)
+        place.drop_all()
+    assert made and not any(inspect_database(db).exists for db in made)
 
 
 def test_the_page_shows_the_table():
