@@ -124,3 +124,14 @@ def downgrade_plan_undoes_newest_first(tag):
     assert done[0] == graph.heads("gxy")[0], done[:2]
     for i, rev in enumerate(done):
         assert not any(rev in graph.ancestors([later]) for later in done[i + 1 :]), rev
+
+
+@check
+def a_failed_change_prints_the_error_the_revision_and_the_restore():
+    """NOT DONE: the revision it stopped in, the database errors, and the backup's restore command."""
+    from runbooks.cli.render import outcome_text
+
+    source = inspect.getsource(outcome_text)
+    failed = source[source.index("NOT DONE") :]
+    for said in ("stopped while running: {outcome.stopped_at}", "database error: {error}", "{restore_command(change)}"):
+        assert said in failed, said
