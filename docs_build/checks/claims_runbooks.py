@@ -102,8 +102,8 @@ def runbook_steps(runbook, steps):
 def runbook_changes_only_the_sample_unless_confirmed(runbooks):
     """``confirm`` is a parameter, False by default; the change is applied only to the embedded sample or
     with it, after a rehearsal that passed and a pre-flight with no gap; otherwise the cell says why not."""
-    from runbooks.cli.parameters import declared_parameters
     from runbooks.cli.notebook_run import notebook_path
+    from runbooks.cli.parameters import declared_parameters
 
     for task in runbooks if isinstance(runbooks, list) else [runbooks]:
         assert declared_parameters(notebook_path(task))["confirm"] is False, task
