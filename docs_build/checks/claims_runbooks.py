@@ -135,3 +135,9 @@ def a_failed_change_prints_the_error_the_revision_and_the_restore():
     failed = source[source.index("NOT DONE") :]
     for said in ("stopped while running: {outcome.stopped_at}", "database error: {error}", "{restore_command(change)}"):
         assert said in failed, said
+
+
+@check
+def tutorial_steps(steps):
+    """The tutorial runbook (first-migration) takes ``steps`` in this order."""
+    runbook_steps("first-migration", steps)
