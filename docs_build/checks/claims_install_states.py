@@ -229,18 +229,12 @@ def the_tool_reads_both_urls(variable: str):
     from runbooks.settings import GALAXY_TSI_OVERRIDE_ENV, INSTALL_DB_URL_ENV
 
     assert INSTALL_DB_URL_ENV == variable
-    assert "--install-db" in build_parser().format_help() or "--install-db" in _subcommand_help("status")
+    actions = build_parser()._actions  # noqa: SLF001
+    status = next(a for a in actions if a.choices and "status" in a.choices).choices["status"]
+    assert "--install-db" in status.format_help() and "--galaxy-root" in status.format_help()
     reader = inspect.getsource(galaxy_config.configured_install_database)
     assert "GALAXY_TSI_OVERRIDE_ENV" in reader and "INSTALL_KEY" in reader
     galaxy_reads_the_install_database_url(GALAXY_TSI_OVERRIDE_ENV)  # the variable Galaxy's own reader obeys
-
-
-def _subcommand_help(name: str) -> str:
-    from runbooks.cli.main import build_parser
-
-    parser = build_parser()
-    action = next(a for a in parser._actions if a.choices and name in a.choices)  # noqa: SLF001
-    return action.choices[name].format_help()
 
 
 @check
