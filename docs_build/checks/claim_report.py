@@ -25,7 +25,7 @@ EXCLUSIONS = [
     ("code", "a fenced block, or a sentence that is only inline code"),
     ("table header", "the first row of a table, and its `---` row"),
     ("generated placeholder", "`<!-- generated: NAME -->`: counted apart, its text is made at build time"),
-    ("label", "a bold label alone (`**Fix.**`), a sentence under three words"),
+    ("label", 'a bold label alone (`**Fix.**`), a tab title (`=== "From a clone"`), a sentence under three words'),
     ("instruction", "a sentence that starts with an imperative verb (Run, Back up, Use, ...) or `If you`"),
     ("navigation", "a sentence that starts with See / More on, or only points at a page or section"),
     ("introduction", "a sentence that ends with a colon, before what it introduces"),
@@ -39,6 +39,7 @@ IMPERATIVE = re.compile(
 )
 NAVIGATION = re.compile(r"^(See|see|More on|Next|Previous)\b|^\W*\[[^\]]+\]\([^)]*\)\W*$")
 LABEL = re.compile(r"^\s*(?:[-*]|\d+\.)?\s*\*\*[^*]+\*\*[\s.:]*")
+TAB_TITLE = re.compile(r'^===[!+]? "[^"]*"$')  # a content tab's title (pymdownx.tabbed)
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\"\[])")
 MARKER_AFTER_END = re.compile(r"([.!?;:,])(\s*)((?:<!-- (?:check|shown):[^>]*-->\s*)+)")
 CODE_ONLY = re.compile(r"[\s.;:,]*(`[^`]*`[\s.;:,]*)+")
@@ -89,7 +90,7 @@ def kind(sentence: str) -> str:
     bare = LABEL.sub("", sentence).replace(BOUND, "").replace(SHOWN, "").strip()
     if CODE_ONLY.fullmatch(bare):
         return "code"
-    if len(bare.split()) < 3:
+    if len(bare.split()) < 3 or TAB_TITLE.match(bare):
         return "label"
     if IMPERATIVE.match(bare):
         return "instruction"

@@ -141,3 +141,18 @@ def a_failed_change_prints_the_error_the_revision_and_the_restore():
 def tutorial_steps(steps):
     """The tutorial runbook (first-migration) takes ``steps`` in this order."""
     runbook_steps("first-migration", steps)
+
+
+@check
+def downgrade_targets_resolve(forms):
+    """A release tag, a revision and each of ``forms`` resolve, from the heads, to a target the tool plans
+    (REV stands for the gxy head)."""
+    from runbooks.code.targets import resolve_target
+
+    graph = _graph()
+    head = graph.heads("gxy")[0]
+    rows = tuple(sorted([head, *graph.heads("tsi")]))
+    examples = {"REV-1": f"{head}-1"}
+    for form in ["25.1", graph.revisions[head].parents[0], *forms]:
+        target = resolve_target(examples.get(str(form), str(form)), graph, rows)
+        assert target is not None, form
