@@ -156,3 +156,17 @@ def downgrade_targets_resolve(forms):
     for form in ["25.1", graph.revisions[head].parents[0], *forms]:
         target = resolve_target(examples.get(str(form), str(form)), graph, rows)
         assert target is not None, form
+
+
+@check
+def shown_sentences_count_as_executed_and_are_checked():
+    """A ``shown`` marker makes its sentence *executed* in the report, and the build looks for its values in
+    what the runbook's executed cells printed: a value they did not print fails."""
+    from docs_build.checks.claim_report import claim_units
+    from docs_build.checks.claims import check_binding, shown_bindings
+
+    text = "The sample is `up-to-date`. <!-- shown: status/step-2 state=up-to-date --> It reads rows."
+    assert [kind for kind, _ in claim_units(text)] == ["executed", "unbound"]
+    assert check_binding(shown_bindings(text)[0], {}) is None
+    wrong = text.replace("up-to-date", "behind")
+    assert "do not show behind" in check_binding(shown_bindings(wrong)[0], {})
