@@ -170,3 +170,27 @@ def shown_sentences_count_as_executed_and_are_checked():
     assert check_binding(shown_bindings(text)[0], {}) is None
     wrong = text.replace("up-to-date", "behind")
     assert "do not show behind" in check_binding(shown_bindings(wrong)[0], {})
+
+
+@check
+def create_body_downgrade_reverses_upgrade():
+    """The body the create runbook writes: ``downgrade()`` drops, in reverse order, what ``upgrade()`` adds."""
+    import re
+
+    from runbooks.tasks.create import add_column_body
+
+    body = add_column_body("stored_workflow", "run_count", "sa.Integer", index=True)
+    added = re.findall(r"\b(add_column|create_index)\(", body.upgrade)
+    dropped = re.findall(r"\b(drop_column|drop_index)\(", body.downgrade)
+    undo = {"add_column": "drop_column", "create_index": "drop_index"}
+    assert len(added) == 2 and dropped == [undo[step] for step in reversed(added)], (added, dropped)
+
+
+@check
+def create_writes_into_the_checkout_with_galaxy_root():
+    """``galaxy_root`` set: the revision goes to that checkout's ``versions_gxy``; empty: a throwaway workspace."""
+    code = _code("create")
+    assert (
+        'env = GalaxyEnv.from_checkout(galaxy_root) if galaxy_root else ensure_workspace(scratch / "workspace")' in code
+    )
+    assert "create_revision(message, env)" in code
