@@ -194,3 +194,29 @@ def create_writes_into_the_checkout_with_galaxy_root():
         'env = GalaxyEnv.from_checkout(galaxy_root) if galaxy_root else ensure_workspace(scratch / "workspace")' in code
     )
     assert "create_revision(message, env)" in code
+
+
+@check
+def lint_reads_without_importing_and_has_the_rules_listed():
+    """The lint parses the file (``ast``) and imports nothing from it; its rules include the ones the
+    create runbook lists, one each."""
+    from pathlib import Path
+
+    import runbooks.lint as lint
+    from runbooks.lint.registry import RULES
+
+    listed = {
+        "missing-downgrade",
+        "downgrade-only-passes",
+        "no-transaction",
+        "raw-op-call",
+        "not-current-head",
+        "index-locks-table",
+        "foreign-key-locks-table",
+        "not-null-without-default",
+        "unbatched-data-change",
+    }
+    assert listed <= set(RULES), listed - set(RULES)
+    source = "\n".join(p.read_text(encoding="utf-8") for p in Path(lint.__file__).parent.rglob("*.py"))
+    assert "ast.parse(" in source
+    assert not any(call in source for call in ("import_module(", "spec_from_file_location(", "exec(", "runpy"))
