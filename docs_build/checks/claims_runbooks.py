@@ -220,3 +220,17 @@ def lint_reads_without_importing_and_has_the_rules_listed():
     source = "\n".join(p.read_text(encoding="utf-8") for p in Path(lint.__file__).parent.rglob("*.py"))
     assert "ast.parse(" in source
     assert not any(call in source for call in ("import_module(", "spec_from_file_location(", "exec(", "runpy"))
+
+
+@check
+def a_checkout_runs_its_own_code_and_virtualenv():
+    """With a checkout, Galaxy's code runs in a process on the checkout's ``lib/`` with its virtualenv's Python
+    (``.venv`` or ``$GALAXY_VIRTUAL_ENV``), or this Python when it has none, said once."""
+    from runbooks.code.environment import GalaxyEnv
+    from runbooks.galaxy import protocol
+
+    source = inspect.getsource(protocol.server_command)
+    assert 'env["PYTHONPATH"] = _path_with([lib_dir]' in source
+    assert "argv = [str(python or sys.executable)" in source and "_announce_fill_in(checkout.root)" in source
+    finder = inspect.getsource(GalaxyEnv.python.fget)
+    assert "GALAXY_VIRTUAL_ENV_ENV" in finder and '".venv"' in finder
