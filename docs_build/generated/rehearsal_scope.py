@@ -17,6 +17,11 @@ def _size(n: int) -> str:
     return f"{n / 1024**2:,.0f} MB" if n >= 1024**2 else f"{n / 1024:,.0f} kB"
 
 
+def _turns(scales: list, key: str) -> str:
+    counts = sorted({len(entry[key]) for _, entry in scales})
+    return str(counts[0]) if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+
+
 def rehearsal_scope_table() -> str:
     run = json.loads(RESULT.read_text())
     empty = run["empty"]
@@ -45,8 +50,8 @@ def rehearsal_scope_table() -> str:
     )
     notes = [
         "",
-        f"Medians of the turns (scoped: {len(empty['rehearsal_scoped_walls_s'])} per scale; full: up to "
-        f"{max(len(e['rehearsal_full_walls_s']) for _, e in scales)}), each command's wall time including "
+        f"Medians of the turns (scoped: {_turns(scales, 'rehearsal_scoped_walls_s')} per scale; full: "
+        f"{_turns(scales, 'rehearsal_full_walls_s')}), each command's wall time including "
         "Galaxy's start; the machine was shared with other work (its load average is in the results).",
     ]
     if "untouched_rows_ratio" in run:
