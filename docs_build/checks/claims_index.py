@@ -83,7 +83,7 @@ def jupyterlab_refuses_root_without_allow_root():
 @check
 def site_sections_hold_what_the_home_page_says():
     """Tutorial: the one first-migration page and its runbook; How-to: a page and a runbook per task,
-    and the move from SQLAlchemy Migrate; Reference: the seven pages generated from the installed code;
+    the move from SQLAlchemy Migrate and the separate install database; Reference: the seven pages generated from the installed code;
     Explanation: the five pages named first in the navigation."""
     from docs_build.generated import reference
     from docs_build.site_build.hooks import TASK_ORDER
@@ -93,8 +93,8 @@ def site_sections_hold_what_the_home_page_says():
     tutorial = (PROJECT_ROOT / "notebooks" / "first-migration.ipynb").read_text(encoding="utf-8")
     assert "sample" in tutorial and "create_revision" in tutorial
     tasks = {p.stem for p in (docs / "tasks").glob("*.md")}
-    assert tasks == {*TASK_ORDER, "from-migrate"}, tasks
-    assert all((PROJECT_ROOT / "notebooks" / f"{task}.ipynb").is_file() for task in TASK_ORDER)
+    assert tasks == {*TASK_ORDER, "from-migrate", "install-database"}, tasks
+    assert all((PROJECT_ROOT / "notebooks" / f"{task}.ipynb").is_file() for task in tasks)
     generated = inspect.getsource(reference._pages)
     for page in ("cli", "scripts", "release-tags", "revision-graph", "util-helpers", "exceptions", "lint-rules"):
         assert f'"reference/{page}.md":' in generated, page

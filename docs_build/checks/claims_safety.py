@@ -48,7 +48,7 @@ def printed_commands_come_from_one_function():
     assert "command_line(" in inspect.getsource(status.next_step)
     assert "command_line(" in inspect.getsource(examination)
     assert "command_line(" in inspect.getsource(failure_explanations)  # a failure's way out
-    assert "_scrub(output, secret)" in inspect.getsource(notebook_run.run_notebook)
+    assert "_scrub(output, secrets)" in inspect.getsource(notebook_run.run_notebook)
 
 
 @check
