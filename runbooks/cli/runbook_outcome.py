@@ -41,7 +41,7 @@ def status_outcome(status, next_step: str) -> tuple[int, str]:
     return code, f"Nothing was changed (status only reads). The database is {status.state}: {next_step}"
 
 
-def change_outcome(change, after, restored: bool = False) -> tuple[int, str]:
+def change_outcome(change, after, restored: bool = False, dropped: bool = False) -> tuple[int, str]:
     """An upgrade's or downgrade's outcome, as read back from the database; the commands it names paste whole."""
     from runbooks.cli.render import restore_command
     from runbooks.tasks.printed_commands import command_line
@@ -65,6 +65,8 @@ def change_outcome(change, after, restored: bool = False) -> tuple[int, str]:
     done = f"Applied: {what} to {target}; alembic_version read back = {rows}."
     if restored:
         done += " The sample database was then restored from the backup."
+    elif dropped:
+        done += " The practice database is dropped at the end of this run (its backup has nothing to go back to)."
     elif change.backup is not None:
         done += f" To put it back as it was: `{restore_command(change)}`."
     return 0, f"{done} {_state(after)}"
