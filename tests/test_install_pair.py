@@ -77,7 +77,9 @@ def test_a_tsi_row_in_the_galaxy_database_is_found_and_the_printed_fix_clears_it
     assert code == 0 and status["misplaced_rows"] == [] and status["install_database"]["state"] == "up-to-date"
 
 
-def test_a_combined_database_beside_an_install_database_shows_both_stray_row_and_tables(tmp_path, sqlite_db, capsys):
+def test_a_combined_database_beside_an_install_database_shows_both_stray_row_and_tables(
+    tmp_path, sqlite_db, capsys, graph, env
+):
     combined = sqlite_db("head")
     install = sqlite_pair("head", tmp_path).install
     code, report = _json(
@@ -86,6 +88,12 @@ def test_a_combined_database_beside_an_install_database_shows_both_stray_row_and
     found = {f["code"]: f for f in report["findings"]}
     assert code == 1 and set(found) >= {"branch-in-wrong-database", "install-tables-in-galaxy-database"}
     assert "tool_shed_repository" in found["install-tables-in-galaxy-database"]["details"]["tables"]
+    # the status runbook's outcome judges the pair as the CLI's status does: exit 1, not 0
+    from runbooks.cli.runbook_outcome import status_outcome
+    from runbooks.tasks.pair_status import pair_status
+
+    status = pair_status(combined, install, graph, env)
+    assert status.state == "up-to-date" and status_outcome(status, "see troubleshoot")[0] == 1
 
 
 # -- upgrade, downgrade, restore: each branch in its own database ------------------------------
