@@ -5,8 +5,8 @@ The runbook (``notebooks/from-migrate.ipynb``) works on the database ``$RUNBOOK_
 practice one: the PostgreSQL database Galaxy 21.09 made with its own code (Migrate version 179;
 ``release_databases/galaxy-data-21.9.0.migrate.postgresql.sql.gz``), loaded into a database of its own on
 the server ``$RUNBOOK_PG_URL`` names and dropped at the end. Step 1 runs release 22.01's own code: a
-checkout the user gives, or, for the practice database in a clone, a tree of galaxy-data 22.1.1 in a
-Python 3.9 virtualenv assembled the way the tests assemble it (``tests/fixtures/legacy_galaxy.py``).
+checkout the user gives, or, for the practice database, a checkout-shaped tree of galaxy-data 22.1.1 in a
+Python 3.9 virtualenv of its own (``runbooks.galaxy.release_trees``, the venv in the user's cache).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import gzip
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,8 @@ from runbooks.database.leftovers import PG_PREFIX, owner_tag
 from runbooks.database.sessions import activity
 from runbooks.errors import UsageError
 from runbooks.galaxy.release_2201 import Release2201, locate, manage_db
-from runbooks.paths import PROJECT_ROOT, runbook_home
+from runbooks.galaxy.release_trees import release_2201_tree
+from runbooks.paths import runbook_home
 from runbooks.settings import DB_URL_ENV, PG_SERVER_ENV
 from runbooks.tasks.legacy_plan import LAST, release_of
 from runbooks.tasks.printed_commands import DatabaseArgs, command_line
@@ -35,7 +35,6 @@ from runbooks.tasks.selection import Selection, select
 from runbooks.tasks.status import Status, get_status
 
 PRACTICE_DUMP = Path(__file__).resolve().parent / "release_databases" / "galaxy-data-21.9.0.migrate.postgresql.sql.gz"
-FIXTURES = PROJECT_ROOT / "tests" / "fixtures"  # in a clone: how the tests install release 22.01
 
 
 def choose(galaxy_root: str = "", announce=print) -> tuple[Selection, bool]:
@@ -82,25 +81,20 @@ def path_text(status: Status, env: GalaxyEnv, database: DatabaseArgs | None = No
 
 
 def release_2201_code(root: str, practice: bool, folder: Path | None = None) -> Release2201 | None:
-    """Release 22.01's code: ``root``, or for the practice database the tree the tests assemble (None if neither)."""
+    """Release 22.01's code: ``root``, or for the practice database a tree of galaxy-data 22.1.1 (None if neither).
+
+    The tree's venv is made once in the user's cache of pinned venvs (Python 3.9, a few minutes), then reused.
+    """
     if root:
         return locate(root)
     if not practice:
         return None
-    if not (FIXTURES / "legacy_galaxy.py").is_file():
-        raise UsageError(
-            "the practice run assembles Galaxy 22.01 as the tests do, from a clone: give release_2201_root"
-        )
     folder = folder or runbook_home() / "galaxy-22.01"
     shutil.rmtree(folder, ignore_errors=True)
-    script = (
-        "import sys, pathlib; sys.path.insert(0, sys.argv[1]); from legacy_galaxy import release_2201_tree; "
-        "release_2201_tree(pathlib.Path(sys.argv[2]))"
-    )
-    command = [sys.executable, "-c", script, str(FIXTURES), str(folder)]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise UsageError(f"Galaxy 22.01 could not be assembled: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    try:
+        release_2201_tree(folder)
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        raise UsageError(f"Galaxy 22.01 could not be assembled: {exc}") from None
     return locate(folder)
 
 
