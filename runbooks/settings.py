@@ -14,6 +14,8 @@ PG_SERVER_ENV = "RUNBOOK_PG_URL"  # a PostgreSQL server for scratch databases
 DEBUG_ENV = "RUNBOOK_DEBUG"  # "1": an internal error prints its traceback
 CHECKOUT_ENV = "RUNBOOK_GALAXY_CHECKOUT"  # set for a worker: whose code it runs, for its refusal
 PROGRAM_ENV = "RUNBOOK_PROGRAM"  # set for a kernel the CLI runs: the program as the user invoked it
+PINNED_VENVS_ENV = "RUNBOOK_PINNED_VENVS"  # venvs of older releases, every galaxy-* package pinned (22.01's too)
+PYTHON_ENV_PREFIX = "RUNBOOK_PYTHON"  # RUNBOOK_PYTHON39: the Python 3.9 for a release that needs it
 
 # Galaxy's own
 GALAXY_DB_OVERRIDE_ENV = "GALAXY_CONFIG_OVERRIDE_DATABASE_CONNECTION"  # beats galaxy.yml
@@ -28,10 +30,8 @@ GALAXY_VIRTUAL_ENV_ENV = "GALAXY_VIRTUAL_ENV"  # the checkout's virtualenv (rela
 TEST_PG_ENV = "RUNBOOK_TEST_PG"  # the PostgreSQL server the tests make their databases on
 TEST_RUN_ENV = "RUNBOOK_TEST_RUN"  # one test run's shared folder (set by the first worker)
 TEST_TAG_ENV = "RUNBOOK_TEST_TAG"  # a label a test hands to the processes it starts
-PINNED_VENVS_ENV = "RUNBOOK_PINNED_VENVS"  # venvs of older releases, every galaxy-* package pinned
 RELEASE_VENVS_ENV = "RUNBOOK_RELEASE_VENVS"  # venvs of older releases for the replays and the matrix
 OLD_PYTHON_ENV = "RUNBOOK_OLD_PYTHON"  # a Python old enough for the oldest releases
-PYTHON_ENV_PREFIX = "RUNBOOK_PYTHON"  # RUNBOOK_PYTHON39: the Python 3.9 for a release that needs it
 WRITE_SUPPORT_ENV = "RUNBOOK_WRITE_SUPPORT"  # "1": refresh checkout-support.json from this run
 FULL_MATRIX_ENV = "RUNBOOK_FULL_MATRIX"  # "1": the upgrade matrix runs every cell
 SITE_DIR_ENV = "RUNBOOK_SITE_DIR"  # a site already built, for the site tests

@@ -18,8 +18,8 @@ from runbooks.tasks.printed_commands import DatabaseArgs, command_line, for_url
 from runbooks.tasks.status import SQLALCHEMY_MIGRATE_LAST, Status
 
 LAST = SQLALCHEMY_MIGRATE_LAST["gxy"]
-# The last SQLAlchemy Migrate version of each release whose galaxy-data is on PyPI, read from
-# the databases those packages made (tests/fixtures/releases/legacy-manifest.json; 22.01's is
+# The last SQLAlchemy Migrate version of each release whose galaxy-data is on PyPI, measured on
+# the databases those packages made (the project's release fixtures record them; 22.01's is
 # Galaxy's SQLALCHEMYMIGRATE_LAST_VERSION_GXY too). There is no galaxy-data for 21.01 or 21.05.
 RELEASE_MIGRATE_VERSIONS = {"20.09": 170, "21.09": 179, "22.01": LAST}
 HISTORY_AUDIT_SCRIPT = (175, "0175_history_audit.py")  # 21.05; in galaxy-data 21.9.0's Migrate repository
