@@ -114,3 +114,29 @@ def test_each_precondition_kind_is_caught_on_the_live_rows_then_passes_once_fixe
 def test_which_rows_a_statement_needs(sql, reads, unknown):
     found = needs(sql)
     assert found.reads == reads and bool(found.unknown) == unknown
+
+
+@pytest.mark.parametrize(
+    ("argv", "target", "mode"),
+    [
+        (["upgrade", "--rehearse", "26.0"], "26.0", "scoped"),
+        (["downgrade", "--rehearse", "25.0"], "25.0", "scoped"),
+        (["upgrade", "--rehearse=full", "26.0"], "26.0", "full"),
+        (["upgrade", "26.0", "--rehearse=scoped"], "26.0", "scoped"),
+        (["upgrade"], "head", None),
+    ],
+)
+def test_rehearse_modes_leave_the_target_alone(argv, target, mode):
+    """`--rehearse` takes no value of its own: `upgrade --rehearse 26.0` rehearses the upgrade to 26.0."""
+    from runbooks.cli.main import _rehearse_modes, build_parser
+
+    args = build_parser().parse_args(_rehearse_modes(argv))
+    assert (args.target, args.rehearse) == (target, mode)
+
+
+def test_an_unknown_rehearse_mode_is_one_line(capsys):
+    from runbooks.cli.main import main
+
+    assert main(["upgrade", "--rehearse=quick"]) == 2
+    err = capsys.readouterr().err
+    assert "quick" in err and len(err.strip().splitlines()) == 1

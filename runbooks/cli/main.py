@@ -93,8 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="TARGET",
             help="head, a release tag (25.0), a revision or prefix, gxy@head, gxy@+1, gxy@-1, REV-1, base",
         )
-        change.add_argument("--rehearse", nargs="?", const="scoped", choices=("scoped", "full"),
-                            help="run on a throwaway copy only; show the SQL (=full: copy every row)")  # fmt: skip
+        change.add_argument("--rehearse", action="store_const", const="scoped",
+                            help="run on a throwaway copy only; show the SQL (--rehearse=full: copy every row)")  # fmt: skip
+        change.add_argument("--rehearse-full", dest="rehearse", action="store_const", const="full",
+                            help=argparse.SUPPRESS)  # fmt: skip
         change.add_argument("--no-backup", action="store_true", help="skip the backup (not recommended)")
         change.add_argument("--yes", action="store_true", help="answer yes to the confirmation (scripts, CI)")
         change.add_argument("--json", action="store_true", help="a JSON report instead of text")
@@ -138,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _rehearse_modes(argv: list[str]) -> list[str]:
+    """``--rehearse=full`` / ``--rehearse=scoped`` as flags, so ``upgrade --rehearse 26.0`` keeps 26.0 as
+    the target (an optional value on --rehearse would swallow it)."""
+    modes = {"--rehearse=full": "--rehearse-full", "--rehearse=scoped": "--rehearse"}
+    return [modes.get(arg, arg) for arg in argv]
+
+
 def main(argv: list[str] | None = None) -> int:
     from runbooks.cli import interrupts
 
@@ -150,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print(version_text(asked.galaxy_root))
             return 0
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(_rehearse_modes(argv))
         if not args.task:
             print(menu_text())
             return 0
