@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="head, a release tag (25.0), a revision or prefix, gxy@head, gxy@+1, gxy@-1, REV-1, base",
         )
         change.add_argument("--rehearse", action="store_const", const="scoped",
-                            help="run on a throwaway copy only; show the SQL (--rehearse=full: copy every row)")  # fmt: skip
+                            help="run on a throwaway copy only; show the SQL (=full: every row)")  # fmt: skip
         change.add_argument("--rehearse-full", dest="rehearse", action="store_const", const="full",
                             help=argparse.SUPPRESS)  # fmt: skip
         change.add_argument("--no-backup", action="store_true", help="skip the backup (not recommended)")
