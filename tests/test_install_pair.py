@@ -88,6 +88,7 @@ def test_a_combined_database_beside_an_install_database_shows_both_stray_row_and
     found = {f["code"]: f for f in report["findings"]}
     assert code == 1 and set(found) >= {"branch-in-wrong-database", "install-tables-in-galaxy-database"}
     assert "tool_shed_repository" in found["install-tables-in-galaxy-database"]["details"]["tables"]
+    assert report["install_database"] == install.masked()  # the report names both databases
     # the status runbook's outcome judges the pair as the CLI's status does: exit 1, not 0
     from runbooks.cli.runbook_outcome import status_outcome
     from runbooks.tasks.pair_status import pair_status

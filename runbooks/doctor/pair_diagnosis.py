@@ -32,6 +32,7 @@ def diagnose_pair(
 ) -> Report:
     """One report: the galaxy database on gxy, the install database on tsi, and what is in the wrong one."""
     report = diagnose(db, graph, env, database=database, only=("gxy",), **options)
+    report.install_database = install_db
     options = options | {"rehearse": False, "drift": False, "elsewhere": ()}
     install = diagnose(install_db, graph, env, database=database, only=("tsi",), **options)
     for found in install.findings:

@@ -42,6 +42,7 @@ class Report:
     seconds: float = 0.0
     note: str = ""  # what to do before pasting a fix (export $RUNBOOK_DB_URL), when needed
     source: dict | None = None  # how the database was chosen (a selection's ``to_json()``)
+    install_database: DatabaseUrl | None = None  # a separate tool shed install database, judged on tsi
 
     @property
     def has_errors(self) -> bool:
@@ -64,6 +65,7 @@ class Report:
         return {
             "database": self.database.masked(),
             "dialect": self.database.dialect,
+            **({"install_database": self.install_database.masked()} if self.install_database else {}),
             **({"database_source": self.source} if self.source else {}),
             "galaxy": self.galaxy,
             "findings": [f.to_json() for f in self.findings],
@@ -74,6 +76,10 @@ class Report:
 
     def text(self, verbose: bool = False) -> str:
         lines = [f"Database:    {self.database} ({self.database.dialect})"]
+        if self.install_database is not None:
+            install = self.install_database
+            lines = [f"Database:    {self.database} ({self.database.dialect}), branch gxy"]
+            lines.append(f"Install DB:  {install} ({install.dialect}), branch tsi")
         lines += [f"Chosen by:   {self.source['from']}"] if self.source else []
         lines += [f"Galaxy code: {self.galaxy}", ""]
         if not self.findings:
