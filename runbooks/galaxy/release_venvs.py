@@ -38,13 +38,20 @@ def venv_cache() -> Path:
 
 
 def find_python(wanted: str) -> str | None:
-    """Python ``wanted`` (``"3.9"``): ``$RUNBOOK_PYTHON39``, else pyenv's newest, else ``python3.9`` on PATH."""
+    """Python ``wanted`` (``"3.9"``): ``$RUNBOOK_PYTHON39``, else the newest in a pyenv (the home's, or the one
+    whose shims are on PATH: a shim alone fails when HOME is another), else ``python3.9`` on PATH."""
     named = os.environ.get(f"{PYTHON_ENV_PREFIX}{wanted.replace('.', '')}")
     if named:
         return named
-    versions = (Path.home() / ".pyenv" / "versions").glob(f"{wanted}.*/bin/python")
-    found = sorted(versions, key=lambda python: [int(n) if n.isdigit() else -1 for n in python.parts[-3].split(".")])
-    return str(found[-1]) if found else shutil.which(f"python{wanted}")
+    shims = [Path(folder).parent for folder in os.environ.get("PATH", "").split(os.pathsep) if folder.endswith("shims")]
+    for pyenv in [Path.home() / ".pyenv", *shims]:
+        versions = (pyenv / "versions").glob(f"{wanted}.*/bin/python")
+        found = sorted(
+            versions, key=lambda python: [int(n) if n.isdigit() else -1 for n in python.parts[-3].split(".")]
+        )
+        if found:
+            return str(found[-1])
+    return shutil.which(f"python{wanted}")
 
 
 def release_python(version: str) -> str:
