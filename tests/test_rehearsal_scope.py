@@ -128,9 +128,9 @@ def test_which_rows_a_statement_needs(sql, reads, unknown):
 )
 def test_rehearse_modes_leave_the_target_alone(argv, target, mode):
     """`--rehearse` takes no value of its own: `upgrade --rehearse 26.0` rehearses the upgrade to 26.0."""
-    from runbooks.cli.main import _rehearse_modes, build_parser
+    from runbooks.cli.main import REHEARSE_MODES, build_parser
 
-    args = build_parser().parse_args(_rehearse_modes(argv))
+    args = build_parser().parse_args([REHEARSE_MODES.get(arg, arg) for arg in argv])
     assert (args.target, args.rehearse) == (target, mode)
 
 

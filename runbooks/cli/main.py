@@ -13,6 +13,8 @@ from runbooks.errors import RunbookError, UsageError
 from runbooks.paths import program
 from runbooks.settings import DEBUG_ENV
 
+# the rehearsal modes as flags: an optional value on --rehearse would swallow `upgrade --rehearse 26.0`'s target
+REHEARSE_MODES = {"--rehearse=full": "--rehearse-full", "--rehearse=scoped": "--rehearse"}
 TASKS = [
     ("create", "create -m MESSAGE", "Create a new migration revision (Galaxy's template), lint it, prove it"),
     ("upgrade", "upgrade [TARGET] [--rehearse]", "Upgrade the database (default: both branches to head)"),
@@ -95,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         change.add_argument("--rehearse", action="store_const", const="scoped",
                             help="run on a throwaway copy only; show the SQL (=full: every row)")  # fmt: skip
-        change.add_argument("--rehearse-full", dest="rehearse", action="store_const", const="full",
+        change.add_argument("--rehearse-full", action="store_const", dest="rehearse", const="full",
                             help=argparse.SUPPRESS)  # fmt: skip
         change.add_argument("--no-backup", action="store_true", help="skip the backup (not recommended)")
         change.add_argument("--yes", action="store_true", help="answer yes to the confirmation (scripts, CI)")
@@ -140,13 +142,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _rehearse_modes(argv: list[str]) -> list[str]:
-    """``--rehearse=full`` / ``--rehearse=scoped`` as flags, so ``upgrade --rehearse 26.0`` keeps 26.0 as
-    the target (an optional value on --rehearse would swallow it)."""
-    modes = {"--rehearse=full": "--rehearse-full", "--rehearse=scoped": "--rehearse"}
-    return [modes.get(arg, arg) for arg in argv]
-
-
 def main(argv: list[str] | None = None) -> int:
     from runbooks.cli import interrupts
 
@@ -159,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print(version_text(asked.galaxy_root))
             return 0
-        args = build_parser().parse_args(_rehearse_modes(argv))
+        args = build_parser().parse_args([REHEARSE_MODES.get(arg, arg) for arg in argv])
         if not args.task:
             print(menu_text())
             return 0

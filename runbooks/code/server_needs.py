@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from runbooks.code.revision_source import RevisionSource, statements
@@ -65,17 +66,23 @@ def functions_called(source: RevisionSource) -> set[str]:
     return found
 
 
-def server_needs(graph: RevisionGraph, revisions: list[str], direction: str = "upgrade") -> ServerNeeds:
-    """What running ``revisions`` in ``direction`` on PostgreSQL needs from the server."""
-    needs = ServerNeeds()
+def readable_sources(graph: RevisionGraph, revisions: list[str]) -> Iterator[tuple[str, RevisionSource]]:
+    """``(revision, its parsed file)`` for the revisions whose file can be read; the lint and the
+    rehearsal report a broken file, so it is passed over here."""
     for rid in revisions:
         revision = graph.revisions.get(rid)
         if revision is None or revision.path is None:
             continue
         try:
-            source = RevisionSource.read(revision.path)
+            yield rid, RevisionSource.read(revision.path)
         except (SyntaxError, UnicodeDecodeError, OSError):
-            continue  # the lint and the rehearsal report a broken file
+            continue
+
+
+def server_needs(graph: RevisionGraph, revisions: list[str], direction: str = "upgrade") -> ServerNeeds:
+    """What running ``revisions`` in ``direction`` on PostgreSQL needs from the server."""
+    needs = ServerNeeds()
+    for rid, source in readable_sources(graph, revisions):
         for name in sorted(functions_called(source)):
             needs.add(needs.functions, name, rid)
         for statement in statements(source, direction):

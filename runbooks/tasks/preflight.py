@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbooks.code.revision_source import RevisionSource, statements
+from runbooks.code.revision_source import statements
 from runbooks.code.revisions import RevisionGraph
-from runbooks.code.server_needs import FUNCTIONS, ServerNeeds, server_needs
+from runbooks.code.server_needs import FUNCTIONS, ServerNeeds, readable_sources, server_needs
 from runbooks.code.syntax import without_docstring
 from runbooks.database.search_path import schema_place
 from runbooks.database.server_facts import ServerFacts, database_size, free_bytes, server_facts
@@ -176,14 +176,7 @@ def _privilege_gaps(facts: ServerFacts, needs: ServerNeeds, routine_revisions: l
 def _routine_revisions(graph: RevisionGraph, revisions: list[str], direction: str) -> list[str]:
     """The revisions whose ``direction`` executes SQL about functions or triggers on PostgreSQL."""
     found = []
-    for rid in revisions:
-        revision = graph.revisions.get(rid)
-        if revision is None or revision.path is None:
-            continue
-        try:
-            source = RevisionSource.read(revision.path)
-        except (SyntaxError, UnicodeDecodeError, OSError):
-            continue  # the lint and the rehearsal report a broken file
+    for rid, source in readable_sources(graph, revisions):
         if any(
             item.kind == "execute" and item.ctx.dialect != "sqlite" and ROUTINE_WORDS.search(_executed(item))
             for item in statements(source, direction)
