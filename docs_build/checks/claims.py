@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from docs_build.checks import (  # noqa: F401  (they register the checks)
     claims_behaviour,
     claims_code,
-    claims_deploy_production,
     claims_compatibility,
     claims_contributing,
     claims_create,
+    claims_deploy_production,
     claims_doctor,
     claims_doctor_states,
     claims_downgrade,

@@ -83,8 +83,8 @@ def jupyterlab_refuses_root_without_allow_root():
 @check
 def site_sections_hold_what_the_home_page_says():
     """Tutorial: the one first-migration page and its runbook; How-to: a page and a runbook per task,
-    the move from SQLAlchemy Migrate and the separate install database; Reference: the seven pages generated from the installed code;
-    Explanation: the five pages named first in the navigation."""
+    the move from SQLAlchemy Migrate and the separate install database; Reference: the seven pages
+    generated from the installed code; Explanation: the five pages named first in the navigation."""
     from docs_build.generated import reference
     from docs_build.site_build.hooks import TASK_ORDER
 
