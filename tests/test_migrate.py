@@ -186,10 +186,11 @@ def test_downgrade_target_forms_postgresql(pg_db, env, target, expected):
 def test_postgresql_downgrade_across_merge_and_rehearsal(pg_db, env, graph):
     db = pg_db("head")
     planned = plan_change(Selection(db, env, "argument"), "25.0", "downgrade")
-    rehearsal = run_rehearsal(planned)
-    assert rehearsal.succeeded and "TEMPLATE" in rehearsal.copy_method
-    assert any("DROP COLUMN requested_transform" in s for s in rehearsal.changes)
-    assert set(read_rows(db)) == {"fac9c76612f9", TSI}  # the rehearsal left the database alone
+    for full, copied in ((False, "copy of the schema"), (True, "TEMPLATE")):  # the default, and --rehearse=full
+        rehearsal = run_rehearsal(planned, full=full)
+        assert rehearsal.succeeded and copied in rehearsal.copy_method, rehearsal.copy_method
+        assert any("DROP COLUMN requested_transform" in s for s in rehearsal.changes)
+        assert set(read_rows(db)) == {"fac9c76612f9", TSI}  # the rehearsal left the database alone
     apply_change(planned)
     assert planned.succeeded and set(read_rows(db)) == {"c716ee82337b", TSI}
 
