@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
+import runpy
 from importlib import metadata
 
 import yaml
@@ -281,7 +283,15 @@ def experiments_run_on_both_dialects_cached_beside_the_runbooks():
     from docs_build.checks import experiments
     from docs_build.site_build import user_cache
 
-    assert experiments.CACHE_DIR == user_cache.CLAIMS and user_cache.CLAIMS.parent == user_cache.RUNBOOKS.parent
+    assert experiments.CACHE_DIR == user_cache.CLAIMS
+    # by default, that is without the two override variables (the tests set one: their own runbook cache)
+    names = (user_cache.CLAIMS_CACHE_ENV, user_cache.DOCS_CACHE_ENV)
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        default = runpy.run_path(user_cache.__file__)
+    finally:
+        os.environ.update(saved)
+    assert default["CLAIMS"].parent == default["RUNBOOKS"].parent == default["ROOT"]
     source = inspect.getsource(experiments)
     assert "postgresql" in source and "sqlite" in source
 
