@@ -31,22 +31,21 @@ def rehearsal_scope_table() -> str:
         "or write, the data preconditions of the other tables checked read-only on the live database) and "
         "the upgrade itself, on PostgreSQL databases `bench/scale.py` filled:",
         "",
-        "| jobs | database | upgrade | rehearsal before: full copy | after: scoped copy | rows copied "
-        "| rows left out | before / upgrade | after / upgrade |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| jobs | database | upgrade | before: full copy (× upgrade) | after: scoped (× upgrade) "
+        "| rows copied / left out |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     scales = sorted(run["scales"].items(), key=lambda item: ORDER.index(item[0]) if item[0] in ORDER else 99)
     for _, entry in scales:
         lines.append(
             f"| {entry['jobs']:,} | {_size(entry['bytes'])} | {entry['upgrade_s']:.1f}s "
-            f"| {entry['rehearsal_full_s']:.1f}s | {entry['rehearsal_scoped_s']:.1f}s | {_size(entry['copied_bytes'])} "
-            f"| {_size(entry['left_out_bytes'])} | {entry['full_to_upgrade']:.1f}× "
-            f"| {entry['scoped_to_upgrade']:.1f}× |"
+            f"| {entry['rehearsal_full_s']:.1f}s ({entry['full_to_upgrade']:.1f}×) "
+            f"| {entry['rehearsal_scoped_s']:.1f}s ({entry['scoped_to_upgrade']:.1f}×) "
+            f"| {_size(entry['copied_bytes'])} / {_size(entry['left_out_bytes'])} |"
         )
     lines.append(
         f"| 0 (25.0, no rows) | {_size(empty['bytes'])} | | {empty['rehearsal_full_s']:.1f}s "
-        f"| {empty['rehearsal_scoped_s']:.1f}s | {_size(empty['copied_bytes'])} "
-        f"| {_size(empty['left_out_bytes'])} | | |"
+        f"| {empty['rehearsal_scoped_s']:.1f}s | {_size(empty['copied_bytes'])} / {_size(empty['left_out_bytes'])} |"
     )
     notes = [
         "",
