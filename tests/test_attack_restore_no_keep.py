@@ -17,7 +17,7 @@ from runbooks.database.connections import connect_postgresql, run_autocommit
 from runbooks.settings import HOME_ENV
 
 from attacks import attack
-from conftest import run_cli
+from conftest import _databases_named, run_cli
 
 KEPT_FILE = re.compile(r"kept in (\S+) \(with its manifest\)")
 KEPT_DATABASE = re.compile(r"kept as (\S+) on the same server")
@@ -41,16 +41,6 @@ def _late_rows_postgresql(db) -> list:
         with conn.cursor() as cursor:
             cursor.execute("SELECT body FROM late_change")
             return cursor.fetchall()
-    finally:
-        conn.close()
-
-
-def _databases_like(pg_admin, prefix: str) -> list[str]:
-    conn = connect_postgresql(pg_admin)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,))
-            return [row[0] for row in cursor.fetchall()]
     finally:
         conn.close()
 
@@ -105,7 +95,7 @@ def test_postgresql_cli_keep(pg_db, pg_admin, tmp_path, no_keep):
     kept = KEPT_DATABASE.search(result.stdout)
     if no_keep:
         assert kept is None and "kept" not in result.stdout, result.stdout
-        assert _databases_like(pg_admin, f"{db.database_name}_before_restore") == []
+        assert _databases_named(pg_admin, f"{db.database_name}_before_restore") == []
         return
     assert kept, result.stdout
     assert _late_rows_postgresql(db.with_database(kept.group(1))) == [("made after the backup",)]
